@@ -1,0 +1,412 @@
+package rib
+
+import (
+	"net/netip"
+	"slices"
+)
+
+// Source is where paths come from: a peer, or the speaker itself for the
+// routes it originates. The speaker's RIB goroutine owns it; fields are set
+// before the first path of the source enters a table (RouterID when the
+// session reaches Established).
+type Source struct {
+	// Addr is the peer's address (invalid for Local).
+	Addr netip.Addr
+	// AS is the peer's AS number.
+	AS uint32
+	// RouterID is the peer's BGP identifier, or the local one for Local.
+	RouterID netip.Addr
+	// IBGP is set for a peer in the local AS.
+	IBGP bool
+	// Local marks the speaker's own originated routes.
+	Local bool
+	// Name describes the source in show output ("as2rb (eBGP)").
+	Name string
+}
+
+// Weight returns FRR's weight of paths from s: 32768 for local routes, 0
+// for learned ones.
+func (s *Source) Weight() uint32 {
+	if s.Local {
+		return 32768
+	}
+	return 0
+}
+
+func (s *Source) external() bool { return !s.Local && !s.IBGP }
+
+// NextHop is a next hop address and whether the kernel can reach it. Paths
+// share NextHop values through NextHops, so a reachability change is one
+// write that every path using the next hop sees.
+type NextHop struct {
+	// Addr is the address resolved. A link-local address carries its
+	// interface name as zone.
+	Addr netip.Addr
+	// Reachable is the last resolution's answer.
+	Reachable bool
+	// IfIndex is the interface the next hop resolved through, or 0.
+	IfIndex int
+	refs    int32
+}
+
+// Resolver answers whether a next hop is reachable, and through which
+// interface.
+type Resolver func(netip.Addr) (ifindex int, ok bool)
+
+// NextHops is the set of next hops the paths of a speaker use, with their
+// reachability. It belongs to the RIB goroutine.
+type NextHops struct {
+	m       map[netip.Addr]*NextHop
+	resolve Resolver
+}
+
+// NewNextHops returns an empty set that resolves new next hops with r; a
+// nil r makes every next hop reachable.
+func NewNextHops(r Resolver) *NextHops {
+	if r == nil {
+		r = func(netip.Addr) (int, bool) { return 0, true }
+	}
+	return &NextHops{m: make(map[netip.Addr]*NextHop), resolve: r}
+}
+
+// Get returns the shared NextHop for a with one more reference, resolving
+// it when it is new.
+func (n *NextHops) Get(a netip.Addr) *NextHop {
+	if h, ok := n.m[a]; ok {
+		h.refs++
+		return h
+	}
+	h := &NextHop{Addr: a, refs: 1}
+	h.IfIndex, h.Reachable = n.resolve(a)
+	n.m[a] = h
+	return h
+}
+
+// Release drops a reference.
+func (n *NextHops) Release(h *NextHop) {
+	if h == nil {
+		return
+	}
+	h.refs--
+	if h.refs <= 0 {
+		delete(n.m, h.Addr)
+	}
+}
+
+// Refresh resolves every next hop again and returns those whose answer
+// changed.
+func (n *NextHops) Refresh() []*NextHop {
+	var changed []*NextHop
+	for _, h := range n.m {
+		idx, ok := n.resolve(h.Addr)
+		if idx != h.IfIndex || ok != h.Reachable {
+			h.IfIndex, h.Reachable = idx, ok
+			changed = append(changed, h)
+		}
+	}
+	return changed
+}
+
+// Len returns the number of next hops in use.
+func (n *NextHops) Len() int { return len(n.m) }
+
+// Path is one source's route to a prefix: an entry of that source's
+// Adj-RIB-In (after import policy), and a candidate of the decision
+// process.
+type Path struct {
+	Attrs *Attrs
+	Src   *Source
+	// NH is the resolved next hop, or nil for a path that needs none
+	// (locally originated).
+	NH *NextHop
+	// Time is when the path was received or last changed, in Unix
+	// nanoseconds of the speaker's clock.
+	Time int64
+}
+
+// Valid reports whether the path may be selected: its next hop is
+// reachable (RFC 4271 section 9.1.2).
+func (p *Path) Valid() bool { return p.NH == nil || p.NH.Reachable }
+
+// Dest is a prefix's paths, newest first (FRR's order, which the decision
+// process walks and show commands print), and the selected best path.
+type Dest struct {
+	paths []Path
+	// one holds the first path, so that a prefix with a single path (most
+	// of a full table) costs one allocation.
+	one    [1]Path
+	best   int32
+	reason Reason
+	dirty  bool
+}
+
+// Paths returns the paths, newest first. The slice is the table's own:
+// read it, don't keep it.
+func (d *Dest) Paths() []Path { return d.paths }
+
+// Best returns the best path and the reason it won, or nil.
+func (d *Dest) Best() (*Path, Reason) {
+	if d.best < 0 || int(d.best) >= len(d.paths) {
+		return nil, ReasonNone
+	}
+	return &d.paths[d.best], d.reason
+}
+
+// BestIndex returns the index of the best path in Paths, or -1.
+func (d *Dest) BestIndex() int { return int(d.best) }
+
+func (d *Dest) find(src *Source) int {
+	for i := range d.paths {
+		if d.paths[i].Src == src {
+			return i
+		}
+	}
+	return -1
+}
+
+// Table is the Loc-RIB of one address family, holding every source's
+// Adj-RIB-In paths per prefix. It belongs to one goroutine.
+type Table struct {
+	// CompareRouterID selects between external paths on router ID instead
+	// of keeping the older one (FRR's `bgp bestpath compare-routerid`).
+	CompareRouterID bool
+
+	in      *Interner
+	nh      *NextHops
+	dests   map[netip.Prefix]*Dest
+	dirty   []netip.Prefix
+	paths   int
+	bySrc   map[*Source]int
+	scratch Path
+}
+
+// NewTable returns an empty table whose paths' attribute sets come from in
+// and next hops from nh.
+func NewTable(in *Interner, nh *NextHops) *Table {
+	return &Table{in: in, nh: nh, dests: make(map[netip.Prefix]*Dest), bySrc: make(map[*Source]int)}
+}
+
+// Len returns the number of prefixes.
+func (t *Table) Len() int { return len(t.dests) }
+
+// PathCount returns the number of paths of every source.
+func (t *Table) PathCount() int { return t.paths }
+
+// SourceCount returns the number of paths of src: its accepted prefixes.
+func (t *Table) SourceCount(src *Source) int { return t.bySrc[src] }
+
+// Dest returns the destination of pfx, or nil.
+func (t *Table) Dest(pfx netip.Prefix) *Dest { return t.dests[pfx] }
+
+// Walk calls fn for every prefix, in no order, until it returns false.
+func (t *Table) Walk(fn func(netip.Prefix, *Dest) bool) {
+	for p, d := range t.dests {
+		if !fn(p, d) {
+			return
+		}
+	}
+}
+
+// Prefixes returns every prefix, sorted by address then length.
+func (t *Table) Prefixes() []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(t.dests))
+	for p := range t.dests {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, ComparePrefix)
+	return out
+}
+
+// ComparePrefix orders prefixes by address, then by length.
+func ComparePrefix(a, b netip.Prefix) int {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c
+	}
+	return a.Bits() - b.Bits()
+}
+
+func (t *Table) mark(pfx netip.Prefix, d *Dest) {
+	if !d.dirty {
+		d.dirty = true
+		t.dirty = append(t.dirty, pfx)
+	}
+}
+
+// Update adds p to pfx, replacing the path of the same source. The table
+// takes over the caller's references to p.Attrs and p.NH. It reports
+// whether anything changed: an update equal to the path held (same
+// attributes, same next hop) is dropped, and the held path keeps its age.
+func (t *Table) Update(pfx netip.Prefix, p Path) bool {
+	d := t.dests[pfx]
+	if d == nil {
+		d = &Dest{best: -1}
+		d.paths = d.one[:0]
+		t.dests[pfx] = d
+	}
+	if i := d.find(p.Src); i >= 0 {
+		old := &d.paths[i]
+		if old.Attrs == p.Attrs && old.NH == p.NH {
+			t.in.Release(p.Attrs)
+			t.nh.Release(p.NH)
+			return false
+		}
+		t.in.Release(old.Attrs)
+		t.nh.Release(old.NH)
+		*old = p
+		t.mark(pfx, d)
+		return true
+	}
+	// Newest first, as FRR links a new path at the head of the list.
+	d.paths = append(d.paths, Path{})
+	copy(d.paths[1:], d.paths)
+	d.paths[0] = p
+	if d.best >= 0 {
+		d.best++
+	}
+	t.paths++
+	t.bySrc[p.Src]++
+	t.mark(pfx, d)
+	return true
+}
+
+// Remove removes src's path to pfx (a withdrawal) and reports whether there
+// was one.
+func (t *Table) Remove(pfx netip.Prefix, src *Source) bool {
+	d := t.dests[pfx]
+	if d == nil {
+		return false
+	}
+	i := d.find(src)
+	if i < 0 {
+		return false
+	}
+	t.removeAt(pfx, d, i)
+	return true
+}
+
+func (t *Table) removeAt(pfx netip.Prefix, d *Dest, i int) {
+	p := d.paths[i]
+	t.in.Release(p.Attrs)
+	t.nh.Release(p.NH)
+	d.paths = slices.Delete(d.paths, i, i+1)
+	switch {
+	case int(d.best) == i:
+		// The best is gone; Process selects again, and reports the old
+		// best as absent.
+		d.best = -1
+	case int(d.best) > i:
+		d.best--
+	}
+	t.paths--
+	if n := t.bySrc[p.Src] - 1; n > 0 {
+		t.bySrc[p.Src] = n
+	} else {
+		delete(t.bySrc, p.Src)
+	}
+	t.mark(pfx, d)
+}
+
+// RemoveSource removes every path of src (its session went down) and
+// returns how many there were.
+func (t *Table) RemoveSource(src *Source) int {
+	if t.bySrc[src] == 0 {
+		return 0
+	}
+	n := 0
+	for pfx, d := range t.dests {
+		if i := d.find(src); i >= 0 {
+			t.removeAt(pfx, d, i)
+			n++
+		}
+	}
+	return n
+}
+
+// MarkNextHops marks for decision every prefix with a path through one of
+// hs, after their reachability changed.
+func (t *Table) MarkNextHops(hs []*NextHop) int {
+	if len(hs) == 0 {
+		return 0
+	}
+	set := make(map[*NextHop]bool, len(hs))
+	for _, h := range hs {
+		set[h] = true
+	}
+	n := 0
+	for pfx, d := range t.dests {
+		for i := range d.paths {
+			if set[d.paths[i].NH] {
+				t.mark(pfx, d)
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+// MarkAll marks every prefix for decision.
+func (t *Table) MarkAll() {
+	for pfx, d := range t.dests {
+		t.mark(pfx, d)
+	}
+}
+
+// Pending returns the number of prefixes waiting for Process.
+func (t *Table) Pending() int { return len(t.dirty) }
+
+// Process runs the decision process on every prefix changed since the last
+// call, and calls fn for each with the best path before (a copy, nil when
+// there was none or it was removed) and after (nil when none is left). fn
+// must not keep the pointers nor change the table.
+func (t *Table) Process(fn func(pfx netip.Prefix, old, new *Path, reason Reason)) {
+	dirty := t.dirty
+	t.dirty = nil
+	for _, pfx := range dirty {
+		d := t.dests[pfx]
+		if d == nil {
+			continue
+		}
+		d.dirty = false
+		var old *Path
+		if d.best >= 0 {
+			t.scratch = d.paths[d.best]
+			old = &t.scratch
+		}
+		t.decide(d)
+		nb, reason := d.Best()
+		if fn != nil {
+			fn(pfx, old, nb, reason)
+		}
+		if len(d.paths) == 0 {
+			delete(t.dests, pfx)
+		}
+	}
+	if cap(dirty) <= 1024 {
+		t.dirty = dirty[:0]
+	}
+}
+
+// decide selects the best valid path of d, as FRR's bgp_best_selection:
+// walk the paths in list order, compare each with the best so far, and keep
+// the reason of the last comparison.
+func (t *Table) decide(d *Dest) {
+	prev := d.best
+	best, reason := int32(-1), ReasonNone
+	for i := range d.paths {
+		p := &d.paths[i]
+		if !p.Valid() {
+			continue
+		}
+		if best < 0 {
+			best, reason = int32(i), ReasonFirst
+			continue
+		}
+		win, r := t.compare(p, &d.paths[best], int32(i) == prev, best == prev)
+		reason = r
+		if win {
+			best = int32(i)
+		}
+	}
+	d.best, d.reason = best, reason
+}
