@@ -1,0 +1,41 @@
+# The two commands of the README: `make lab` and `make test`.
+GO      ?= go
+BIN     := bin/lab
+TOPO    ?= topologies/simple-bgp.yaml
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: lab test bench build deps deps-test vet fuzz clean
+
+## lab: build and open the default lab (the seeds' 4-router topology)
+lab: deps build
+	./$(BIN) run $(TOPO)
+
+## test: every test, as root (namespaces, veths, kernel routes, real peers)
+test: deps-test build vet
+	$(GO) test -race -count=1 -timeout 60m ./...
+
+## bench: the benchmarks (build of 200 routers, convergence, codec, RIB)
+bench: deps-test build
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+build:
+	$(GO) build -o $(BIN) ./cmd/lab
+
+deps:
+	@bash mk/deps.sh
+
+deps-test:
+	@bash mk/deps.sh --test
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+## fuzz: run each codec fuzz target for FUZZTIME (default 5m)
+FUZZTIME ?= 5m
+fuzz:
+	for t in $$($(GO) test -list 'Fuzz.*' ./speaker/wire | grep ^Fuzz); do \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./speaker/wire || exit 1; done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what `make lab` (and, with --test, `make test`) needs and is
+# missing: Debian packages through apt, Go modules through the module proxy.
+# Needs root; says so clearly when it is not.
+set -euo pipefail
+
+want=(iproute2 iputils-ping traceroute tcpdump)
+if [[ "${1:-}" == "--test" ]]; then
+	# The interoperability peers, and tshark for the codec's cross-check.
+	want+=(frr bird2 gobgpd exabgp tshark)
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "lab needs root: it creates network namespaces, veths and kernel routes (try: sudo make ${MAKECMDGOALS:-lab})" >&2
+	exit 1
+fi
+
+missing=()
+for p in "${want[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+if ((${#missing[@]})); then
+	echo "*** installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+	echo "lab is written in Go and go is not on PATH (install Go 1.26 or add /usr/local/go/bin to PATH)" >&2
+	exit 1
+fi
+go mod download
