@@ -1,0 +1,310 @@
+// Package fib connects a BGP speaker to the kernel of its router's network
+// namespace: it installs the best routes into the namespace's main table
+// over netlink (FIB), and it watches that table, the interfaces and their
+// addresses to tell which next hops are reachable (Tracker).
+//
+// Routes are marked with protocol number Protocol (ip route shows `proto
+// 200`) and metric Metric, so that they never mix with routes the kernel or
+// the user made, and so that the tracker never resolves a next hop over a
+// route of our own (RFC 4271 section 9.1.2.1 forbids resolving a next hop
+// through the route it is the next hop of).
+//
+// Both open their netlink sockets inside the namespace (netlink's
+// NewHandleAt and Subscribe with a namespace handle do so on a locked OS
+// thread), so nothing here changes the namespace of the calling thread.
+package fib
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	// Protocol is the rtm_protocol of every route the speaker installs;
+	// no other routing daemon registers 200.
+	Protocol = 200
+	// Metric is the priority of installed routes, FRR's eBGP distance.
+	Metric = 20
+)
+
+// Route is a kernel route to Dst through Gw on interface IfIndex. An IPv6
+// link-local Gw needs IfIndex. A zero Gw makes a route on the link.
+type Route struct {
+	Dst     netip.Prefix
+	Gw      netip.Addr
+	IfIndex int
+}
+
+// Op is one change to the kernel table: install (replace) or delete the
+// route of Route.Dst.
+type Op struct {
+	Route  Route
+	Delete bool
+}
+
+// FIB installs routes into a namespace's main table. A writer goroutine
+// applies queued operations, coalescing them per prefix (only the last
+// operation of a prefix queued since the previous batch reaches the kernel),
+// so a burst of changes under load costs one netlink request per prefix
+// at most.
+type FIB struct {
+	h    *netlink.Handle
+	ops  chan []Op
+	sync chan chan struct{}
+	done chan struct{}
+	quit chan struct{}
+
+	mu sync.Mutex
+	// installed is what the kernel holds; written by the writer goroutine.
+	installed map[netip.Prefix]Route
+	errs      int
+	lastErr   error
+}
+
+// Open returns a FIB for the namespace at nsPath ("" for the caller's own
+// namespace). It first deletes routes of protocol Protocol left in the
+// namespace by a previous run that did not end cleanly.
+func Open(nsPath string) (*FIB, error) {
+	h, err := handleAt(nsPath)
+	if err != nil {
+		return nil, err
+	}
+	f := &FIB{
+		h:         h,
+		ops:       make(chan []Op, 256),
+		sync:      make(chan chan struct{}),
+		done:      make(chan struct{}),
+		quit:      make(chan struct{}),
+		installed: make(map[netip.Prefix]Route),
+	}
+	if err := f.flush(); err != nil {
+		h.Close()
+		return nil, err
+	}
+	go f.run()
+	return f, nil
+}
+
+func handleAt(nsPath string) (*netlink.Handle, error) {
+	if nsPath == "" {
+		h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+		if err != nil {
+			return nil, fmt.Errorf("fib: netlink: %w", err)
+		}
+		return h, nil
+	}
+	ns, err := netns.GetFromPath(nsPath)
+	if err != nil {
+		return nil, fmt.Errorf("fib: namespace %s: %w", nsPath, err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("fib: netlink in %s: %w", nsPath, err)
+	}
+	return h, nil
+}
+
+// flush deletes every route of our protocol in the main table.
+func (f *FIB) flush() error {
+	filter := &netlink.Route{Protocol: Protocol, Table: unix.RT_TABLE_MAIN}
+	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		rs, err := listRoutes(f.h, fam, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
+		if err != nil {
+			return fmt.Errorf("fib: list routes: %w", err)
+		}
+		for i := range rs {
+			if err := f.h.RouteDel(&rs[i]); err != nil && !errors.Is(err, unix.ESRCH) {
+				return fmt.Errorf("fib: delete stale route %v: %w", rs[i].Dst, err)
+			}
+		}
+	}
+	return nil
+}
+
+// listRoutes dumps routes, retrying a dump the kernel interrupted.
+func listRoutes(h *netlink.Handle, fam int, filter *netlink.Route, mask uint64) ([]netlink.Route, error) {
+	var err error
+	for try := 0; try < 5; try++ {
+		var rs []netlink.Route
+		rs, err = h.RouteListFiltered(fam, filter, mask)
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return rs, err
+		}
+	}
+	return nil, err
+}
+
+// Apply queues a batch of operations. It blocks when the writer is more
+// than a few hundred batches behind, which slows the RIB goroutine down to
+// the kernel's pace instead of queueing without bound. Apply must not be
+// called after Close.
+func (f *FIB) Apply(ops []Op) {
+	if len(ops) == 0 {
+		return
+	}
+	select {
+	case f.ops <- ops:
+	case <-f.quit:
+	}
+}
+
+// Sync waits until every batch queued before it has reached the kernel.
+func (f *FIB) Sync() {
+	c := make(chan struct{})
+	select {
+	case f.sync <- c:
+		<-c
+	case <-f.quit:
+	}
+}
+
+// Installed returns the routes the kernel holds from us, sorted by
+// prefix.
+func (f *FIB) Installed() []Route {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]Route, 0, len(f.installed))
+	for _, r := range f.installed {
+		out = append(out, r)
+	}
+	sortRoutes(out)
+	return out
+}
+
+// Errors returns the number of failed kernel operations and the last error.
+func (f *FIB) Errors() (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.errs, f.lastErr
+}
+
+// Close stops the writer, deletes every route it installed and closes the
+// netlink socket.
+func (f *FIB) Close() error {
+	close(f.quit)
+	<-f.done
+	var errs []error
+	f.mu.Lock()
+	for p, r := range f.installed {
+		if err := f.h.RouteDel(f.nlRoute(r)); err != nil && !errors.Is(err, unix.ESRCH) {
+			errs = append(errs, fmt.Errorf("fib: delete %v: %w", p, err))
+		}
+		delete(f.installed, p)
+	}
+	f.mu.Unlock()
+	f.h.Close()
+	return errors.Join(errs...)
+}
+
+// run is the writer goroutine.
+func (f *FIB) run() {
+	defer close(f.done)
+	pending := make(map[netip.Prefix]Op)
+	var order []netip.Prefix
+	add := func(ops []Op) {
+		for _, op := range ops {
+			if _, ok := pending[op.Route.Dst]; !ok {
+				order = append(order, op.Route.Dst)
+			}
+			pending[op.Route.Dst] = op
+		}
+	}
+	for {
+		select {
+		case <-f.quit:
+			return
+		case c := <-f.sync:
+			// Everything queued before the Sync call is in f.ops already.
+			for drained := false; !drained; {
+				select {
+				case ops := <-f.ops:
+					add(ops)
+				default:
+					drained = true
+				}
+			}
+			f.write(pending, order)
+			clear(pending)
+			order = order[:0]
+			close(c)
+		case ops := <-f.ops:
+			add(ops)
+			// Coalesce whatever else is queued before touching the kernel.
+			for drained := false; !drained; {
+				select {
+				case ops := <-f.ops:
+					add(ops)
+				default:
+					drained = true
+				}
+			}
+			f.write(pending, order)
+			clear(pending)
+			order = order[:0]
+		}
+	}
+}
+
+func (f *FIB) write(pending map[netip.Prefix]Op, order []netip.Prefix) {
+	for _, p := range order {
+		op := pending[p]
+		f.mu.Lock()
+		cur, have := f.installed[p]
+		f.mu.Unlock()
+		var err error
+		switch {
+		case op.Delete && !have:
+			continue
+		case op.Delete:
+			err = f.h.RouteDel(f.nlRoute(cur))
+			if errors.Is(err, unix.ESRCH) {
+				err = nil
+			}
+		case have && cur == op.Route:
+			continue
+		default:
+			err = f.h.RouteReplace(f.nlRoute(op.Route))
+		}
+		f.mu.Lock()
+		switch {
+		case err != nil:
+			f.errs++
+			f.lastErr = fmt.Errorf("fib: %s %v via %v: %w", map[bool]string{true: "delete", false: "replace"}[op.Delete], p, op.Route.Gw, err)
+			if op.Delete {
+				delete(f.installed, p)
+			}
+		case op.Delete:
+			delete(f.installed, p)
+		default:
+			f.installed[p] = op.Route
+		}
+		f.mu.Unlock()
+	}
+}
+
+func (f *FIB) nlRoute(r Route) *netlink.Route {
+	nr := &netlink.Route{
+		Dst:       prefixIPNet(r.Dst),
+		LinkIndex: r.IfIndex,
+		Protocol:  Protocol,
+		Priority:  Metric,
+		Table:     unix.RT_TABLE_MAIN,
+		Family:    netlink.FAMILY_V6,
+	}
+	if r.Dst.Addr().Is4() {
+		nr.Family = netlink.FAMILY_V4
+	}
+	if r.Gw.IsValid() {
+		nr.Gw = r.Gw.WithZone("").AsSlice()
+	} else {
+		nr.Scope = netlink.SCOPE_LINK
+	}
+	return nr
+}

@@ -1,0 +1,315 @@
+package fib
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// Tracker keeps a view of a namespace's main routing table and interfaces,
+// learned from netlink route, link and address notifications, and answers
+// whether a next hop is reachable.
+//
+// A next hop is reachable when a route of the main table covers it that is
+// not ours (protocol Protocol), is unicast, whose interface is
+// operationally up and which the kernel has not flagged linkdown. The last
+// two catch the seed's case: after `ip link set dev as2rb-eth0 down` on the
+// far end, as1ra's `2001:12::/64 dev as1ra-eth0 proto kernel linkdown`
+// stays in the table but next hops on it are gone. A link-local next hop
+// (zone = interface name) is reachable when its interface is up.
+//
+// The view is rebuilt from a fresh dump after every batch of notifications
+// (the kernel does not notify every flag change of a route, but it changes
+// them before it notifies the link change that caused it), and Changes
+// signals each rebuild.
+type Tracker struct {
+	h       *netlink.Handle
+	ns      netns.NsHandle
+	changes chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+
+	mu sync.RWMutex
+	// The view, replaced whole by the tracker goroutine under mu.
+	routes []trRoute // longest prefix first
+	links  map[int]trLink
+	byName map[string]int
+	err    error
+}
+
+type trRoute struct {
+	dst      netip.Prefix
+	ifindex  int
+	linkdown bool
+}
+
+type trLink struct {
+	name      string
+	up        bool
+	linkLocal netip.Addr
+	addrs     []netip.Prefix
+}
+
+// NewTracker starts tracking the namespace at nsPath ("" for the caller's).
+func NewTracker(nsPath string) (*Tracker, error) {
+	h, err := handleAt(nsPath)
+	if err != nil {
+		return nil, err
+	}
+	var ns netns.NsHandle
+	if nsPath == "" {
+		ns, err = netns.Get()
+	} else {
+		ns, err = netns.GetFromPath(nsPath)
+	}
+	if err != nil {
+		h.Close()
+		return nil, fmt.Errorf("fib: namespace %q: %w", nsPath, err)
+	}
+	t := &Tracker{h: h, ns: ns, changes: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	events := make(chan struct{}, 1)
+	if err := t.subscribe(events); err != nil {
+		close(t.stop)
+		h.Close()
+		ns.Close()
+		return nil, err
+	}
+	if err := t.refresh(); err != nil {
+		close(t.stop)
+		h.Close()
+		ns.Close()
+		return nil, err
+	}
+	go t.run(events)
+	return t, nil
+}
+
+// subscribe starts the three netlink subscriptions; each forwards a signal
+// to events. They stop when t.stop is closed.
+func (t *Tracker) subscribe(events chan struct{}) error {
+	signal := func() {
+		select {
+		case events <- struct{}{}:
+		default:
+		}
+	}
+	onErr := func(error) { signal() }
+	ru := make(chan netlink.RouteUpdate, 64)
+	lu := make(chan netlink.LinkUpdate, 64)
+	au := make(chan netlink.AddrUpdate, 64)
+	ns := t.ns
+	if err := netlink.RouteSubscribeWithOptions(ru, t.stop, netlink.RouteSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}); err != nil {
+		return fmt.Errorf("fib: subscribe to routes: %w", err)
+	}
+	if err := netlink.LinkSubscribeWithOptions(lu, t.stop, netlink.LinkSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}); err != nil {
+		return fmt.Errorf("fib: subscribe to links: %w", err)
+	}
+	if err := netlink.AddrSubscribeWithOptions(au, t.stop, netlink.AddrSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}); err != nil {
+		return fmt.Errorf("fib: subscribe to addresses: %w", err)
+	}
+	go func() {
+		for u := range ru {
+			// Our own routes never change reachability.
+			if u.Protocol != Protocol {
+				signal()
+			}
+		}
+	}()
+	go func() {
+		for range lu {
+			signal()
+		}
+	}()
+	go func() {
+		for range au {
+			signal()
+		}
+	}()
+	return nil
+}
+
+// run is the tracker goroutine: one rebuild per burst of notifications.
+func (t *Tracker) run(events chan struct{}) {
+	defer close(t.done)
+	for {
+		select {
+		case <-t.stop:
+			return
+		case <-events:
+		}
+		err := t.refresh()
+		t.mu.Lock()
+		t.err = err
+		t.mu.Unlock()
+		select {
+		case t.changes <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (t *Tracker) refresh() error {
+	links, err := t.h.LinkList()
+	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+		return fmt.Errorf("fib: list links: %w", err)
+	}
+	lm := make(map[int]trLink, len(links))
+	byName := make(map[string]int, len(links))
+	for _, l := range links {
+		a := l.Attrs()
+		up := a.OperState == netlink.OperUp ||
+			(a.OperState == netlink.OperUnknown && a.Flags&net.FlagUp != 0 && a.RawFlags&unix.IFF_LOWER_UP != 0)
+		lm[a.Index] = trLink{name: a.Name, up: up}
+		byName[a.Name] = a.Index
+	}
+	addrs, err := t.h.AddrList(nil, netlink.FAMILY_ALL)
+	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+		return fmt.Errorf("fib: list addresses: %w", err)
+	}
+	for _, a := range addrs {
+		l, ok := lm[a.LinkIndex]
+		if !ok || a.IPNet == nil {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(a.IP)
+		if !ok {
+			continue
+		}
+		ip = ip.Unmap()
+		ones, _ := a.Mask.Size()
+		if ip.Is6() && ip.IsLinkLocalUnicast() {
+			if !l.linkLocal.IsValid() {
+				l.linkLocal = ip.WithZone(l.name)
+			}
+		} else {
+			l.addrs = append(l.addrs, netip.PrefixFrom(ip, ones))
+		}
+		lm[a.LinkIndex] = l
+	}
+	var routes []trRoute
+	filter := &netlink.Route{Table: unix.RT_TABLE_MAIN}
+	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		rs, err := listRoutes(t.h, fam, filter, netlink.RT_FILTER_TABLE)
+		if err != nil {
+			return fmt.Errorf("fib: list routes: %w", err)
+		}
+		for _, r := range rs {
+			if r.Protocol == Protocol || r.Type != unix.RTN_UNICAST || r.LinkIndex == 0 {
+				continue
+			}
+			var dst netip.Prefix
+			if r.Dst == nil {
+				if fam == netlink.FAMILY_V4 {
+					dst = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+				} else {
+					dst = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+				}
+			} else {
+				ip, _ := netip.AddrFromSlice(r.Dst.IP)
+				ones, _ := r.Dst.Mask.Size()
+				dst = netip.PrefixFrom(ip.Unmap(), ones)
+			}
+			routes = append(routes, trRoute{dst: dst, ifindex: r.LinkIndex, linkdown: r.Flags&unix.RTNH_F_LINKDOWN != 0})
+		}
+	}
+	slices.SortStableFunc(routes, func(a, b trRoute) int { return b.dst.Bits() - a.dst.Bits() })
+	t.mu.Lock()
+	t.routes, t.links, t.byName = routes, lm, byName
+	t.mu.Unlock()
+	return nil
+}
+
+// Changes delivers a signal after each change of the view (coalesced: one
+// pending signal at most).
+func (t *Tracker) Changes() <-chan struct{} { return t.changes }
+
+// Resolve reports whether next hop a is reachable and through which
+// interface. Safe for concurrent use.
+func (t *Tracker) Resolve(a netip.Addr) (ifindex int, ok bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if a.Is6() && a.IsLinkLocalUnicast() {
+		idx, found := t.byName[a.Zone()]
+		if !found {
+			return 0, false
+		}
+		return idx, t.links[idx].up
+	}
+	a = a.WithZone("")
+	for _, r := range t.routes {
+		if !r.dst.Contains(a) {
+			continue
+		}
+		// A longest match that is down does not fall back to a shorter
+		// one on another link: the kernel would not either.
+		if r.linkdown || !t.links[r.ifindex].up {
+			return r.ifindex, false
+		}
+		return r.ifindex, true
+	}
+	return 0, false
+}
+
+// IfIndex returns the index of the interface called name, or 0.
+func (t *Tracker) IfIndex(name string) int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.byName[name]
+}
+
+// LinkLocal returns the IPv6 link-local address of the interface called
+// name (zoned with the name), or the zero Addr.
+func (t *Tracker) LinkLocal(name string) netip.Addr {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.links[t.byName[name]].linkLocal
+}
+
+// Addrs returns the global addresses of the interface called name.
+func (t *Tracker) Addrs(name string) []netip.Prefix {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return slices.Clone(t.links[t.byName[name]].addrs)
+}
+
+// Up reports whether the interface called name is operationally up.
+func (t *Tracker) Up(name string) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.links[t.byName[name]].up
+}
+
+// Err returns the last error of a rebuild, or nil.
+func (t *Tracker) Err() error {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.err
+}
+
+// Close stops tracking.
+func (t *Tracker) Close() error {
+	close(t.stop)
+	<-t.done
+	t.h.Close()
+	return t.ns.Close()
+}
+
+func prefixIPNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+func sortRoutes(rs []Route) {
+	slices.SortFunc(rs, func(a, b Route) int {
+		if c := a.Dst.Addr().Compare(b.Dst.Addr()); c != 0 {
+			return c
+		}
+		return a.Dst.Bits() - b.Dst.Bits()
+	})
+}

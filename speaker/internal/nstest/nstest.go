@@ -1,0 +1,214 @@
+// Package nstest builds throwaway network namespaces, veth pairs and
+// addresses for the speaker's kernel tests, with plain netlink. Every name
+// gets the caller's unique suffix, and everything is removed by t.Cleanup,
+// even when the test fails.
+package nstest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// NeedRoot skips the test when it cannot create namespaces.
+func NeedRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates network namespaces")
+	}
+}
+
+// Suffix returns a short random string to make names unique to a run.
+func Suffix() string {
+	b := make([]byte, 3)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// NS is a namespace made for a test.
+type NS struct {
+	Name string
+	Path string
+	H    *netlink.Handle
+	fd   netns.NsHandle
+}
+
+// New creates the namespace /run/netns/name (name must be unique to the
+// run), brings its loopback up, enables forwarding, and registers its
+// removal.
+func New(t testing.TB, name string) *NS {
+	t.Helper()
+	NeedRoot(t)
+	fd, err := newNamed(name)
+	if err != nil {
+		t.Fatalf("create namespace %s: %v", name, err)
+	}
+	ns := &NS{Name: name, Path: filepath.Join("/run/netns", name), fd: fd}
+	t.Cleanup(func() {
+		if ns.H != nil {
+			ns.H.Close()
+		}
+		fd.Close()
+		if err := netns.DeleteNamed(name); err != nil {
+			t.Errorf("delete namespace %s: %v", name, err)
+		}
+	})
+	h, err := netlink.NewHandleAt(fd)
+	if err != nil {
+		t.Fatalf("netlink in %s: %v", name, err)
+	}
+	ns.H = h
+	lo, err := h.LinkByName("lo")
+	if err == nil {
+		err = h.LinkSetUp(lo)
+	}
+	if err != nil {
+		t.Fatalf("lo up in %s: %v", name, err)
+	}
+	ns.Sysctl(t, "net/ipv6/conf/all/forwarding", "1")
+	ns.Sysctl(t, "net/ipv4/ip_forward", "1")
+	ns.Sysctl(t, "net/ipv6/conf/default/accept_dad", "0")
+	ns.Sysctl(t, "net/ipv6/conf/all/keep_addr_on_down", "1")
+	ns.Sysctl(t, "net/ipv6/conf/default/keep_addr_on_down", "1")
+	return ns
+}
+
+// newNamed creates a named namespace on a throwaway OS thread, so the
+// caller's thread never changes namespace.
+func newNamed(name string) (netns.NsHandle, error) {
+	type res struct {
+		h   netns.NsHandle
+		err error
+	}
+	c := make(chan res)
+	go func() {
+		// The thread ends with the goroutine (no UnlockOSThread), so its
+		// changed namespace dies with it.
+		runtime.LockOSThread()
+		h, err := netns.NewNamed(name)
+		c <- res{h, err}
+	}()
+	r := <-c
+	return r.h, r.err
+}
+
+// Do runs f on an OS thread inside the namespace.
+func (ns *NS) Do(f func() error) error {
+	c := make(chan error)
+	go func() {
+		runtime.LockOSThread()
+		if err := netns.Set(ns.fd); err != nil {
+			c <- err
+			return
+		}
+		c <- f()
+	}()
+	return <-c
+}
+
+// Sysctl writes /proc/sys/key inside the namespace.
+func (ns *NS) Sysctl(t testing.TB, key, val string) {
+	t.Helper()
+	err := ns.Do(func() error {
+		return os.WriteFile(filepath.Join("/proc/sys", key), []byte(val), 0o644)
+	})
+	if err != nil {
+		t.Fatalf("sysctl %s in %s: %v", key, ns.Name, err)
+	}
+}
+
+// Veth creates a veth pair aName (in a) <-> bName (in b), both up.
+func Veth(t testing.TB, a *NS, aName string, b *NS, bName string) {
+	t.Helper()
+	la := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: aName}, PeerName: bName, PeerNamespace: netlink.NsFd(int(b.fd))}
+	if err := a.H.LinkAdd(la); err != nil {
+		t.Fatalf("veth %s-%s: %v", aName, bName, err)
+	}
+	a.SetUp(t, aName, true)
+	b.SetUp(t, bName, true)
+}
+
+// Link returns the interface called name.
+func (ns *NS) Link(t testing.TB, name string) netlink.Link {
+	t.Helper()
+	l, err := ns.H.LinkByName(name)
+	if err != nil {
+		t.Fatalf("%s: link %s: %v", ns.Name, name, err)
+	}
+	return l
+}
+
+// SetUp sets interface name administratively up or down.
+func (ns *NS) SetUp(t testing.TB, name string, up bool) {
+	t.Helper()
+	l := ns.Link(t, name)
+	var err error
+	if up {
+		err = ns.H.LinkSetUp(l)
+	} else {
+		err = ns.H.LinkSetDown(l)
+	}
+	if err != nil {
+		t.Fatalf("%s: set %s up=%v: %v", ns.Name, name, up, err)
+	}
+}
+
+// Addr adds p to interface name, usable at once (no DAD).
+func (ns *NS) Addr(t testing.TB, name string, p netip.Prefix) {
+	t.Helper()
+	a := &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
+	if p.Addr().Is6() {
+		a.Flags = unix.IFA_F_NODAD
+	}
+	if err := ns.H.AddrAdd(ns.Link(t, name), a); err != nil {
+		t.Fatalf("%s: add %v to %s: %v", ns.Name, p, name, err)
+	}
+}
+
+// Dummy creates a dummy interface called name, up, holding p (a LAN
+// stand-in).
+func Dummy(t testing.TB, ns *NS, name string, p ...netip.Prefix) {
+	t.Helper()
+	if err := ns.H.LinkAdd(&netlink.Dummy{LinkAttrs: netlink.LinkAttrs{Name: name}}); err != nil {
+		t.Fatalf("%s: dummy %s: %v", ns.Name, name, err)
+	}
+	ns.SetUp(t, name, true)
+	for _, x := range p {
+		ns.Addr(t, name, x)
+	}
+}
+
+// LinkLocal returns the first IPv6 link-local address of interface name.
+func (ns *NS) LinkLocal(t testing.TB, name string) netip.Addr {
+	t.Helper()
+	as, err := ns.H.AddrList(ns.Link(t, name), netlink.FAMILY_V6)
+	if err != nil {
+		t.Fatalf("%s: addresses of %s: %v", ns.Name, name, err)
+	}
+	for _, a := range as {
+		if ip, ok := netip.AddrFromSlice(a.IP); ok && ip.IsLinkLocalUnicast() {
+			return ip
+		}
+	}
+	return netip.Addr{}
+}
+
+// Routes returns the namespace's main-table routes of protocol proto.
+func (ns *NS) Routes(t testing.TB, family, proto int) []netlink.Route {
+	t.Helper()
+	rs, err := ns.H.RouteListFiltered(family, &netlink.Route{Protocol: netlink.RouteProtocol(proto), Table: unix.RT_TABLE_MAIN},
+		netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
+	if err != nil {
+		t.Fatalf("%s: routes: %v", ns.Name, err)
+	}
+	return rs
+}
