@@ -25,8 +25,12 @@ type Pos struct {
 }
 
 func (p Pos) String() string {
-	if p.Line == 0 {
+	switch {
+	case p.Line == 0:
 		return p.File
+	case p.Col == 0:
+		// YAML syntax errors know their line only.
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
 	}
 	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
 }
@@ -299,7 +303,14 @@ type Link struct {
 	// Password is the TCP MD5 (RFC 2385) key of the BGP sessions on this
 	// link, or "".
 	Password string
-	Pos      Pos
+	// BridgePort is set for the links of a LAN with several hosts: the
+	// name, in the router's namespace, of the veth end that is the
+	// bridge's port towards this host ("<router>-p<i>" for the LAN's i-th
+	// host; Parse checks it fits Linux's 15 bytes). It is "" for router
+	// links and for a LAN with one host, whose veth end is the router's
+	// LAN interface itself.
+	BridgePort string
+	Pos        Pos
 }
 
 // Other returns the end of the link that is not i.
@@ -318,7 +329,7 @@ func (k *Link) String() string { return k.A.Name + " <-> " + k.B.Name }
 type LAN struct {
 	Router *Router
 	// Iface is the router's interface on the LAN; it holds the gateway
-	// addresses.
+	// addresses. Its Link is the LAN's first link (Links[0]).
 	Iface *Interface
 	Hosts []*Host
 	// Prefix4 and Prefix6 are the LAN's prefixes (masked); either may be
@@ -389,4 +400,7 @@ type Pools struct {
 
 	LinkIPv4Len int
 	LANIPv4Len  int
+	// Families are the families allocation fills (addressing families;
+	// default both, IPv4 first).
+	Families []Family
 }

@@ -1,0 +1,192 @@
+package topo
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+)
+
+// WriteDOT draws the lab as a Graphviz graph (`lab graph FILE | dot -Tsvg`):
+// one cluster per AS holding its routers and their hosts, router links
+// labelled at each end with the interface and its addresses, and external
+// routers dashed.
+func WriteDOT(w io.Writer, l *Lab) error {
+	bw := bufio.NewWriter(w)
+	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
+	p("graph %s {\n", dotQuote(l.Name))
+	p("\tgraph [label=%s, labelloc=t, fontname=\"Helvetica\", overlap=false, splines=true];\n", dotQuote("lab "+l.Name))
+	p("\tnode [fontname=\"Helvetica\", fontsize=10];\n")
+	p("\tedge [fontname=\"Helvetica\", fontsize=8];\n")
+	for _, as := range l.ASes {
+		label := fmt.Sprintf("AS%d", as.Number)
+		if as.Name != "" {
+			label += " " + as.Name
+		}
+		p("\tsubgraph %s {\n", dotQuote(fmt.Sprintf("cluster_AS%d", as.Number)))
+		p("\t\tlabel=%s; style=rounded; color=gray50;\n", dotQuote(label))
+		for _, r := range as.Routers {
+			style, extra := "rounded", ""
+			if r.External {
+				style, extra = "rounded,dashed", "\nexternal"
+			}
+			p("\t\t%s [shape=box, style=%s, label=%s];\n", dotQuote(r.Name), dotQuote(style),
+				dotQuote(r.Name+"\n"+r.RouterID.String()+extra))
+			if r.LAN == nil {
+				continue
+			}
+			for _, h := range r.LAN.Hosts {
+				p("\t\t%s [shape=ellipse, label=%s];\n", dotQuote(h.Name), dotQuote(h.Name+"\n"+addrList(h.Interfaces[0].Addrs, "\n", false)))
+			}
+		}
+		p("\t}\n")
+	}
+	for _, k := range l.Links {
+		end := func(i *Interface) string {
+			s := strings.TrimPrefix(i.Name, i.Node.Name+"-")
+			if k.LAN != nil {
+				return s
+			}
+			return s + "\n" + addrList(i.Addrs, "\n", true)
+		}
+		attrs := fmt.Sprintf("taillabel=%s, headlabel=%s", dotQuote(end(k.A)), dotQuote(end(k.B)))
+		if k.LAN != nil {
+			attrs += ", color=gray40"
+		} else if k.Password != "" {
+			attrs += ", label=\"MD5\""
+		}
+		p("\t%s -- %s [%s];\n", dotQuote(k.A.Node.Name), dotQuote(k.B.Node.Name), attrs)
+	}
+	p("}\n")
+	return bw.Flush()
+}
+
+// dotQuote makes s a DOT string; newlines become centred line breaks.
+func dotQuote(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	return `"` + r.Replace(s) + `"`
+}
+
+// addrList joins prefixes; bare drops the lengths.
+func addrList(ps []netip.Prefix, sep string, withLen bool) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		if withLen {
+			out[i] = p.String()
+		} else {
+			out[i] = p.Addr().String()
+		}
+	}
+	return strings.Join(out, sep)
+}
+
+// WriteText writes a plain-text description of the lab: every AS, router,
+// interface with its addresses and peer, originated route, host and
+// session. `lab validate` prints it for a valid file, and the tests
+// compare it with golden files.
+func WriteText(w io.Writer, l *Lab) error {
+	bw := bufio.NewWriter(w)
+	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
+	p("lab %s: %d routers in %d ASes, %d hosts, %d links, %d BGP sessions\n",
+		l.Name, len(l.Routers), len(l.ASes), len(l.Hosts), len(l.Links), len(l.Sessions))
+	for _, as := range l.ASes {
+		p("AS%d", as.Number)
+		if as.Name != "" {
+			p(" %q", as.Name)
+		}
+		p("\n")
+		for _, r := range as.Routers {
+			p("  router %s  id %s  keepalive %s hold %s connect-retry %s", r.Name, r.RouterID,
+				secs(r.BGP.Keepalive), secs(r.BGP.Hold), secs(r.BGP.ConnectRetry))
+			if r.BGP.CompareRouterID {
+				p("  compare-routerid")
+			}
+			if r.External {
+				p("  external")
+			}
+			p("\n")
+			for _, i := range r.Interfaces {
+				p("    %-11s %-40s", i.Name, addrList(i.Addrs, " ", true))
+				switch {
+				case r.LAN != nil && i == r.LAN.Iface:
+					names := make([]string, len(r.LAN.Hosts))
+					for j, h := range r.LAN.Hosts {
+						names[j] = h.Name
+					}
+					p(" LAN %s", strings.Join(names, " "))
+				default:
+					p(" to %s", i.Link.Other(i).Name)
+				}
+				p("\n")
+			}
+			for _, o := range r.Originate {
+				p("    originates %s\n", o.describe())
+			}
+		}
+	}
+	for _, h := range l.Hosts {
+		i := h.Interfaces[0]
+		p("host %s  on %s  %s %s  gateways", h.Name, h.Router.Name, i.Name, addrList(i.Addrs, " ", true))
+		for _, g := range []netip.Addr{h.Gateway4, h.Gateway6} {
+			if g.IsValid() {
+				p(" %s", g)
+			}
+		}
+		if k := i.Link; k.BridgePort != "" {
+			p("  bridge port %s", k.BridgePort)
+		}
+		p("\n")
+	}
+	for _, s := range l.Sessions {
+		kind := "eBGP"
+		if s.IBGP() {
+			kind = "iBGP"
+		}
+		p("session %d %s %s  %s %s AS%d  --  %s %s AS%d", s.Index, s.Family, kind,
+			s.A.Iface.Name, s.A.Addr, s.A.Router.AS.Number, s.B.Iface.Name, s.B.Addr, s.B.Router.AS.Number)
+		if s.Password != "" {
+			p("  md5")
+		}
+		p("\n")
+	}
+	return bw.Flush()
+}
+
+// describe renders an origination as the file could write it.
+func (o Origination) describe() string {
+	var b strings.Builder
+	b.WriteString(o.Prefix.String())
+	if o.HasMED {
+		fmt.Fprintf(&b, " med %d", o.MED)
+	}
+	for _, c := range o.Communities {
+		b.WriteString(" community " + CommunityString(c))
+	}
+	for _, c := range o.LargeCommunities {
+		fmt.Fprintf(&b, " large-community %d:%d:%d", c[0], c[1], c[2])
+	}
+	return b.String()
+}
+
+// CommunityString renders an RFC 1997 community as FRR shows it: a
+// well-known name, or "AS:VALUE".
+func CommunityString(c uint32) string {
+	switch c {
+	case 0xFFFF0000:
+		return "graceful-shutdown"
+	case 0xFFFF0001:
+		return "accept-own"
+	case 0xFFFF029A:
+		return "blackhole"
+	case 0xFFFFFF01:
+		return "no-export"
+	case 0xFFFFFF02:
+		return "no-advertise"
+	case 0xFFFFFF03:
+		return "local-AS"
+	case 0xFFFFFF04:
+		return "no-peer"
+	}
+	return fmt.Sprintf("%d:%d", c>>16, c&0xFFFF)
+}
