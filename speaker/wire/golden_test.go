@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"net/netip"
 	"strings"
 	"testing"
@@ -313,5 +315,58 @@ func TestSeedAccessors(t *testing.T) {
 	}
 	if got, want := h.(*Notification).String(), "Hold Timer Expired (4/0)"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
+
+// TestFormatSeed renders the seed's messages and compares them with what
+// tcpdump printed in the seed, kept in testdata/seed (the seed's lines
+// without their 8 leading spaces, trailing spaces included).
+func TestFormatSeed(t *testing.T) {
+	files := map[string]string{
+		"open as1ra": "open_as1ra", "open as2rb": "open_as2rb", "keepalive": "keepalive",
+		"eor ipv4": "eor_ipv4", "update 94": "update_94", "update 95": "update_95",
+		"update 91": "update_91", "update 99": "update_99", "eor ipv6": "eor_ipv6",
+		"withdraw 48": "withdraw_48", "withdraw 39": "withdraw_39", "update as2rb": "update_as2rb",
+	}
+	for _, g := range goldens {
+		file, ok := files[g.name]
+		if !ok {
+			continue
+		}
+		t.Run(g.name, func(t *testing.T) {
+			want, err := os.ReadFile(filepath.Join("testdata", "seed", file+".txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := Parse(unhex(t, g.hex), seedOpts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := FormatWith(m, seedOpts)
+			if diff := cmp.Diff(strings.TrimSuffix(string(want), "\n"), got); diff != "" {
+				t.Errorf("Format mismatch (-seed +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSummarySeed(t *testing.T) {
+	for _, tc := range []struct{ hex, want string }{
+		{seedUpdate94, "UPDATE 2001:1234:1::/64 nh 2001:12::a path 1"},
+		{seedUpdate99, "UPDATE 2001:1234:4::/64 nh 2001:12::a path 1 3 2 4"},
+		{seedEoRIPv4, "UPDATE End-of-RIB IPv4 Unicast"},
+		{seedEoRIPv6, "UPDATE End-of-RIB IPv6 Unicast"},
+		{seedWithdraw48, "UPDATE withdraw 2001:1234:2::/64 2001:1234:4::/64"},
+		{seedKeepalive, "KEEPALIVE"},
+		{seedHoldTimerExpired, "NOTIFICATION Hold Timer Expired (4/0)"},
+		{seedOpenAS1, "OPEN AS 1 hold 180s id 0.0.0.2 caps ipv4-unicast ipv6-unicast route-refresh(old) route-refresh as4(1) graceful-restart(120s)"},
+	} {
+		m, err := Parse(unhex(t, tc.hex), seedOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Summary(m); got != tc.want {
+			t.Errorf("Summary() = %q, want %q", got, tc.want)
+		}
 	}
 }
