@@ -5,9 +5,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
-	"net/netip"
 	"strings"
 	"testing"
 
