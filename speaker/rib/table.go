@@ -82,6 +82,14 @@ func (n *NextHops) Get(a netip.Addr) *NextHop {
 	return h
 }
 
+// Retain adds a reference to h.
+func (n *NextHops) Retain(h *NextHop) *NextHop {
+	if h != nil {
+		h.refs++
+	}
+	return h
+}
+
 // Release drops a reference.
 func (n *NextHops) Release(h *NextHop) {
 	if h == nil {

@@ -1,0 +1,124 @@
+package speaker
+
+import (
+	"sync"
+	"time"
+)
+
+// Clock is the speaker's source of time. Tests use a FakeClock, so that
+// hold timers expire when the test says so.
+type Clock interface {
+	Now() time.Time
+	// NewTimer returns a stopped-or-running timer that fires once after d.
+	NewTimer(d time.Duration) Timer
+}
+
+// Timer is a one-shot timer whose channel has a buffer of one.
+type Timer interface {
+	C() <-chan time.Time
+	// Reset makes the timer fire after d from now (stopping it first).
+	Reset(d time.Duration)
+	Stop()
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// NewTimer wraps time.NewTimer.
+func (SystemClock) NewTimer(d time.Duration) Timer { return sysTimer{time.NewTimer(d)} }
+
+type sysTimer struct{ t *time.Timer }
+
+func (s sysTimer) C() <-chan time.Time   { return s.t.C }
+func (s sysTimer) Reset(d time.Duration) { s.t.Reset(d) }
+func (s sysTimer) Stop()                 { s.t.Stop() }
+
+// FakeClock is a Clock that moves only when Advance is called. Safe for
+// concurrent use.
+type FakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers map[*fakeTimer]struct{}
+}
+
+// NewFakeClock returns a FakeClock set to start.
+func NewFakeClock(start time.Time) *FakeClock {
+	return &FakeClock{now: start, timers: make(map[*fakeTimer]struct{})}
+}
+
+// Now returns the fake time.
+func (c *FakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the time forward by d and fires every timer that is due.
+func (c *FakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	now := c.now
+	var due []*fakeTimer
+	for t := range c.timers {
+		if !t.at.After(now) {
+			due = append(due, t)
+			delete(c.timers, t)
+		}
+	}
+	c.mu.Unlock()
+	for _, t := range due {
+		select {
+		case t.c <- now:
+		default:
+		}
+	}
+}
+
+// Timers returns the number of running timers: a test can wait until a
+// session has armed its timers before advancing.
+func (c *FakeClock) Timers() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}
+
+// NewTimer returns a fake timer.
+func (c *FakeClock) NewTimer(d time.Duration) Timer {
+	t := &fakeTimer{clock: c, c: make(chan time.Time, 1)}
+	t.Reset(d)
+	return t
+}
+
+type fakeTimer struct {
+	clock *FakeClock
+	c     chan time.Time
+	at    time.Time
+}
+
+func (t *fakeTimer) C() <-chan time.Time { return t.c }
+
+func (t *fakeTimer) Reset(d time.Duration) {
+	c := t.clock
+	c.mu.Lock()
+	t.at = c.now.Add(d)
+	if d <= 0 {
+		delete(c.timers, t)
+		c.mu.Unlock()
+		select {
+		case t.c <- t.at:
+		default:
+		}
+		return
+	}
+	c.timers[t] = struct{}{}
+	c.mu.Unlock()
+}
+
+func (t *fakeTimer) Stop() {
+	t.clock.mu.Lock()
+	delete(t.clock.timers, t)
+	t.clock.mu.Unlock()
+}

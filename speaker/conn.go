@@ -1,0 +1,369 @@
+package speaker
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
+	"lab/speaker/wire"
+)
+
+// outMsg is a message queued for a connection: its encoding, and the
+// decoded form for the trace.
+type outMsg struct {
+	b []byte
+	m wire.Message
+}
+
+// writer owns the write side of a connection. Session and RIB goroutines
+// queue messages with send; the writer goroutine writes them in batches
+// (one writev per batch), so neither ever blocks on TCP.
+type writer struct {
+	nc     net.Conn
+	onSent func(outMsg)
+
+	mu      sync.Mutex
+	q       []outMsg // guarded by mu
+	closing bool     // close once q is written
+	stopped bool     // the connection is closed: drop what comes
+	wake    chan struct{}
+	done    chan struct{}
+}
+
+func newWriter(nc net.Conn, onSent func(outMsg)) *writer {
+	w := &writer{nc: nc, onSent: onSent, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+// send queues m, encoded as b.
+func (w *writer) send(m wire.Message, b []byte) {
+	w.mu.Lock()
+	if w.stopped || w.closing {
+		w.mu.Unlock()
+		return
+	}
+	w.q = append(w.q, outMsg{b: b, m: m})
+	w.mu.Unlock()
+	w.signal()
+}
+
+func (w *writer) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// queued returns the number of messages waiting: OutQ.
+func (w *writer) queued() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.q)
+}
+
+// closeAfterFlush closes the connection once what is queued is written
+// (a NOTIFICATION goes out before the close), or after 2 s.
+func (w *writer) closeAfterFlush() {
+	w.mu.Lock()
+	w.closing = true
+	w.mu.Unlock()
+	w.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	w.signal()
+}
+
+// abort closes the connection at once.
+func (w *writer) abort() {
+	w.mu.Lock()
+	w.stopped = true
+	w.q = nil
+	w.mu.Unlock()
+	w.nc.Close()
+	w.signal()
+}
+
+func (w *writer) run() {
+	defer close(w.done)
+	var bufs net.Buffers
+	for range w.wake {
+		for {
+			w.mu.Lock()
+			q := w.q
+			w.q = nil
+			closing, stopped := w.closing, w.stopped
+			w.mu.Unlock()
+			if stopped {
+				w.nc.Close()
+				return
+			}
+			if len(q) == 0 {
+				if closing {
+					w.nc.Close()
+					w.mu.Lock()
+					w.stopped = true
+					w.mu.Unlock()
+					return
+				}
+				break
+			}
+			bufs = bufs[:0]
+			for _, m := range q {
+				bufs = append(bufs, m.b)
+			}
+			if _, err := bufs.WriteTo(w.nc); err != nil {
+				w.mu.Lock()
+				w.stopped = true
+				w.q = nil
+				w.mu.Unlock()
+				w.nc.Close()
+				return
+			}
+			for _, m := range q {
+				w.onSent(m)
+			}
+		}
+	}
+}
+
+// readMessages is a connection's reader goroutine: it reads, decodes and
+// hands every message to the session goroutine, until the connection
+// fails. It decodes with the options negotiated by the OPENs (it sees the
+// peer's OPEN first, and the local one is fixed before it starts).
+func (s *session) readMessages(c *conn) {
+	br := bufio.NewReaderSize(c.nc, 64<<10)
+	buf := make([]byte, wire.MaxMessageLen)
+	var opts wire.Options
+	for {
+		b, err := wire.ReadMessage(br, buf, opts.MaxLen())
+		var m wire.Message
+		if err == nil {
+			m, err = wire.Parse(b, &opts)
+		}
+		ev := sessEvent{kind: evRead, c: c, msg: m, err: err}
+		if m != nil {
+			now := s.sp.clock.Now()
+			s.trace.add(TraceEntry{Time: now, Peer: s.name, Dir: Received, Type: m.Type().String(), Msg: m})
+			switch m := m.(type) {
+			case *wire.Open:
+				opts = wire.Negotiate(c.localOpen, m)
+			case *wire.Update:
+				ev.upd = s.sp.convertIn(m, &opts, err, &s.cfg, s.ibgp)
+				ev.err = nil
+			}
+		}
+		select {
+		case s.events <- ev:
+		case <-s.ctx.Done():
+			return
+		}
+		if m == nil {
+			return
+		}
+	}
+}
+
+// nsDial opens a TCP connection inside the speaker's namespace.
+type nsDialer struct {
+	sp *Speaker
+}
+
+func (d nsDialer) Dial(ctx context.Context, p *PeerConfig) (net.Conn, error) {
+	type res struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		// The socket is created on this thread, inside the namespace. The
+		// thread is never unlocked: it ends with the goroutine, so its
+		// namespace change never leaks to another goroutine.
+		runtime.LockOSThread()
+		if err := d.sp.enterNS(); err != nil {
+			ch <- res{nil, err}
+			return
+		}
+		nd := net.Dialer{
+			LocalAddr: &net.TCPAddr{IP: p.LocalAddr.AsSlice(), Zone: p.LocalAddr.Zone()},
+		}
+		if p.Password != "" {
+			nd.Control = md5Control(map[netip.Addr]string{p.PeerAddr: p.Password})
+		}
+		c, err := nd.DialContext(ctx, "tcp", net.JoinHostPort(p.PeerAddr.String(), strconv.Itoa(d.sp.port)))
+		ch <- res{c, err}
+	}()
+	r := <-ch
+	return r.c, r.err
+}
+
+func (sp *Speaker) enterNS() error {
+	if !sp.hasNS {
+		return nil
+	}
+	if err := netns.Set(sp.ns); err != nil {
+		return fmt.Errorf("enter namespace %s: %w", sp.cfg.Namespace, err)
+	}
+	return nil
+}
+
+// md5Control sets a TCP MD5 key (RFC 2385) per peer address on a socket
+// before it connects or listens.
+func md5Control(keys map[netip.Addr]string) func(network, address string, c syscall.RawConn) error {
+	return func(network, address string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			for a, key := range keys {
+				if serr = setMD5(int(fd), a, key); serr != nil {
+					return
+				}
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}
+}
+
+func setMD5(fd int, a netip.Addr, key string) error {
+	if len(key) > unix.TCP_MD5SIG_MAXKEYLEN {
+		return fmt.Errorf("TCP MD5 key for %v longer than %d bytes", a, unix.TCP_MD5SIG_MAXKEYLEN)
+	}
+	sig := unix.TCPMD5Sig{Keylen: uint16(len(key))}
+	copy(sig.Key[:], key)
+	if a.Is4() {
+		sig.Addr.Family = unix.AF_INET
+		ip := a.As4()
+		copy(sig.Addr.Data[2:6], ip[:])
+	} else {
+		sig.Addr.Family = unix.AF_INET6
+		ip := a.As16()
+		copy(sig.Addr.Data[6:22], ip[:])
+	}
+	if err := unix.SetsockoptTCPMD5Sig(fd, unix.IPPROTO_TCP, unix.TCP_MD5SIG, &sig); err != nil {
+		return fmt.Errorf("set TCP MD5 key for %v: %w", a, err)
+	}
+	return nil
+}
+
+// Listen opens the speaker's TCP listeners (IPv4 and IPv6, port 179) in
+// its namespace, with the MD5 keys of its peers. The daemon calls it for
+// every router before any speaker starts, so that the first connection of
+// every session finds its peer listening. Start calls it if needed.
+func (sp *Speaker) Listen() error {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.listening || sp.cfg.Dialer != nil {
+		// A custom Dialer means connections come from the test.
+		sp.listening = true
+		return nil
+	}
+	keys4 := map[netip.Addr]string{}
+	keys6 := map[netip.Addr]string{}
+	for _, p := range sp.cfg.Peers {
+		if p.Password == "" {
+			continue
+		}
+		if p.PeerAddr.Is4() {
+			keys4[p.PeerAddr] = p.Password
+		} else {
+			keys6[p.PeerAddr] = p.Password
+		}
+	}
+	type res struct {
+		ls  []net.Listener
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: see nsDialer.Dial
+		if err := sp.enterNS(); err != nil {
+			ch <- res{nil, err}
+			return
+		}
+		var ls []net.Listener
+		for _, x := range []struct {
+			net, addr string
+			keys      map[netip.Addr]string
+		}{{"tcp4", "0.0.0.0", keys4}, {"tcp6", "::", keys6}} {
+			lc := net.ListenConfig{}
+			if len(x.keys) > 0 {
+				lc.Control = md5Control(x.keys)
+			}
+			l, err := lc.Listen(context.Background(), x.net, net.JoinHostPort(x.addr, strconv.Itoa(sp.port)))
+			if err != nil {
+				for _, l := range ls {
+					l.Close()
+				}
+				ch <- res{nil, fmt.Errorf("listen on %s port %d in %s: %w", x.net, sp.port, sp.cfg.Namespace, err)}
+				return
+			}
+			ls = append(ls, l)
+		}
+		ch <- res{ls, nil}
+	}()
+	r := <-ch
+	if r.err != nil {
+		return fmt.Errorf("speaker %s: %w", sp.cfg.Name, r.err)
+	}
+	sp.listeners = r.ls
+	sp.listening = true
+	return nil
+}
+
+// accept is a listener's goroutine: it hands connections from configured
+// peers to their session and refuses every other.
+func (sp *Speaker) accept(l net.Listener) {
+	defer sp.wg.Done()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			sp.log.printf("accept: %v", err)
+			continue
+		}
+		ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+		sp.HandleConn(c, ap.Addr().Unmap().WithZone(""))
+	}
+}
+
+// HandleConn gives the speaker an incoming connection from remote, as
+// its listener does: a configured peer's session takes it, anything else
+// is refused (closed at once). Tests use it with net.Pipe.
+func (sp *Speaker) HandleConn(c net.Conn, remote netip.Addr) {
+	s := sp.byAddr[remote]
+	if s == nil {
+		sp.log.printf("%%ADJCHANGE: connection from unknown peer %v refused", remote)
+		sp.refused.Add(1)
+		c.Close()
+		return
+	}
+	select {
+	case s.events <- sessEvent{kind: evConn, nc: c}:
+	case <-sp.ctx.Done():
+		c.Close()
+	}
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if a == nil {
+		return netip.AddrPort{}
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}

@@ -1,0 +1,534 @@
+package speaker
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"lab/speaker/fib"
+	"lab/speaker/rib"
+	"lab/speaker/wire"
+)
+
+type ribKind uint8
+
+const (
+	ribPeerUp ribKind = iota + 1
+	ribPeerDown
+	ribUpdate
+	ribRefresh    // the peer asked for our routes again
+	ribRefreshOut // soft reset: advertise everything again
+	ribAnnounce
+	ribWithdraw
+	ribFunc // run fn in the RIB goroutine (snapshots)
+)
+
+type ribEvent struct {
+	kind ribKind
+	s    *session
+	up   *peerUp
+	upd  *inUpdate
+	fam  wire.Family
+	orig Origination
+	pfx  netip.Prefix
+	fn   func(*ribState)
+}
+
+// peerUp is what the RIB goroutine needs of an Established session.
+type peerUp struct {
+	w        *writer
+	opts     wire.Options
+	families []wire.Family
+	routerID netip.Addr
+	local    netip.Addr
+	refresh  bool
+}
+
+// ribPeer is the RIB goroutine's view of a peer.
+type ribPeer struct {
+	s   *session
+	src *rib.Source
+	up  *peerUp // nil while the session is down
+	out map[wire.Family]*rib.AdjOut
+	// Next-hop-self addresses, set when the session comes up.
+	nh4, nh6, ll6 netip.Addr
+	// memo caches this round's export of a best path's attributes.
+	memo map[*rib.Attrs]*rib.Attrs
+}
+
+// ribState is owned by the RIB goroutine.
+type ribState struct {
+	sp      *Speaker
+	in      *rib.Interner
+	nhs     *rib.NextHops
+	tables  map[wire.Family]*rib.Table
+	local   *rib.Source
+	peers   map[*session]*ribPeer
+	orig    map[netip.Prefix]Origination
+	changed map[wire.Family][]netip.Prefix
+	fibOps  []fib.Op
+	version uint64
+	fns     []func(*ribState)
+}
+
+var families = []wire.Family{wire.IPv4Unicast, wire.IPv6Unicast}
+
+func famOf(p netip.Prefix) wire.Family {
+	if p.Addr().Is4() {
+		return wire.IPv4Unicast
+	}
+	return wire.IPv6Unicast
+}
+
+func newRIBState(sp *Speaker) *ribState {
+	r := &ribState{
+		sp:      sp,
+		in:      rib.NewInterner(),
+		tables:  make(map[wire.Family]*rib.Table),
+		peers:   make(map[*session]*ribPeer),
+		orig:    make(map[netip.Prefix]Origination),
+		changed: make(map[wire.Family][]netip.Prefix),
+		local:   &rib.Source{Local: true, AS: sp.cfg.AS, RouterID: sp.cfg.RouterID, Name: "local"},
+	}
+	for _, s := range sp.sessions {
+		r.peers[s] = &ribPeer{s: s, src: &rib.Source{
+			Addr: s.cfg.PeerAddr, AS: s.cfg.PeerAS, IBGP: s.ibgp, Name: s.cfg.Description,
+		}, out: make(map[wire.Family]*rib.AdjOut)}
+	}
+	return r
+}
+
+// init runs once the kernel side exists, before the goroutine starts.
+func (r *ribState) init() {
+	var resolve rib.Resolver
+	if t := r.sp.track; t != nil {
+		resolve = t.Resolve
+	}
+	r.nhs = rib.NewNextHops(resolve)
+	for _, f := range families {
+		t := rib.NewTable(r.in, r.nhs)
+		t.CompareRouterID = r.sp.cfg.CompareRouterID
+		r.tables[f] = t
+	}
+	for _, o := range r.sp.cfg.Originate {
+		r.announce(o)
+	}
+}
+
+// run is the RIB goroutine.
+func (r *ribState) run() {
+	defer r.sp.wg.Done()
+	var trackC <-chan struct{}
+	if r.sp.track != nil {
+		trackC = r.sp.track.Changes()
+	}
+	r.process()
+	for {
+		select {
+		case <-r.sp.ctx.Done():
+			r.runFns()
+			return
+		case ev := <-r.sp.ribIn:
+			r.handle(ev)
+		case <-trackC:
+			r.nextHopsChanged()
+		}
+		// Coalesce: take whatever else is queued before deciding, so a
+		// burst of UPDATEs costs one decision and one UPDATE per prefix.
+	drain:
+		for i := 0; i < 4096; i++ {
+			select {
+			case ev := <-r.sp.ribIn:
+				r.handle(ev)
+			default:
+				break drain
+			}
+		}
+		r.process()
+		r.runFns()
+	}
+}
+
+func (r *ribState) runFns() {
+	for _, fn := range r.fns {
+		fn(r)
+	}
+	r.fns = r.fns[:0]
+}
+
+func (r *ribState) handle(ev ribEvent) {
+	switch ev.kind {
+	case ribPeerUp:
+		r.peerUp(r.peers[ev.s], ev.up)
+	case ribPeerDown:
+		r.peerDown(r.peers[ev.s])
+	case ribUpdate:
+		r.update(r.peers[ev.s], ev.upd)
+	case ribRefresh:
+		if p := r.peers[ev.s]; p.up != nil {
+			r.advertiseAll(p, ev.fam, true)
+		}
+	case ribRefreshOut:
+		if p := r.peers[ev.s]; p.up != nil {
+			for _, f := range p.up.families {
+				r.advertiseAll(p, f, true)
+			}
+		}
+	case ribAnnounce:
+		r.announce(ev.orig)
+	case ribWithdraw:
+		delete(r.orig, ev.pfx)
+		if t := r.tables[famOf(ev.pfx)]; t != nil {
+			t.Remove(ev.pfx, r.local)
+		}
+	case ribFunc:
+		r.fns = append(r.fns, ev.fn)
+	}
+}
+
+func (r *ribState) announce(o Origination) {
+	r.orig[o.Prefix] = o
+	a := rib.Attrs{Origin: rib.OriginIGP, MED: o.MED, HasMED: true, Communities: o.Communities}
+	if o.Prefix.Addr().Is4() {
+		a.NextHop = netip.IPv4Unspecified()
+	} else {
+		a.NextHop = netip.IPv6Unspecified()
+	}
+	for _, l := range o.LargeCommunities {
+		a.LargeCommunities = append(a.LargeCommunities, rib.LargeCommunity{Global: l[0], Local1: l[1], Local2: l[2]})
+	}
+	r.tables[famOf(o.Prefix)].Update(o.Prefix, rib.Path{Attrs: r.in.Intern(&a), Src: r.local, Time: r.sp.clock.Now().UnixNano()})
+}
+
+func (r *ribState) peerUp(p *ribPeer, up *peerUp) {
+	if p.up != nil {
+		r.peerDown(p)
+	}
+	p.up = up
+	p.src.RouterID = up.routerID
+	cfg := &p.s.cfg
+	p.nh4, p.nh6, p.ll6 = cfg.NextHop4, cfg.NextHop6, netip.Addr{}
+	if up.local.Is4() {
+		p.nh4 = up.local
+	} else if up.local.IsValid() && !up.local.IsLinkLocalUnicast() {
+		p.nh6 = up.local.WithZone("")
+	}
+	if r.sp.track != nil && cfg.Interface != "" {
+		p.ll6 = r.sp.track.LinkLocal(cfg.Interface).WithZone("")
+	}
+	if !p.nh6.IsValid() {
+		p.nh6 = p.ll6
+	}
+	for _, f := range up.families {
+		if p.out[f] == nil {
+			p.out[f] = rib.NewAdjOut(r.in)
+		}
+		r.advertiseAll(p, f, false)
+		// End-of-RIB after the initial table (RFC 4724 section 2).
+		r.send(p, wire.NewEndOfRIB(f.AFI, f.SAFI))
+		p.s.stats.mu.Lock()
+		p.s.stats.eorSent = append(p.s.stats.eorSent, f)
+		p.s.stats.mu.Unlock()
+	}
+}
+
+func (r *ribState) peerDown(p *ribPeer) {
+	if p.up == nil {
+		return
+	}
+	p.up = nil
+	for _, t := range r.tables {
+		t.RemoveSource(p.src)
+	}
+	for _, o := range p.out {
+		o.Clear()
+	}
+}
+
+func nhKey(a *rib.Attrs) netip.Addr {
+	if a.NextHop.IsValid() && !a.NextHop.IsLinkLocalUnicast() && !a.NextHop.IsUnspecified() {
+		return a.NextHop
+	}
+	return a.LinkLocal
+}
+
+func (r *ribState) update(p *ribPeer, u *inUpdate) {
+	if p.up == nil || u == nil {
+		return
+	}
+	now := r.sp.clock.Now().UnixNano()
+	for i := range u.parts {
+		part := &u.parts[i]
+		t := r.tables[part.fam]
+		if t == nil || !slices.Contains(p.up.families, part.fam) {
+			continue
+		}
+		if part.eor {
+			p.s.stats.mu.Lock()
+			if !slices.Contains(p.s.stats.eorRcvd, part.fam) {
+				p.s.stats.eorRcvd = append(p.s.stats.eorRcvd, part.fam)
+			}
+			p.s.stats.mu.Unlock()
+			continue
+		}
+		for _, w := range part.withdrawn {
+			t.Remove(w, p.src)
+		}
+		if part.attrs == nil || len(part.nlri) == 0 {
+			continue
+		}
+		// AS_PATH loop detection (RFC 4271 section 9.1.2): a path with our
+		// own AS is not accepted, and replaces (withdraws) an earlier one.
+		if part.attrs.HasAS(r.sp.cfg.AS) {
+			for _, n := range part.nlri {
+				t.Remove(n, p.src)
+			}
+			continue
+		}
+		a := r.in.Intern(part.attrs)
+		nh := r.nhs.Get(nhKey(a))
+		for _, n := range part.nlri {
+			if famOf(n) != part.fam {
+				continue
+			}
+			t.Update(n, rib.Path{Attrs: r.in.Retain(a), Src: p.src, NH: r.nhs.Retain(nh), Time: now})
+		}
+		r.in.Release(a)
+		r.nhs.Release(nh)
+	}
+}
+
+func (r *ribState) nextHopsChanged() {
+	changed := r.nhs.Refresh()
+	for _, t := range r.tables {
+		t.MarkNextHops(changed)
+	}
+	// A peer waiting in Active whose address is reachable again is tried
+	// at once instead of at its next ConnectRetry.
+	for _, s := range r.sp.sessions {
+		if _, ok := r.sp.track.Resolve(s.cfg.PeerAddr); ok {
+			select {
+			case s.events <- sessEvent{kind: evKick}:
+			default:
+			}
+		}
+	}
+}
+
+// process runs the decision process, then pushes the results to the
+// kernel and to the peers.
+func (r *ribState) process() {
+	n := 0
+	for _, f := range families {
+		t := r.tables[f]
+		if t.Pending() == 0 {
+			continue
+		}
+		t.Process(func(pfx netip.Prefix, old, nb *rib.Path, _ rib.Reason) {
+			n++
+			r.changed[f] = append(r.changed[f], pfx)
+			if r.sp.fib == nil {
+				return
+			}
+			if rt, ok := r.kernelRoute(pfx, nb); ok {
+				r.fibOps = append(r.fibOps, fib.Op{Route: rt})
+			} else if old != nil {
+				r.fibOps = append(r.fibOps, fib.Op{Route: fib.Route{Dst: pfx}, Delete: true})
+			}
+		})
+	}
+	if n == 0 {
+		return
+	}
+	r.version++
+	if len(r.fibOps) > 0 {
+		r.sp.fib.Apply(r.fibOps)
+		r.fibOps = nil
+	}
+	for _, p := range r.peers {
+		if p.up == nil {
+			continue
+		}
+		for _, f := range p.up.families {
+			if ch := r.changed[f]; len(ch) > 0 {
+				r.advertise(p, f, ch, false)
+			}
+		}
+		r.releaseMemo(p)
+	}
+	for _, f := range families {
+		r.changed[f] = r.changed[f][:0]
+	}
+	r.sp.notify(Event{Kind: EventRIB, Changed: n})
+	r.sp.changed()
+}
+
+// kernelRoute is the kernel route of a best path: through the peer's
+// link-local next hop on the session's interface for IPv6 (as the seed's
+// `via fe80::… dev as1ra-eth1`), else through the next hop.
+func (r *ribState) kernelRoute(pfx netip.Prefix, p *rib.Path) (fib.Route, bool) {
+	if p == nil || p.Src.Local {
+		return fib.Route{}, false
+	}
+	a := p.Attrs
+	if pfx.Addr().Is6() && a.LinkLocal.IsValid() {
+		idx := r.sp.track.IfIndex(a.LinkLocal.Zone())
+		if idx == 0 {
+			return fib.Route{}, false
+		}
+		return fib.Route{Dst: pfx, Gw: a.LinkLocal.WithZone(""), IfIndex: idx}, true
+	}
+	if !a.NextHop.IsValid() || p.NH == nil {
+		return fib.Route{}, false
+	}
+	return fib.Route{Dst: pfx, Gw: a.NextHop, IfIndex: p.NH.IfIndex}, true
+}
+
+// export returns the attributes to advertise the best path of d to p
+// (with a reference the caller owns), or nil when it is not advertised.
+func (r *ribState) export(p *ribPeer, f wire.Family, d *rib.Dest) *rib.Attrs {
+	if d == nil {
+		return nil
+	}
+	best, _ := d.Best()
+	if best == nil || best.Src == p.src {
+		// Never back to the peer it came from: it withdraws instead, as
+		// the seed's as2rb does for 2001:1234:1::/64.
+		return nil
+	}
+	if best.Src.IBGP && p.src.IBGP {
+		return nil // iBGP-learned routes are not sent to iBGP peers
+	}
+	if s, ok := p.memo[best.Attrs]; ok {
+		return r.in.Retain(s)
+	}
+	out := *best.Attrs
+	out.OriginatorID, out.ClusterList = netip.Addr{}, nil
+	if p.src.IBGP {
+		out.HasLocalPref, out.LocalPref = true, best.Attrs.EffectiveLocalPref()
+	} else {
+		out.ASPath = rib.Prepend(best.Attrs.ASPath, r.sp.cfg.AS, 1)
+		out.HasLocalPref, out.LocalPref = false, 0
+		// A MED learned from a neighbouring AS is not passed to another
+		// (RFC 4271 section 5.1.4).
+		if !best.Src.Local {
+			out.HasMED, out.MED = false, 0
+		}
+	}
+	// Next hop self.
+	if f == wire.IPv4Unicast {
+		out.NextHop, out.LinkLocal = p.nh4, netip.Addr{}
+	} else {
+		out.NextHop, out.LinkLocal = p.nh6, p.ll6
+		if out.LinkLocal == out.NextHop {
+			out.LinkLocal = netip.Addr{}
+		}
+	}
+	s := r.in.Intern(&out)
+	if p.memo == nil {
+		p.memo = make(map[*rib.Attrs]*rib.Attrs)
+	}
+	p.memo[r.in.Retain(best.Attrs)] = r.in.Retain(s)
+	return s
+}
+
+func (r *ribState) releaseMemo(p *ribPeer) {
+	for k, v := range p.memo {
+		r.in.Release(k)
+		r.in.Release(v)
+		delete(p.memo, k)
+	}
+}
+
+func (r *ribState) advertiseAll(p *ribPeer, f wire.Family, force bool) {
+	r.advertise(p, f, r.tables[f].Prefixes(), force)
+	r.releaseMemo(p)
+}
+
+// advertise brings p's Adj-RIB-Out for pfxs up to date and sends the
+// difference: withdrawals first, then one group of UPDATEs per attribute
+// set, many prefixes each. force resends what did not change (refresh).
+func (r *ribState) advertise(p *ribPeer, f wire.Family, pfxs []netip.Prefix, force bool) {
+	out := p.out[f]
+	t := r.tables[f]
+	var withdraws []netip.Prefix
+	groups := make(map[*rib.Attrs][]netip.Prefix)
+	var order []*rib.Attrs
+	for _, pfx := range pfxs {
+		w := r.export(p, f, t.Dest(pfx))
+		cur := out.Get(pfx)
+		if w == nil {
+			if cur != nil {
+				out.Delete(pfx)
+				withdraws = append(withdraws, pfx)
+			}
+			continue
+		}
+		if w == cur && !force {
+			r.in.Release(w)
+			continue
+		}
+		out.Set(pfx, w)
+		r.in.Release(w)
+		if _, ok := groups[w]; !ok {
+			order = append(order, w)
+		}
+		groups[w] = append(groups[w], pfx)
+	}
+	for _, u := range buildWithdraws(f, withdraws, &p.up.opts) {
+		r.send(p, u)
+	}
+	for _, a := range order {
+		attrs := r.sp.wireAttrs(a, f)
+		if !p.up.opts.AS4 {
+			attrs = wire.For2OctetPeer(attrs)
+		}
+		var nhs []netip.Addr
+		if f != wire.IPv4Unicast {
+			nhs = []netip.Addr{a.NextHop}
+			if a.LinkLocal.IsValid() {
+				nhs = append(nhs, a.LinkLocal)
+			}
+		}
+		for _, u := range buildUpdates(f, attrs, nhs, groups[a], &p.up.opts) {
+			r.send(p, u)
+		}
+	}
+}
+
+func (r *ribState) send(p *ribPeer, u *wire.Update) {
+	b, err := u.AppendTo(nil, &p.up.opts)
+	if err != nil {
+		r.sp.log.printf("%s: cannot encode UPDATE: %v", p.s.name, err)
+		return
+	}
+	p.up.w.send(u, b)
+}
+
+// inRIB runs fn in the RIB goroutine, after its current round, and waits.
+func (sp *Speaker) inRIB(ctx context.Context, fn func(*ribState)) error {
+	sp.mu.Lock()
+	started, closed := sp.started, sp.closed
+	sp.mu.Unlock()
+	if !started || closed {
+		return fmt.Errorf("speaker %s: not running", sp.cfg.Name)
+	}
+	done := make(chan struct{})
+	ev := ribEvent{kind: ribFunc, fn: func(r *ribState) { fn(r); close(done) }}
+	select {
+	case sp.ribIn <- ev:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-sp.ctx.Done():
+		return fmt.Errorf("speaker %s: closed", sp.cfg.Name)
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-sp.ctx.Done():
+		return fmt.Errorf("speaker %s: closed", sp.cfg.Name)
+	}
+}

@@ -1,0 +1,486 @@
+package speaker
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"lab/speaker/rib"
+	"lab/speaker/wire"
+)
+
+// Snapshot is the whole state of a speaker at one moment, in the terms of
+// FRR's show commands. Every field is JSON-marshalable.
+type Snapshot struct {
+	Name         string
+	RouterID     netip.Addr
+	AS           uint32
+	TableVersion uint64
+	Peers        []Neighbor
+	// Tables are IPv4 Unicast then IPv6 Unicast.
+	Tables []Table
+}
+
+// Neighbor returns the neighbour with address a, or nil.
+func (s *Snapshot) Neighbor(a netip.Addr) *Neighbor {
+	for i := range s.Peers {
+		if s.Peers[i].Addr == a {
+			return &s.Peers[i]
+		}
+	}
+	return nil
+}
+
+// Table returns the table of family f, or nil.
+func (s *Snapshot) Table(f wire.Family) *Table {
+	for i := range s.Tables {
+		if s.Tables[i].Family == f.String() {
+			return &s.Tables[i]
+		}
+	}
+	return nil
+}
+
+// Summary is `show bgp <family> summary`.
+type Summary struct {
+	Family       string
+	RouterID     netip.Addr
+	AS           uint32
+	TableVersion uint64
+	// RIBEntries counts the paths of the family's table, Prefixes its
+	// prefixes.
+	RIBEntries     int
+	Prefixes       int
+	Peers          []PeerSummary
+	Established    int
+	RoutesReceived int
+}
+
+// PeerSummary is one line of a summary.
+type PeerSummary struct {
+	Addr        netip.Addr
+	Description string
+	Version     int
+	AS          uint32
+	MsgRcvd     uint64
+	MsgSent     uint64
+	TblVer      uint64
+	InQ         int
+	OutQ        int
+	// UpDown is how long the session has been up, or down.
+	UpDown time.Duration
+	State  State
+	// PfxRcd is the number of accepted prefixes of the family (shown in
+	// place of the state when Established).
+	PfxRcd int
+}
+
+// MessageCounts are messages sent or received, by type.
+type MessageCounts struct {
+	Opens, Notifications, Updates, Keepalives, RouteRefresh, Capability, Total uint64
+}
+
+func counts(c [6]uint64) MessageCounts {
+	m := MessageCounts{Opens: c[wire.TypeOpen], Updates: c[wire.TypeUpdate], Notifications: c[wire.TypeNotification],
+		Keepalives: c[wire.TypeKeepalive], RouteRefresh: c[wire.TypeRouteRefresh]}
+	m.Total = m.Opens + m.Updates + m.Notifications + m.Keepalives + m.RouteRefresh
+	return m
+}
+
+// CapabilityStatus says whether a capability was advertised and received.
+type CapabilityStatus struct {
+	Name       string
+	Advertised bool
+	Received   bool
+}
+
+// FamilyStatus is a neighbour's per-family counters.
+type FamilyStatus struct {
+	Family           string
+	AcceptedPrefixes int
+	Advertised       int
+}
+
+// Neighbor is `show bgp neighbors <addr>`.
+type Neighbor struct {
+	Addr           netip.Addr
+	Description    string
+	RemoteAS       uint32
+	LocalAS        uint32
+	External       bool
+	Interface      string
+	RemoteRouterID netip.Addr `json:",omitzero"`
+	State          State
+	// Uptime is how long the session has been in its current up or down
+	// condition.
+	Uptime time.Duration
+	// LastRead and LastWrite are how long ago a message was received or
+	// sent; zero when never.
+	LastRead  time.Duration
+	LastWrite time.Duration
+	// HoldTime and Keepalive are the negotiated values when Established,
+	// else the configured ones.
+	HoldTime, Keepalive time.Duration
+	Capabilities        []CapabilityStatus
+	// PeerRestartTime is the restart time of the peer's graceful restart
+	// capability, in seconds (-1 when it sent none).
+	PeerRestartTime  int
+	EndOfRIBSent     []string
+	EndOfRIBReceived []string
+	Sent, Rcvd       MessageCounts
+	InQ, OutQ        int
+	Families         []FamilyStatus
+	// ConnectionsEstablished and ConnectionsDropped count sessions that
+	// reached Established and those that left it.
+	ConnectionsEstablished int
+	ConnectionsDropped     int
+	// LastReset is why the session last went down ("never" if it did
+	// not), e.g. "BGP Notification send (Hold Timer Expired (4/0))".
+	LastReset    string
+	LastResetAgo time.Duration
+	// LastNotification is the last NOTIFICATION sent or received.
+	LastNotification string `json:",omitempty"`
+	LocalHost        netip.AddrPort `json:",omitzero"`
+	ForeignHost      netip.AddrPort `json:",omitzero"`
+	NextHop          netip.Addr     `json:",omitzero"`
+	NextHopGlobal    netip.Addr     `json:",omitzero"`
+	NextHopLocal     netip.Addr     `json:",omitzero"`
+	Passive          bool
+	AdminDown        bool
+}
+
+// Table is `show bgp ipv6` / `show ip bgp`: every prefix with all its
+// paths, sorted.
+type Table struct {
+	Family       string
+	RouterID     netip.Addr
+	AS           uint32
+	TableVersion uint64
+	Routes       []Route
+	Paths        int
+}
+
+// Route returns the route of pfx, or nil.
+func (t *Table) Route(pfx netip.Prefix) *Route {
+	for i := range t.Routes {
+		if t.Routes[i].Prefix == pfx {
+			return &t.Routes[i]
+		}
+	}
+	return nil
+}
+
+// Route is one prefix and its paths, newest first (FRR's order).
+type Route struct {
+	Prefix netip.Prefix
+	Paths  []PathView
+	// BestReason is FRR's selectionReason of the best path ("AS Path",
+	// "Older Path", "Router ID", ...); empty without a best path.
+	BestReason string `json:",omitempty"`
+}
+
+// Best returns the best path, or nil.
+func (r *Route) Best() *PathView {
+	for i := range r.Paths {
+		if r.Paths[i].Best {
+			return &r.Paths[i]
+		}
+	}
+	return nil
+}
+
+// PathView is one path of a table, with FRR's columns.
+type PathView struct {
+	// Valid (`*`): its next hop is reachable. Best (`>`). Internal (`i`):
+	// learned over iBGP. Local: originated here.
+	Valid, Best, Internal, Local bool
+	// NextHop is the next hop FRR shows (the global one for IPv6; "::"
+	// or 0.0.0.0 for local routes); LinkLocal the IPv6 link-local one.
+	NextHop   netip.Addr
+	LinkLocal netip.Addr `json:",omitzero"`
+	// Metric is the MED when HasMetric.
+	Metric    uint32
+	HasMetric bool
+	// LocPrf is LOCAL_PREF when HasLocPrf (FRR shows it for iBGP paths).
+	LocPrf           uint32
+	HasLocPrf        bool
+	Weight           uint32
+	ASPath           string
+	Origin           string
+	Peer             netip.Addr `json:",omitzero"`
+	PeerRouterID     netip.Addr `json:",omitzero"`
+	PeerDescription  string     `json:",omitempty"`
+	Communities      []string   `json:",omitempty"`
+	LargeCommunities []string   `json:",omitempty"`
+	// LastUpdate is when the path was received or last changed.
+	LastUpdate time.Time
+	// SelectionReason is set on the best path.
+	SelectionReason string `json:",omitempty"`
+}
+
+// Snapshot returns the speaker's state.
+func (sp *Speaker) Snapshot(ctx context.Context) (*Snapshot, error) {
+	var snap *Snapshot
+	err := sp.inRIB(ctx, func(r *ribState) {
+		snap = &Snapshot{Name: sp.cfg.Name, RouterID: sp.cfg.RouterID, AS: sp.cfg.AS, TableVersion: r.version}
+		for _, s := range sp.sessions {
+			snap.Peers = append(snap.Peers, r.neighbor(s))
+		}
+		for _, f := range families {
+			snap.Tables = append(snap.Tables, r.table(f))
+		}
+	})
+	return snap, err
+}
+
+// Summary returns `show bgp <f> summary`: the peers that carry family f.
+func (sp *Speaker) Summary(ctx context.Context, f wire.Family) (*Summary, error) {
+	var sum *Summary
+	err := sp.inRIB(ctx, func(r *ribState) {
+		t := r.tables[f]
+		sum = &Summary{Family: f.String(), RouterID: sp.cfg.RouterID, AS: sp.cfg.AS, TableVersion: r.version}
+		if t != nil {
+			sum.RIBEntries, sum.Prefixes = t.PathCount(), t.Len()
+		}
+		now := sp.clock.Now()
+		for _, s := range sp.sessions {
+			if !slices.Contains(s.cfg.families(), f) {
+				continue
+			}
+			p := r.peers[s]
+			st := &s.stats
+			st.mu.Lock()
+			ps := PeerSummary{Addr: s.cfg.PeerAddr, Description: s.cfg.Description, Version: 4, AS: s.cfg.PeerAS,
+				TblVer: r.version, State: st.state, UpDown: now.Sub(st.changed)}
+			for i := range st.sent {
+				ps.MsgSent += st.sent[i]
+				ps.MsgRcvd += st.rcvd[i]
+			}
+			if st.writer != nil {
+				ps.OutQ = st.writer.queued()
+			}
+			st.mu.Unlock()
+			ps.InQ = len(s.events)
+			if t != nil {
+				ps.PfxRcd = t.SourceCount(p.src)
+			}
+			if ps.State == Established {
+				sum.Established++
+				sum.RoutesReceived += ps.PfxRcd
+			}
+			sum.Peers = append(sum.Peers, ps)
+		}
+	})
+	return sum, err
+}
+
+// Neighbor returns `show bgp neighbors <addr>`.
+func (sp *Speaker) Neighbor(ctx context.Context, addr netip.Addr) (*Neighbor, error) {
+	s, err := sp.session(addr)
+	if err != nil {
+		return nil, err
+	}
+	var n Neighbor
+	err = sp.inRIB(ctx, func(r *ribState) { n = r.neighbor(s) })
+	return &n, err
+}
+
+// Table returns `show bgp <f>`.
+func (sp *Speaker) Table(ctx context.Context, f wire.Family) (*Table, error) {
+	var t Table
+	err := sp.inRIB(ctx, func(r *ribState) { t = r.table(f) })
+	return &t, err
+}
+
+// Route returns `show bgp <prefix>`: one prefix's paths and the reason its
+// best path won; nil when the table has no such prefix.
+func (sp *Speaker) Route(ctx context.Context, pfx netip.Prefix) (*Route, error) {
+	var out *Route
+	err := sp.inRIB(ctx, func(r *ribState) {
+		t := r.tables[famOf(pfx)]
+		if d := t.Dest(pfx.Masked()); d != nil {
+			rt := r.route(pfx.Masked(), d)
+			out = &rt
+		}
+	})
+	return out, err
+}
+
+func (r *ribState) neighbor(s *session) Neighbor {
+	sp := r.sp
+	now := sp.clock.Now()
+	p := r.peers[s]
+	n := Neighbor{Addr: s.cfg.PeerAddr, Description: s.cfg.Description, RemoteAS: s.cfg.PeerAS, LocalAS: sp.cfg.AS,
+		External: !s.ibgp, Interface: s.cfg.Interface, Passive: s.cfg.Passive, PeerRestartTime: -1,
+		HoldTime: s.timers.Hold, Keepalive: s.timers.Keepalive}
+	st := &s.stats
+	st.mu.Lock()
+	n.State = st.state
+	n.AdminDown = s.cfg.Shutdown && st.established == 0
+	n.Uptime = now.Sub(st.changed)
+	if !st.lastRead.IsZero() {
+		n.LastRead = now.Sub(st.lastRead)
+	}
+	if !st.lastWrite.IsZero() {
+		n.LastWrite = now.Sub(st.lastWrite)
+	}
+	n.Sent, n.Rcvd = counts(st.sent), counts(st.rcvd)
+	n.ConnectionsEstablished, n.ConnectionsDropped = st.established, st.dropped
+	n.LastReset = "never"
+	if st.lastReset != "" {
+		n.LastReset = st.lastReset
+		n.LastResetAgo = now.Sub(st.lastResetAt)
+	}
+	n.LastNotification = st.lastNotif
+	if st.writer != nil {
+		n.OutQ = st.writer.queued()
+	}
+	established := st.state == Established
+	if established {
+		n.RemoteRouterID = st.remoteID
+		n.HoldTime, n.Keepalive = st.hold, st.ka
+		n.LocalHost, n.ForeignHost = st.local, st.remote
+		n.Capabilities = capStatus(st.localOpen, st.peerOpen)
+		if c, ok := st.peerOpen.Capability(wire.CapCodeGracefulRestart); ok {
+			n.PeerRestartTime = int(c.(wire.CapGracefulRestart).Time)
+		}
+		for _, f := range st.eorSent {
+			n.EndOfRIBSent = append(n.EndOfRIBSent, f.String())
+		}
+		for _, f := range st.eorRcvd {
+			n.EndOfRIBReceived = append(n.EndOfRIBReceived, f.String())
+		}
+	}
+	st.mu.Unlock()
+	n.InQ = len(s.events)
+	n.NextHop = sp.cfg.RouterID
+	if p.up != nil {
+		n.NextHop = p.nh4
+		if !n.NextHop.IsValid() {
+			n.NextHop = sp.cfg.RouterID
+		}
+		n.NextHopGlobal, n.NextHopLocal = p.nh6, p.ll6
+	}
+	for _, f := range s.cfg.families() {
+		fs := FamilyStatus{Family: f.String()}
+		if t := r.tables[f]; t != nil {
+			fs.AcceptedPrefixes = t.SourceCount(p.src)
+		}
+		if o := p.out[f]; o != nil {
+			fs.Advertised = o.Len()
+		}
+		n.Families = append(n.Families, fs)
+	}
+	return n
+}
+
+// capStatus lists the capabilities as FRR's neighbor output does.
+func capStatus(local, peer *wire.Open) []CapabilityStatus {
+	has := func(o *wire.Open, pred func(wire.Capability) bool) bool {
+		if o == nil {
+			return false
+		}
+		for _, c := range o.Capabilities {
+			if pred(c) {
+				return true
+			}
+		}
+		return false
+	}
+	code := func(c wire.CapabilityCode) func(wire.Capability) bool {
+		return func(x wire.Capability) bool { return x.Code() == c }
+	}
+	var out []CapabilityStatus
+	add := func(name string, pred func(wire.Capability) bool) {
+		a, r := has(local, pred), has(peer, pred)
+		if a || r {
+			out = append(out, CapabilityStatus{Name: name, Advertised: a, Received: r})
+		}
+	}
+	add("4 Byte AS", code(wire.CapCodeAS4))
+	add("Route refresh", func(c wire.Capability) bool {
+		return c.Code() == wire.CapCodeRouteRefresh || c.Code() == wire.CapCodeRouteRefreshCisco
+	})
+	add("Enhanced Route Refresh", code(wire.CapCodeEnhancedRouteRefresh))
+	for _, f := range []wire.Family{wire.IPv4Unicast, wire.IPv6Unicast} {
+		f := f
+		add("Address Family "+f.String(), func(c wire.Capability) bool {
+			m, ok := c.(wire.CapMultiprotocol)
+			return ok && m.AFI == f.AFI && m.SAFI == f.SAFI
+		})
+	}
+	add("Graceful Restart", code(wire.CapCodeGracefulRestart))
+	add("Extended Message", code(wire.CapCodeExtendedMessage))
+	add("Hostname", code(wire.CapCodeFQDN))
+	return out
+}
+
+func (r *ribState) table(f wire.Family) Table {
+	t := r.tables[f]
+	out := Table{Family: f.String(), RouterID: r.sp.cfg.RouterID, AS: r.sp.cfg.AS, TableVersion: r.version}
+	if t == nil {
+		return out
+	}
+	out.Paths = t.PathCount()
+	for _, pfx := range t.Prefixes() {
+		out.Routes = append(out.Routes, r.route(pfx, t.Dest(pfx)))
+	}
+	return out
+}
+
+func (r *ribState) route(pfx netip.Prefix, d *rib.Dest) Route {
+	rt := Route{Prefix: pfx}
+	best, reason := d.Best()
+	if best != nil {
+		rt.BestReason = reason.String()
+	}
+	for i, p := range d.Paths() {
+		a := p.Attrs
+		v := PathView{
+			Valid: p.Valid(), Best: i == d.BestIndex(), Internal: p.Src.IBGP, Local: p.Src.Local,
+			NextHop: a.NextHop, LinkLocal: a.LinkLocal.WithZone(""),
+			Metric: a.MED, HasMetric: a.HasMED, Weight: p.Src.Weight(),
+			ASPath: a.PathString(), Origin: a.Origin.Code(),
+			LastUpdate: time.Unix(0, p.Time),
+		}
+		if !v.NextHop.IsValid() {
+			v.NextHop = v.LinkLocal
+		}
+		if p.Src.IBGP || a.HasLocalPref && p.Src.Local {
+			v.LocPrf, v.HasLocPrf = a.EffectiveLocalPref(), true
+		}
+		if !p.Src.Local {
+			v.Peer, v.PeerRouterID, v.PeerDescription = p.Src.Addr, p.Src.RouterID, p.Src.Name
+		}
+		for _, c := range a.Communities {
+			v.Communities = append(v.Communities, wire.Community(c).String())
+		}
+		for _, c := range a.LargeCommunities {
+			v.LargeCommunities = append(v.LargeCommunities, c.String())
+		}
+		if v.Best {
+			v.SelectionReason = reason.String()
+		}
+		rt.Paths = append(rt.Paths, v)
+	}
+	return rt
+}
+
+// String renders a path as a line of FRR's table, for logs and tests.
+func (v PathView) String() string {
+	status := " "
+	if v.Valid {
+		status = "*"
+	}
+	if v.Best {
+		status += ">"
+	} else {
+		status += " "
+	}
+	if v.Internal {
+		status += "i"
+	}
+	return fmt.Sprintf("%s %v %s %s", status, v.NextHop, v.ASPath, v.Origin)
+}
