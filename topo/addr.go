@@ -252,12 +252,15 @@ func (a *subnetAlloc) alloc() (netip.Prefix, bool) {
 	return netip.Prefix{}, false
 }
 
-// subnetCount is how many subnets of length bits a pool holds, for error
+// subnetCount says how many subnets of length bits a pool holds, for error
 // messages ("65536 /64 subnets").
 func subnetCount(pool netip.Prefix, bits int) string {
 	n := bits - pool.Bits()
-	if n < 63 {
-		return fmt.Sprint(uint64(1) << n)
+	switch {
+	case n == 0:
+		return fmt.Sprintf("1 /%d subnet", bits)
+	case n < 63:
+		return fmt.Sprintf("%d /%d subnets", uint64(1)<<n, bits)
 	}
-	return fmt.Sprintf("2^%d", n)
+	return fmt.Sprintf("2^%d /%d subnets", n, bits)
 }

@@ -7,9 +7,11 @@ import (
 	"io"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -457,6 +459,9 @@ type rawLab struct {
 	links      []*rawLink
 	// routersPos is the position of the `routers:` key, for "no routers".
 	routersPos setting[struct{}]
+	// routersBad is set when the routers section is not a mapping: the
+	// resolver then stops, as every reference would fail.
+	routersBad bool
 }
 
 // Field lists, in the order error messages show them.
@@ -502,14 +507,68 @@ func (d *decoder) decodeYAML(data []byte) (root *yaml.Node) {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// yamlParserProblems are the messages of the YAML library's parser (as
+// opposed to its scanner). The library reports the line of a parser error
+// 0-based (and drops it when it is 0), of a scanner error 1-based.
+var yamlParserProblems = []string{
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"did not find expected '-' indicator",
+	"did not find expected <document start>",
+	"did not find expected <stream-start>",
+	"did not find expected key",
+	"did not find expected node content",
+	"found duplicate %TAG directive",
+	"found duplicate %YAML directive",
+	"found incompatible YAML document",
+	"found undefined tag handle",
+}
+
+var yamlAnchorRE = regexp.MustCompile(`^yaml: (unknown anchor|anchor) '([^']*)' (referenced|value contains itself)$`)
+
 func (d *decoder) yamlError(err error) {
 	msg := err.Error()
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		if slices.Contains(yamlParserProblems, m[2]) {
+			line++
+		}
 		d.errorf(Pos{File: d.file, Line: line}, ErrSyntax, "invalid YAML: %s", m[2])
 		return
 	}
-	d.errorf(Pos{File: d.file}, ErrSyntax, "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
+	problem := strings.TrimPrefix(msg, "yaml: ")
+	p := Pos{File: d.file}
+	if slices.Contains(yamlParserProblems, problem) {
+		p.Line = 1
+	}
+	if m := yamlAnchorRE.FindStringSubmatch(msg); m != nil {
+		// Point at the alias (or anchor) in the text.
+		mark := "*"
+		if m[1] == "anchor" {
+			mark = "&"
+		}
+		p = d.find(mark + m[2])
+	}
+	d.errorf(p, ErrSyntax, "invalid YAML: %s", problem)
+}
+
+// find returns the position of the first occurrence of token in the text
+// (followed by a character that cannot continue it), or the file.
+func (d *decoder) find(token string) Pos {
+	for i, l := range d.lines {
+		for off := 0; ; {
+			j := strings.Index(l[off:], token)
+			if j < 0 {
+				break
+			}
+			end := off + j + len(token)
+			if end == len(l) || strings.ContainsRune(" \t,]}#", rune(l[end])) {
+				return Pos{File: d.file, Line: i + 1, Col: utf8.RuneCountInString(l[:off+j]) + 1}
+			}
+			off = end
+		}
+	}
+	return Pos{File: d.file}
 }
 
 // decodeLab decodes a document into a rawLab.
@@ -547,7 +606,7 @@ func (d *decoder) decodeLab(doc *yaml.Node) *rawLab {
 	}
 	if p, ok := f["routers"]; ok {
 		raw.routersPos.put(struct{}{}, d.pos(p.key))
-		raw.routers = d.decodeRouters(p.val)
+		raw.routers, raw.routersBad = d.decodeRouters(p.val)
 	}
 	if p, ok := f["hosts"]; ok {
 		raw.hosts = d.decodeHosts(p.val)
@@ -709,15 +768,15 @@ func (d *decoder) decodeASes(n *yaml.Node) []*rawAS {
 	return out
 }
 
-func (d *decoder) decodeRouters(n *yaml.Node) []*rawRouter {
-	pairs, _ := d.mapping(n, "routers")
-	var out []*rawRouter
+func (d *decoder) decodeRouters(n *yaml.Node) (out []*rawRouter, bad bool) {
+	pairs, ok := d.mapping(n, "routers")
 	for _, p := range pairs {
 		r := &rawRouter{name: p.key.Value, pos: d.pos(p.key)}
 		out = append(out, r)
 		what := fmt.Sprintf("router %q", r.name)
 		f, ok := d.object(p.val, what, routerFields...)
 		if !ok {
+			r.asGiven = true // not a mapping: "no AS" would only repeat it
 			continue
 		}
 		if q, ok := f["as"]; ok {
@@ -768,7 +827,7 @@ func (d *decoder) decodeRouters(n *yaml.Node) []*rawRouter {
 			r.external, _ = d.bool(q.val, "external of "+what)
 		}
 	}
-	return out
+	return out, !ok
 }
 
 // wellKnownCommunities are the RFC names of well-known communities.
@@ -1008,7 +1067,7 @@ func (d *decoder) endpoints(n *yaml.Node, what string) (ends []rawName, bad bool
 		return nil, true
 	}
 	if len(n.Content) != 2 {
-		d.nodeErr(n, ErrValue, "%s has %d endpoints; expected %s", what, len(n.Content), expected)
+		d.nodeErr(n, ErrValue, "%s has %d endpoint%s; expected %s", what, len(n.Content), plural(len(n.Content)), expected)
 		return nil, true
 	}
 	for _, c := range n.Content {
@@ -1019,4 +1078,11 @@ func (d *decoder) endpoints(n *yaml.Node, what string) (ends []rawName, bad bool
 		ends = append(ends, rawName{s, d.pos(c)})
 	}
 	return ends, false
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

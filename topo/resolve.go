@@ -147,6 +147,10 @@ func (b *builder) build() *Lab {
 	b.labName()
 	b.pools()
 	b.resolveASes()
+	if b.raw.routersBad {
+		// Every reference to a router would fail: say it once.
+		return nil
+	}
 	b.resolveRouters()
 	b.resolveHosts()
 	b.resolveLinks()
@@ -323,6 +327,9 @@ func (b *builder) resolveHosts() {
 	slices.SortStableFunc(atts, func(x, y attachment) int { return comparePos(x.pos, y.pos) })
 	for _, at := range atts {
 		rr := b.routers[at.router]
+		if _, isRouter := b.routers[at.host]; isRouter && !at.fromList {
+			continue // a host named like a router: reported above
+		}
 		if !at.fromList && rr == nil {
 			msg := fmt.Sprintf("host %q is attached to %q, which is not a router", at.host, at.router)
 			if _, isHost := b.hosts[at.router]; isHost {
@@ -716,6 +723,7 @@ func (b *builder) allocate() {
 		}
 	}
 	var nextID uint64 = 1
+ids:
 	for _, rr := range b.rlist {
 		if rr.routerID.IsValid() {
 			continue
@@ -724,7 +732,7 @@ func (b *builder) allocate() {
 			a, ok := offsetAddr(pools.RouterID, nextID)
 			if !ok {
 				b.errorf(b.poolPos(b.raw.addressing.routerIDs), ErrAddress, "the router-ids pool %s is exhausted at router %q; give a larger pool in addressing router-ids", pools.RouterID, rr.raw.name)
-				return
+				break ids
 			}
 			nextID++
 			if !usedID[a] {
@@ -753,8 +761,8 @@ func (b *builder) allocate() {
 			}
 			p, ok := al.alloc()
 			if !ok {
-				b.errorf(b.poolPos(key), ErrAddress, "the %s link pool %s (%s /%d subnets) is exhausted at %s (line %d); give a larger pool in addressing",
-					f, pool, subnetCount(pool, bits), bits, rk, rk.raw.pos.Line)
+				b.errorf(b.poolPos(key), ErrAddress, "the %s link pool %s (%s) is exhausted at %s (line %d); give a larger pool in addressing",
+					f, pool, subnetCount(pool, bits), rk, rk.raw.pos.Line)
 				break
 			}
 			first := uint64(1)
@@ -786,8 +794,8 @@ func (b *builder) allocate() {
 			}
 			p, ok := al.alloc()
 			if !ok {
-				b.errorf(b.poolPos(key), ErrAddress, "the %s LAN pool %s (%s /%d subnets) is exhausted at the LAN of router %q; give a larger pool in addressing",
-					f, pool, subnetCount(pool, bits), bits, rr.raw.name)
+				b.errorf(b.poolPos(key), ErrAddress, "the %s LAN pool %s (%s) is exhausted at the LAN of router %q; give a larger pool in addressing",
+					f, pool, subnetCount(pool, bits), rr.raw.name)
 				break
 			}
 			a, _ := offsetAddr(p, 1)
@@ -835,6 +843,9 @@ func (b *builder) allocate() {
 		}
 	}
 
+	if len(b.families) > 0 {
+		return // allocation gave every link and LAN addresses, or said why not
+	}
 	for _, rk := range b.links {
 		if !rk.noAuto && len(rk.addrs[0]) == 0 {
 			b.errorf(rk.raw.pos, ErrAddress, "%s has no addresses: none are written and addressing families is empty; it could carry no BGP session", rk)
@@ -1052,13 +1063,16 @@ func (b *builder) bgpConfig(rr *rRouter) BGPConfig {
 	case ka.v >= cfg.Hold:
 		where := "the default"
 		if hold.set {
-			where = fmt.Sprintf("set at line %d", hold.pos.Line)
+			where = fmt.Sprintf("line %d", hold.pos.Line)
 		}
+		// Point at the more specific of the two settings: the one that
+		// overrides an inherited value is the likely mistake.
 		p := ka.pos
 		if hold.set && b.levelOf(levels, hold.pos) > b.levelOf(levels, ka.pos) {
 			p = hold.pos
 		}
-		b.errorf(p, ErrValue, "keepalive %s must be less than the hold time %s (%s); a third of it is usual (RFC 4271 §10)", secs(ka.v), secs(cfg.Hold), where)
+		b.errorf(p, ErrValue, "keepalive %s (line %d) must be less than the hold time %s (%s); a third of it is usual (RFC 4271 §10)",
+			secs(ka.v), ka.pos.Line, secs(cfg.Hold), where)
 	default:
 		cfg.Keepalive = ka.v
 	}
