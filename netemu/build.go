@@ -1,0 +1,336 @@
+package netemu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"lab/topo"
+)
+
+// Build creates the lab m describes: a registered namespace per node with
+// its sysctls, a veth pair per link (a bridge per LAN with several hosts),
+// addresses, and the hosts' default routes. It is all or nothing: on error,
+// or when ctx is cancelled, everything created so far is removed before it
+// returns.
+//
+// The state file <RunDir>/<lab>.json is written before the first namespace
+// is created. A lab of the same name whose daemon is dead is cleaned first
+// (as Clean would); one whose daemon is alive makes Build fail with
+// ErrRunning. A namespace that already exists and is not named by a dead
+// lab's state makes it fail with ErrNamespaceExists, and is left alone.
+func Build(ctx context.Context, m *topo.Lab, o Options) (*Lab, error) {
+	p, err := makePlan(m)
+	if err != nil {
+		return nil, err
+	}
+	o = o.withDefaults(m)
+	l := &Lab{model: m, opts: o, plan: p}
+	if err := l.claim(); err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	if err := l.build(ctx); err != nil {
+		if terr := l.teardown(); terr != nil {
+			err = errors.Join(err, terr)
+		}
+		return nil, fmt.Errorf("building lab %s: %w", m.Name, err)
+	}
+	o.Logger.Debug("lab built", "lab", m.Name, "namespaces", len(p.nodes),
+		"veths", len(p.veths), "bridges", len(p.bridges), "took", time.Since(t0))
+	return l, nil
+}
+
+// claim takes the lab's name: it checks that no live lab has it and that
+// none of its namespaces exist, cleans a dead lab of the same name, and
+// writes the state file listing every namespace Build will create.
+func (l *Lab) claim() error {
+	name, dir := l.model.Name, l.opts.RunDir
+	path := statePath(dir, name)
+	if _, err := os.Lstat(path); err == nil {
+		st, err := readState(path)
+		if err != nil {
+			return fmt.Errorf("lab %s: cannot read the state left by a previous run (remove it after checking): %w", name, err)
+		}
+		if st.Alive {
+			return fmt.Errorf("lab %s (daemon pid %d): %w", name, st.PID, ErrRunning)
+		}
+		l.opts.Logger.Info("cleaning what a dead daemon of this lab left", "lab", name, "pid", st.PID)
+		if _, err := cleanState(st); err != nil {
+			return fmt.Errorf("lab %s: cleaning the previous run: %w", name, err)
+		}
+	}
+	for _, n := range l.plan.nodes {
+		if _, err := os.Lstat(filepath.Join(netnsDir, n.ns)); err == nil {
+			return fmt.Errorf("node %s: %s: %w (no lab state names it; `ip netns del %s` removes it)",
+				n.node.Name, filepath.Join(netnsDir, n.ns), ErrNamespaceExists, n.ns)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("node %s: %w", n.node.Name, err)
+		}
+	}
+	_, start, err := procStat(l.opts.PID)
+	if err != nil {
+		return fmt.Errorf("lab %s: daemon pid %d: %w", name, l.opts.PID, err)
+	}
+	l.state = State{
+		Name:       name,
+		PID:        l.opts.PID,
+		PIDStart:   start,
+		File:       l.model.File,
+		Socket:     l.opts.Socket,
+		Namespaces: l.plan.namespaces(),
+		Created:    time.Now().UTC().Truncate(time.Millisecond),
+	}
+	sp, err := writeStateExclusive(dir, l.state)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("lab %s: %w (another daemon claimed it just now)", name, ErrRunning)
+	}
+	if err != nil {
+		return fmt.Errorf("lab %s: %w", name, err)
+	}
+	l.statePath = sp
+	return nil
+}
+
+// build runs the phases. Each phase is parallel and ends before the next
+// starts: every namespace (with its defaults) exists before a veth end is
+// placed in it, and every device exists before addresses are added.
+func (l *Lab) build(ctx context.Context) error {
+	if err := prepareNetnsDir(); err != nil {
+		return err
+	}
+	p, par := l.plan, l.opts.Parallel
+	if err := parallel(ctx, par, len(p.nodes), func(i int) error { return makeNamespace(p.nodes[i]) }); err != nil {
+		return err
+	}
+	if err := parallel(ctx, par, len(p.bridges), func(i int) error { return makeBridge(p.bridges[i]) }); err != nil {
+		return err
+	}
+	if err := parallel(ctx, par, len(p.veths), func(i int) error { return makeVeth(p.veths[i]) }); err != nil {
+		return err
+	}
+	return parallel(ctx, par, len(p.nodes), func(i int) error { return configure(p.nodes[i]) })
+}
+
+// parallel calls fn(0..n-1) from up to workers goroutines and returns the
+// first error; after an error or ctx's cancellation no new call starts.
+func parallel(ctx context.Context, workers, n int, fn func(i int) error) error {
+	var (
+		next  atomic.Int64
+		once  sync.Once
+		first error
+		stop  atomic.Bool
+		wg    sync.WaitGroup
+	)
+	fail := func(err error) {
+		once.Do(func() { first = err })
+		stop.Store(true)
+	}
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					fail(err)
+					return
+				}
+				if err := fn(i); err != nil {
+					fail(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// makeNamespace creates n's namespace on a thread of its own: unshare,
+// register under /run/netns, open a namespace fd, set the sysctls (the
+// defaults before any interface exists, so every interface inherits them),
+// open the namespace's rtnetlink handle, bring loopback up, and return the
+// thread to where it was.
+func makeNamespace(n *nsNode) error {
+	return onThread(func() (bool, error) {
+		home, err := openThreadNS()
+		if err != nil {
+			return true, err
+		}
+		defer unix.Close(home)
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			return true, fmt.Errorf("%s: creating its network namespace: %w", n.node.Name, err)
+		}
+		// From here on the thread is in the new namespace: every path goes
+		// back home below.
+		err = setupNamespace(n)
+		if rerr := unix.Setns(home, unix.CLONE_NEWNET); rerr != nil {
+			return false, errors.Join(err, fmt.Errorf("%s: leaving namespace %s: %w", n.node.Name, n.ns, rerr))
+		}
+		return true, err
+	})
+}
+
+// setupNamespace does makeNamespace's work inside the new namespace.
+func setupNamespace(n *nsNode) error {
+	if err := registerThreadNS(n.ns); err != nil {
+		return fmt.Errorf("node %s: %w", n.node.Name, err)
+	}
+	n.registered = true
+	fd, err := openThreadNS()
+	if err != nil {
+		return err
+	}
+	n.fd = fd
+	if n.id, err = nsIDOfFd(fd); err != nil {
+		return fmt.Errorf("%s: %w", n.ns, err)
+	}
+	if err := writeSysctls(nodeSysctls(n.router)); err != nil {
+		return fmt.Errorf("%s: %w", n.ns, err)
+	}
+	// The socket is created by this thread, so it belongs to the namespace
+	// for its whole life, whatever thread uses it later.
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return fmt.Errorf("%s: rtnetlink socket: %w", n.ns, err)
+	}
+	n.h = h
+	// Loopback is always ifindex 1 in a new namespace.
+	if err := h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1, Name: "lo"}}); err != nil {
+		return fmt.Errorf("%s: bringing lo up: %w", n.ns, err)
+	}
+	return nil
+}
+
+// makeBridge creates a LAN bridge, up, with a fixed MAC (so it does not
+// change as ports join) and multicast snooping off (IPv6 neighbour
+// discovery must reach every host whatever MLD state the bridge learnt).
+// STP is off, the kernel's default, so ports forward at once.
+func makeBridge(b *bridgeDev) error {
+	snoop := false
+	la := netlink.NewLinkAttrs()
+	la.Name, la.HardwareAddr, la.Flags = b.name, b.mac, net.FlagUp
+	br := &netlink.Bridge{LinkAttrs: la, MulticastSnooping: &snoop}
+	if err := b.ns.h.LinkAdd(br); err != nil {
+		return fmt.Errorf("%s: creating bridge %s: %w", b.ns.node.Name, b.name, err)
+	}
+	if br.Index == 0 {
+		return fmt.Errorf("%s: bridge %s: no ifindex after creation", b.ns.node.Name, b.name)
+	}
+	b.index = br.Index
+	return nil
+}
+
+// makeVeth creates a veth pair with one request to a's namespace that
+// places the peer in b's: no end ever exists in the root namespace. The a
+// end comes up at once; the b end is brought up by configure.
+func makeVeth(v *vethDev) error {
+	la := netlink.NewLinkAttrs()
+	la.Name, la.HardwareAddr, la.Flags = v.a.dev, v.a.mac, net.FlagUp
+	if v.master != nil {
+		la.MasterIndex = v.master.index
+	}
+	veth := &netlink.Veth{
+		LinkAttrs:        la,
+		PeerName:         v.b.dev,
+		PeerHardwareAddr: v.b.mac,
+		PeerNamespace:    netlink.NsFd(v.b.ns.fd),
+		PeerTxQLen:       -1,
+	}
+	if err := v.a.ns.h.LinkAdd(veth); err != nil {
+		return fmt.Errorf("link %s: creating veth %s (%s) <-> %s (%s): %w",
+			v.link, v.a.dev, v.a.ns.ns, v.b.dev, v.b.ns.ns, err)
+	}
+	return nil
+}
+
+// configure brings the namespace's remaining devices up, adds the
+// addresses and the default routes.
+func configure(n *nsNode) error {
+	links, err := n.h.LinkList()
+	if err != nil {
+		return fmt.Errorf("%s: listing interfaces: %w", n.ns, err)
+	}
+	index := make(map[string]int, len(links))
+	for _, k := range links {
+		index[k.Attrs().Name] = k.Attrs().Index
+	}
+	dev := func(name string) (netlink.Link, error) {
+		i, ok := index[name]
+		if !ok {
+			return nil, fmt.Errorf("%s: interface %s missing after creation", n.node.Name, name)
+		}
+		return &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: i, Name: name}}, nil
+	}
+	for _, name := range n.upLater {
+		d, err := dev(name)
+		if err != nil {
+			return err
+		}
+		if err := n.h.LinkSetUp(d); err != nil {
+			return fmt.Errorf("%s: bringing %s up: %w", n.node.Name, name, err)
+		}
+	}
+	for _, a := range n.addrs {
+		d, err := dev(a.dev)
+		if err != nil {
+			return err
+		}
+		addr := &netlink.Addr{IPNet: prefixIPNet(a.p)}
+		if a.p.Addr().Is6() {
+			// Usable at once: no duplicate address detection (accept_dad=0
+			// covers the link-local addresses, this the ones we add).
+			addr.Flags = unix.IFA_F_NODAD
+		}
+		if err := n.h.AddrAdd(d, addr); err != nil {
+			return fmt.Errorf("%s: adding %s to %s: %w", n.node.Name, a.p, a.dev, err)
+		}
+	}
+	for _, r := range n.routes {
+		d, err := dev(r.dev)
+		if err != nil {
+			return err
+		}
+		dst := &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}
+		if r.gw.Is6() {
+			dst = &net.IPNet{IP: net.IPv6zero, Mask: net.CIDRMask(0, 128)}
+		}
+		rt := &netlink.Route{
+			LinkIndex: d.Attrs().Index,
+			Dst:       dst,
+			Gw:        net.IP(r.gw.AsSlice()),
+			// What `ip route add` uses, so `ip route` shows the route as
+			// one a person typed.
+			Protocol: unix.RTPROT_BOOT,
+		}
+		if err := n.h.RouteAdd(rt); err != nil {
+			return fmt.Errorf("%s: default route via %s dev %s: %w", n.node.Name, r.gw, r.dev, err)
+		}
+	}
+	return nil
+}
+
+// prefixIPNet converts an address with its prefix length (not masked) to
+// the net.IPNet form netlink takes.
+func prefixIPNet(p netip.Prefix) *net.IPNet {
+	bits := 32
+	if p.Addr().Is6() {
+		bits = 128
+	}
+	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), bits)}
+}

@@ -1,0 +1,320 @@
+package netemu
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"lab/topo"
+)
+
+// SetLink sets both ends of link k administratively up or down, as
+// Mininet's `link A B down`: each end's carrier follows the other end. For
+// a host on a bridged LAN the router's end is the host's bridge port, so
+// the other hosts keep their link.
+func (l *Lab) SetLink(k *topo.Link, up bool) error {
+	le := l.plan.links[k]
+	if le == nil {
+		return fmt.Errorf("link %v: %w", k, ErrNotInLab)
+	}
+	l.linkMu.Lock()
+	defer l.linkMu.Unlock()
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return ErrClosed
+	}
+	return errors.Join(setDevice(le.a.ns, le.a.dev, up), setDevice(le.b.ns, le.b.dev, up))
+}
+
+// SetInterface sets one interface administratively up or down, as the
+// seed's `ip link set dev as2rb-eth0 down`: the other end stays up but
+// loses its carrier. The router interface of a bridged LAN is the bridge:
+// taking it down cuts the router from every host of the LAN.
+func (l *Lab) SetInterface(i *topo.Interface, up bool) error {
+	n := l.plan.ifaces[i]
+	if n == nil {
+		return fmt.Errorf("interface %v: %w", ifaceName(i), ErrNotInLab)
+	}
+	l.linkMu.Lock()
+	defer l.linkMu.Unlock()
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return ErrClosed
+	}
+	return setDevice(n, i.Name, up)
+}
+
+func ifaceName(i *topo.Interface) string {
+	if i == nil {
+		return "<nil>"
+	}
+	return i.Name
+}
+
+// setDevice sets a device of n administratively up or down. The device is
+// looked up by name each time, so the operation acts on what the kernel
+// has now, even if someone recreated the device by hand.
+func setDevice(n *nsNode, dev string, up bool) error {
+	k, err := n.h.LinkByName(dev)
+	if err != nil {
+		return fmt.Errorf("%s: %s: %w", n.node.Name, dev, err)
+	}
+	if up {
+		err = n.h.LinkSetUp(k)
+	} else {
+		err = n.h.LinkSetDown(k)
+	}
+	if err != nil {
+		state := "down"
+		if up {
+			state = "up"
+		}
+		return fmt.Errorf("%s: setting %s %s: %w", n.node.Name, dev, state, err)
+	}
+	return nil
+}
+
+// LinkStatus is the state of a link's two ends, read from the kernel.
+type LinkStatus struct {
+	Link *topo.Link
+	A, B EndStatus
+	// Blackholed is true when either end drops what it receives.
+	Blackholed bool
+}
+
+// Up reports whether traffic can cross the link: both ends up with
+// carrier and no blackhole.
+func (s LinkStatus) Up() bool { return s.A.Working() && s.B.Working() && !s.Blackholed }
+
+// EndStatus is the state of one end of a link.
+type EndStatus struct {
+	Iface *topo.Interface
+	// Device is the kernel device carrying the link: the interface, or for
+	// the router end of a bridged LAN link the host's bridge port.
+	Device string
+	// AdminUp is the device's IFF_UP; for a bridge port, the port's and
+	// the bridge's.
+	AdminUp bool
+	// Carrier is IFF_LOWER_UP: the other end of the veth is up.
+	Carrier bool
+	// OperState is the RFC 2863 state `ip link` prints (UP, DOWN,
+	// LOWERLAYERDOWN).
+	OperState string
+	// Blackholed is true when the device's ingress drops every packet.
+	Blackholed bool
+	// Err is set when the state could not be read; the other fields are
+	// then meaningless.
+	Err error
+}
+
+// Working reports whether the end is up with carrier and not blackholed.
+func (e EndStatus) Working() bool {
+	return e.Err == nil && e.AdminUp && e.Carrier && !e.Blackholed
+}
+
+// String is a short state: "up", "down" (administratively), "no-carrier",
+// "blackholed" or "error".
+func (e EndStatus) String() string {
+	switch {
+	case e.Err != nil:
+		return "error"
+	case !e.AdminUp:
+		return "down"
+	case !e.Carrier:
+		return "no-carrier"
+	case e.Blackholed:
+		return "blackholed"
+	}
+	return "up"
+}
+
+// LinkStatus reads the state of both ends of k from the kernel. Errors
+// (a link of another lab, a closed lab) are in the ends' Err.
+func (l *Lab) LinkStatus(k *topo.Link) LinkStatus {
+	st := LinkStatus{Link: k}
+	le := l.plan.links[k]
+	if le == nil {
+		err := fmt.Errorf("link %v: %w", k, ErrNotInLab)
+		st.A.Err, st.B.Err = err, err
+		return st
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		st.A = EndStatus{Iface: le.a.iface, Device: le.a.dev, Err: ErrClosed}
+		st.B = EndStatus{Iface: le.b.iface, Device: le.b.dev, Err: ErrClosed}
+		return st
+	}
+	st.A = l.endStatus(le.a, le.bridge)
+	st.B = l.endStatus(le.b, nil)
+	st.Blackholed = st.A.Blackholed || st.B.Blackholed
+	return st
+}
+
+func (l *Lab) endStatus(e end, br *bridgeDev) EndStatus {
+	es := EndStatus{Iface: e.iface, Device: e.dev}
+	k, err := e.ns.h.LinkByName(e.dev)
+	if err != nil {
+		es.Err = fmt.Errorf("%s: %s: %w", e.ns.node.Name, e.dev, err)
+		return es
+	}
+	a := k.Attrs()
+	es.AdminUp = a.Flags&net.FlagUp != 0
+	es.Carrier = a.RawFlags&unix.IFF_LOWER_UP != 0
+	es.OperState = operState(a.OperState)
+	if br != nil {
+		b, err := e.ns.h.LinkByName(br.name)
+		if err != nil {
+			es.Err = fmt.Errorf("%s: bridge %s: %w", e.ns.node.Name, br.name, err)
+			return es
+		}
+		es.AdminUp = es.AdminUp && b.Attrs().RawFlags&unix.IFF_UP != 0
+	}
+	es.Blackholed, es.Err = l.blackholed(e)
+	return es
+}
+
+// operState renders an operstate as `ip link` does.
+func operState(s netlink.LinkOperState) string {
+	switch s {
+	case netlink.OperUp:
+		return "UP"
+	case netlink.OperDown:
+		return "DOWN"
+	case netlink.OperLowerLayerDown:
+		return "LOWERLAYERDOWN"
+	case netlink.OperDormant:
+		return "DORMANT"
+	case netlink.OperNotPresent:
+		return "NOTPRESENT"
+	case netlink.OperTesting:
+		return "TESTING"
+	}
+	return "UNKNOWN"
+}
+
+// blackholeTable is the nftables table (family netdev) holding a lab's
+// blackhole chains in a namespace; blackholeChain the chain of one device.
+func (l *Lab) blackholeTable() *nftables.Table {
+	return &nftables.Table{Family: nftables.TableFamilyNetdev, Name: "lab_" + l.model.Name}
+}
+
+func blackholeChain(t *nftables.Table, dev string) *nftables.Chain {
+	prio := nftables.ChainPriority(-500)
+	policy := nftables.ChainPolicyAccept
+	return &nftables.Chain{
+		Name:     "blackhole_" + dev,
+		Table:    t,
+		Type:     nftables.ChainTypeFilter,
+		Hooknum:  nftables.ChainHookIngress,
+		Priority: &prio,
+		Policy:   &policy,
+		Device:   dev,
+	}
+}
+
+// Blackhole makes both ends of k drop every packet they receive (on=true),
+// or stops it (on=false). The carrier stays up and no interface event
+// reaches anything, so a BGP session over the link only notices when its
+// hold timer expires, as when a real link fails silently.
+//
+// Each end gets, in its namespace, a base chain on the netdev ingress hook
+// of its device with one rule, `counter drop`, in the table
+// "lab_<lab>" (see it with `ip netns exec <lab>-<node> nft list ruleset`).
+// Turning it on or off twice is harmless. The chain's priority, -500,
+// puts it before any chain a user adds at the usual filter priority.
+func (l *Lab) Blackhole(k *topo.Link, on bool) error {
+	le := l.plan.links[k]
+	if le == nil {
+		return fmt.Errorf("link %v: %w", k, ErrNotInLab)
+	}
+	l.linkMu.Lock()
+	defer l.linkMu.Unlock()
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return ErrClosed
+	}
+	return errors.Join(l.blackholeEnd(le.a, on), l.blackholeEnd(le.b, on))
+}
+
+// blackholeEnd adds or removes the blackhole of one end in one nf_tables
+// transaction.
+func (l *Lab) blackholeEnd(e end, on bool) error {
+	c, err := nftables.New(nftables.WithNetNSFd(e.ns.fd))
+	if err != nil {
+		return fmt.Errorf("%s: nftables: %w", e.ns.node.Name, err)
+	}
+	t := l.blackholeTable()
+	ch := blackholeChain(t, e.dev)
+	chains, err := l.tableChains(c)
+	if err != nil {
+		return fmt.Errorf("%s: listing nftables chains: %w", e.ns.node.Name, err)
+	}
+	if on {
+		// Adding a table or chain that exists is not an error; flushing
+		// the chain first makes a second call leave one rule, not two.
+		c.AddTable(t)
+		c.AddChain(ch)
+		if chains[ch.Name] {
+			c.FlushChain(ch)
+		}
+		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: []expr.Any{
+			&expr.Counter{},
+			&expr.Verdict{Kind: expr.VerdictDrop},
+		}})
+	} else {
+		if !chains[ch.Name] {
+			return nil
+		}
+		c.DelChain(ch)
+		if len(chains) == 1 {
+			c.DelTable(t)
+		}
+	}
+	if err := c.Flush(); err != nil {
+		verb := "removing"
+		if on {
+			verb = "adding"
+		}
+		return fmt.Errorf("%s: %s the blackhole of %s: %w", e.ns.node.Name, verb, e.dev, err)
+	}
+	return nil
+}
+
+// tableChains returns the names of the chains in the lab's blackhole
+// table of c's namespace.
+func (l *Lab) tableChains(c *nftables.Conn) (map[string]bool, error) {
+	all, err := c.ListChainsOfTableFamily(nftables.TableFamilyNetdev)
+	if err != nil {
+		return nil, err
+	}
+	name := l.blackholeTable().Name
+	out := map[string]bool{}
+	for _, ch := range all {
+		if ch.Table != nil && ch.Table.Name == name {
+			out[ch.Name] = true
+		}
+	}
+	return out, nil
+}
+
+// blackholed reports whether e's device has its blackhole chain.
+func (l *Lab) blackholed(e end) (bool, error) {
+	c, err := nftables.New(nftables.WithNetNSFd(e.ns.fd))
+	if err != nil {
+		return false, fmt.Errorf("%s: nftables: %w", e.ns.node.Name, err)
+	}
+	chains, err := l.tableChains(c)
+	if err != nil {
+		return false, fmt.Errorf("%s: listing nftables chains: %w", e.ns.node.Name, err)
+	}
+	return chains[blackholeChain(l.blackholeTable(), e.dev).Name], nil
+}
