@@ -77,7 +77,7 @@ func (CapMultiprotocol) Code() CapabilityCode { return CapCodeMultiprotocol }
 // standard code 2 or the pre-standard code 128 that Quagga and Cisco send
 // too, as the seed's OPEN shows.
 type CapRouteRefresh struct {
-	// CapCode is CapCodeRouteRefresh (the zero value stands for it) or
+	// CapCode is zero for the standard code (decoding gives zero) or
 	// CapCodeRouteRefreshCisco.
 	CapCode CapabilityCode
 }
@@ -198,6 +198,9 @@ func decodeCapability(code CapabilityCode, v []byte) (Capability, error) {
 	case CapCodeRouteRefresh, CapCodeRouteRefreshCisco:
 		if err := wantLen(0); err != nil {
 			return nil, err
+		}
+		if code == CapCodeRouteRefresh {
+			return CapRouteRefresh{}, nil // the zero value stands for code 2
 		}
 		return CapRouteRefresh{CapCode: code}, nil
 	case CapCodeEnhancedRouteRefresh:

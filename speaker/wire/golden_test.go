@@ -130,7 +130,7 @@ func seedOpen(as uint16, id string) *Open {
 		CapMultiprotocol{AFI: AFIIPv4, SAFI: SAFIUnicast},
 		CapMultiprotocol{AFI: AFIIPv6, SAFI: SAFIUnicast},
 		CapRouteRefresh{CapCode: CapCodeRouteRefreshCisco},
-		CapRouteRefresh{CapCode: CapCodeRouteRefresh},
+		CapRouteRefresh{},
 		CapAS4{AS: uint32(as)},
 		CapGracefulRestart{Time: 120},
 	}}
