@@ -271,6 +271,17 @@ func (s *session) setState(st State) {
 	s.stats.state = st
 	s.stats.mu.Unlock()
 	s.sp.notify(Event{Kind: EventPeerState, Peer: s.cfg.PeerAddr, State: st})
+	s.sp.changed()
+}
+
+// notifName names a NOTIFICATION as FRR's log does: "Hold Timer Expired",
+// "OPEN Message Error/Bad Peer AS".
+func notifName(n *wire.Notification) string {
+	sub := wire.SubcodeName(n.Code, n.Subcode)
+	if sub == "" || n.Subcode == 0 {
+		return wire.CodeName(n.Code)
+	}
+	return wire.CodeName(n.Code) + "/" + sub
 }
 
 // syncState derives the session state from its connections.
@@ -431,7 +442,7 @@ func (s *session) read(ev sessEvent) {
 		c.holdAt = now.Add(c.hold)
 	}
 	if n, ok := ev.msg.(*wire.Notification); ok {
-		s.sp.log.printf("%%NOTIFICATION: received from neighbor %s %d/%d (%s) %d bytes", s.name, n.Code, n.Subcode, wire.SubcodeName(n.Code, n.Subcode), len(n.Data))
+		s.sp.log.printf("%%NOTIFICATION: received from neighbor %s %d/%d (%s) %d bytes", s.name, n.Code, n.Subcode, notifName(n), len(n.Data))
 		s.stats.mu.Lock()
 		s.stats.lastNotif = "received " + n.String()
 		s.stats.mu.Unlock()
@@ -544,7 +555,7 @@ func (s *session) receiveOpen(c *conn, o *wire.Open) {
 	// got its OPEN (OpenConfirm) or is Established decides against the
 	// BGP identifiers: the connection initiated by the speaker with the
 	// higher identifier stays.
-	for _, other := range s.conns {
+	for _, other := range slices.Clone(s.conns) {
 		if other == c || other.state < OpenConfirm {
 			continue
 		}
@@ -627,7 +638,7 @@ func (s *session) drop(c *conn, n *wire.Notification, reason, detail string) {
 	}
 	s.conns = slices.Delete(s.conns, i, i+1)
 	if n != nil {
-		s.sp.log.printf("%%NOTIFICATION: sent to neighbor %s %d/%d (%s) %d bytes", s.name, n.Code, n.Subcode, wire.SubcodeName(n.Code, n.Subcode), len(n.Data))
+		s.sp.log.printf("%%NOTIFICATION: sent to neighbor %s %d/%d (%s) %d bytes", s.name, n.Code, n.Subcode, notifName(n), len(n.Data))
 		s.send(c, n)
 		s.stats.mu.Lock()
 		s.stats.lastNotif = "sent " + n.String()

@@ -141,7 +141,7 @@ type Neighbor struct {
 	LastReset    string
 	LastResetAgo time.Duration
 	// LastNotification is the last NOTIFICATION sent or received.
-	LastNotification string `json:",omitempty"`
+	LastNotification string         `json:",omitempty"`
 	LocalHost        netip.AddrPort `json:",omitzero"`
 	ForeignHost      netip.AddrPort `json:",omitzero"`
 	NextHop          netip.Addr     `json:",omitzero"`
