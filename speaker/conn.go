@@ -261,6 +261,9 @@ func setMD5(fd int, a netip.Addr, key string) error {
 // every router before any speaker starts, so that the first connection of
 // every session finds its peer listening. Start calls it if needed.
 func (sp *Speaker) Listen() error {
+	if err := sp.openNS(); err != nil {
+		return err
+	}
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	if sp.listening || sp.cfg.Dialer != nil {

@@ -381,7 +381,9 @@ func TestEndOfRIBReceived(t *testing.T) {
 			NLRI: []netip.Prefix{netip.MustParsePrefix("2001:1234:2::/64")}},
 		wire.Origin{}, wire.ASPath{Segments: []wire.ASSegment{{Type: wire.ASSequence, ASNs: []uint32{2, 1}}}},
 	}})
-	err = h.sp.WaitFor(h.ctx(), func(s *Snapshot) bool { return s.Table(wire.IPv6Unicast).Route(netip.MustParsePrefix("2001:1234:2::/64")) == nil })
+	err = h.sp.WaitFor(h.ctx(), func(s *Snapshot) bool {
+		return s.Table(wire.IPv6Unicast).Route(netip.MustParsePrefix("2001:1234:2::/64")) == nil
+	})
 	if err != nil {
 		t.Fatalf("looped path still in the table: %v", err)
 	}

@@ -162,6 +162,8 @@ func New(cfg Config) (*Speaker, error) {
 func (sp *Speaker) Config() Config { return sp.cfg }
 
 func (sp *Speaker) openNS() error {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
 	if sp.cfg.Namespace == "" || sp.hasNS {
 		return nil
 	}
