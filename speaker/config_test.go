@@ -1,0 +1,54 @@
+package speaker
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"lab/speaker/wire"
+	"lab/topo"
+)
+
+func TestConfigFromTopo(t *testing.T) {
+	as1 := &topo.AS{Number: 1}
+	as2 := &topo.AS{Number: 2}
+	ra := &topo.Router{Node: topo.Node{Name: "as1ra", Namespace: "lab-as1ra"}, AS: as1, RouterID: netip.MustParseAddr("0.0.0.2"),
+		BGP: topo.BGPConfig{Keepalive: 60 * time.Second, Hold: 180 * time.Second, ConnectRetry: 120 * time.Second, CompareRouterID: true},
+		Originate: []topo.Origination{{Prefix: netip.MustParsePrefix("2001:1234:1::/64")}}}
+	rb := &topo.Router{Node: topo.Node{Name: "as2rb", Namespace: "lab-as2rb"}, AS: as2, RouterID: netip.MustParseAddr("0.0.0.3")}
+	ia := &topo.Interface{Name: "as1ra-eth0", Node: &ra.Node, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.12.1/30"), netip.MustParsePrefix("2001:12::a/64")}}
+	ib := &topo.Interface{Name: "as2rb-eth0", Node: &rb.Node, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.12.2/30"), netip.MustParsePrefix("2001:12::b/64")}}
+	ra.Interfaces, rb.Interfaces = []*topo.Interface{ia}, []*topo.Interface{ib}
+	link := &topo.Link{A: ia, B: ib, Password: "pw"}
+	ia.Link, ib.Link = link, link
+	lab := &topo.Lab{Name: "lab", Routers: []*topo.Router{ra, rb}, Links: []*topo.Link{link}, Sessions: []*topo.Session{
+		{Family: topo.IPv6, Link: link, A: topo.SessionEnd{Router: ra, Iface: ia, Addr: netip.MustParseAddr("2001:12::a")},
+			B: topo.SessionEnd{Router: rb, Iface: ib, Addr: netip.MustParseAddr("2001:12::b")}, Password: "pw"},
+		{Index: 1, Family: topo.IPv4, Link: link, A: topo.SessionEnd{Router: ra, Iface: ia, Addr: netip.MustParseAddr("10.0.12.1")},
+			B: topo.SessionEnd{Router: rb, Iface: ib, Addr: netip.MustParseAddr("10.0.12.2")}, Password: "pw"},
+	}}
+	lab.Index()
+	cfg := ConfigFromTopo(lab, ra, "/run/netns/lab-as1ra")
+	want := Config{
+		Name: "as1ra", AS: 1, RouterID: netip.MustParseAddr("0.0.0.2"), Namespace: "/run/netns/lab-as1ra", CompareRouterID: true,
+		Timers: DefaultTimers,
+		Peers: []PeerConfig{
+			{Description: "as2rb (eBGP)", LocalAddr: netip.MustParseAddr("2001:12::a"), PeerAddr: netip.MustParseAddr("2001:12::b"),
+				Interface: "as1ra-eth0", PeerAS: 2, Families: []wire.Family{wire.IPv6Unicast}, Password: "pw",
+				NextHop4: netip.MustParseAddr("10.0.12.1"), NextHop6: netip.MustParseAddr("2001:12::a")},
+			{Description: "as2rb (eBGP)", LocalAddr: netip.MustParseAddr("10.0.12.1"), PeerAddr: netip.MustParseAddr("10.0.12.2"),
+				Interface: "as1ra-eth0", PeerAS: 2, Families: []wire.Family{wire.IPv4Unicast}, Password: "pw",
+				NextHop4: netip.MustParseAddr("10.0.12.1"), NextHop6: netip.MustParseAddr("2001:12::a")},
+		},
+		Originate: []Origination{{Prefix: netip.MustParsePrefix("2001:1234:1::/64")}},
+	}
+	if diff := cmp.Diff(want, cfg, cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
+		cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
+		t.Errorf("ConfigFromTopo (-want +got):\n%s", diff)
+	}
+	if _, err := New(cfg); err != nil {
+		t.Errorf("New(ConfigFromTopo(...)): %v", err)
+	}
+}
