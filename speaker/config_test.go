@@ -15,7 +15,7 @@ func TestConfigFromTopo(t *testing.T) {
 	as1 := &topo.AS{Number: 1}
 	as2 := &topo.AS{Number: 2}
 	ra := &topo.Router{Node: topo.Node{Name: "as1ra", Namespace: "lab-as1ra"}, AS: as1, RouterID: netip.MustParseAddr("0.0.0.2"),
-		BGP: topo.BGPConfig{Keepalive: 60 * time.Second, Hold: 180 * time.Second, ConnectRetry: 120 * time.Second, CompareRouterID: true},
+		BGP:       topo.BGPConfig{Keepalive: 60 * time.Second, Hold: 180 * time.Second, ConnectRetry: 120 * time.Second, CompareRouterID: true},
 		Originate: []topo.Origination{{Prefix: netip.MustParsePrefix("2001:1234:1::/64")}}}
 	rb := &topo.Router{Node: topo.Node{Name: "as2rb", Namespace: "lab-as2rb"}, AS: as2, RouterID: netip.MustParseAddr("0.0.0.3")}
 	ia := &topo.Interface{Name: "as1ra-eth0", Node: &ra.Node, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.12.1/30"), netip.MustParsePrefix("2001:12::a/64")}}
