@@ -1,0 +1,195 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"lab/topo"
+)
+
+func cmdNodes(_ context.Context, e *Env, _ []string, o *output) error {
+	names := e.sortedNodeNames()
+	o.printf("available nodes are: \n%s\n", strings.Join(names, " "))
+	o.result(names)
+	return nil
+}
+
+type netJSON struct {
+	Node       string            `json:"node"`
+	Kind       string            `json:"kind"`
+	Interfaces map[string]string `json:"interfaces"` // interface -> peer interface
+}
+
+// cmdNet prints, as Mininet's `net`, each node with its interfaces and
+// the interface at the other end.
+func cmdNet(_ context.Context, e *Env, _ []string, o *output) error {
+	var res []netJSON
+	for _, n := range e.Lab.Nodes() {
+		j := netJSON{Node: n.Name, Kind: n.Kind.String(), Interfaces: map[string]string{}}
+		var parts []string
+		for _, i := range n.Interfaces {
+			peers := peersOf(i)
+			parts = append(parts, i.Name+":"+strings.Join(peers, ","))
+			j.Interfaces[i.Name] = strings.Join(peers, ",")
+		}
+		o.printf("%s %s\n", n.Name, strings.Join(parts, " "))
+		res = append(res, j)
+	}
+	o.result(res)
+	return nil
+}
+
+// peersOf returns the interfaces at the other end of i: one for a link,
+// every host for a router's LAN interface.
+func peersOf(i *topo.Interface) []string {
+	if i.Link == nil {
+		return nil
+	}
+	if l := i.Link.LAN; l != nil && i == l.Iface {
+		var out []string
+		for _, k := range l.Links {
+			out = append(out, k.Other(i).Name)
+		}
+		return out
+	}
+	return []string{i.Link.Other(i).Name}
+}
+
+type linkJSON struct {
+	A          string `json:"a"`
+	B          string `json:"b"`
+	AState     string `json:"a_state"`
+	BState     string `json:"b_state"`
+	Blackholed bool   `json:"blackholed"`
+}
+
+func cmdLinks(_ context.Context, e *Env, _ []string, o *output) error {
+	var res []linkJSON
+	for _, k := range e.Lab.Links {
+		st := e.Net.LinkStatus(k)
+		j := linkJSON{A: k.A.Name, B: k.B.Name, AState: endState(st.A), BState: endState(st.B), Blackholed: st.Blackholed}
+		extra := ""
+		if st.Blackholed {
+			extra = " blackholed"
+		}
+		o.printf("%s<->%s (%s %s)%s\n", k.A.Name, k.B.Name, j.AState, j.BState, extra)
+		res = append(res, j)
+	}
+	o.result(res)
+	return nil
+}
+
+func cmdIntfs(_ context.Context, e *Env, _ []string, o *output) error {
+	res := map[string][]string{}
+	for _, n := range e.Lab.Nodes() {
+		var names []string
+		for _, i := range n.Interfaces {
+			names = append(names, i.Name)
+		}
+		o.printf("%s: %s\n", n.Name, strings.Join(names, ","))
+		res[n.Name] = names
+	}
+	o.result(res)
+	return nil
+}
+
+type dumpJSON struct {
+	Node       string                    `json:"node"`
+	Kind       string                    `json:"kind"`
+	Namespace  string                    `json:"namespace"`
+	AS         uint32                    `json:"as,omitempty"`
+	RouterID   string                    `json:"router_id,omitempty"`
+	External   bool                      `json:"external,omitempty"`
+	Interfaces map[string][]netip.Prefix `json:"interfaces"`
+}
+
+func cmdDump(_ context.Context, e *Env, _ []string, o *output) error {
+	var res []dumpJSON
+	for _, n := range e.Lab.Nodes() {
+		j := dumpJSON{Node: n.Name, Kind: n.Kind.String(), Namespace: n.Namespace, Interfaces: map[string][]netip.Prefix{}}
+		var parts []string
+		for _, i := range n.Interfaces {
+			var as []string
+			for _, p := range i.Addrs {
+				as = append(as, p.String())
+			}
+			parts = append(parts, i.Name+":"+strings.Join(as, ","))
+			j.Interfaces[i.Name] = i.Addrs
+		}
+		kind := "Host"
+		extra := ""
+		if r := n.Router(); r != nil {
+			kind = "Router"
+			j.AS, j.RouterID, j.External = r.AS.Number, r.RouterID.String(), r.External
+			extra = fmt.Sprintf(" AS%d id=%s", r.AS.Number, r.RouterID)
+			if r.External {
+				extra += " external"
+			}
+		}
+		o.printf("<%s %s: %s%s netns=%s>\n", kind, n.Name, strings.Join(parts, " "), extra, n.Namespace)
+		res = append(res, j)
+	}
+	o.result(res)
+	return nil
+}
+
+// cmdLink takes links down and up, or blackholes them:
+//
+//	link NODE1 NODE2 down|up|blackhole|restore   every link between the two nodes, both ends
+//	link IFACE down|up                            one interface only
+func cmdLink(_ context.Context, e *Env, args []string, o *output) error {
+	switch len(args) {
+	case 2:
+		i := e.Lab.Interface(args[0])
+		if i == nil {
+			return fmt.Errorf("link: no interface %q (usage: link IFACE up|down, or link NODE1 NODE2 up|down|blackhole|restore)", args[0])
+		}
+		var up bool
+		switch args[1] {
+		case "up":
+			up = true
+		case "down":
+		default:
+			return fmt.Errorf("link %s: %q: expected up or down (blackhole acts on a whole link: link NODE1 NODE2 blackhole)", args[0], args[1])
+		}
+		if err := e.Net.SetInterface(i, up); err != nil {
+			return err
+		}
+		o.printf("*** %s %s\n", i.Name, args[1])
+		o.result(map[string]string{"interface": i.Name, "state": args[1]})
+		return nil
+	case 3:
+		a, b, op := args[0], args[1], args[2]
+		for _, n := range []string{a, b} {
+			if e.Lab.Node(n) == nil {
+				return fmt.Errorf("link: no node %q", n)
+			}
+		}
+		links := e.Lab.LinkBetween(a, b)
+		if len(links) == 0 {
+			return fmt.Errorf("link: %s and %s are not linked", a, b)
+		}
+		var res []string
+		for _, k := range links {
+			var err error
+			switch op {
+			case "up", "down":
+				err = e.Net.SetLink(k, op == "up")
+			case "blackhole", "restore":
+				err = e.Net.Blackhole(k, op == "blackhole")
+			default:
+				return fmt.Errorf("link %s %s: %q: expected up, down, blackhole or restore", a, b, op)
+			}
+			if err != nil {
+				return err
+			}
+			o.printf("*** %s<->%s %s\n", k.A.Name, k.B.Name, op)
+			res = append(res, k.A.Name+"<->"+k.B.Name)
+		}
+		o.result(map[string]any{"links": res, "state": op})
+		return nil
+	}
+	return fmt.Errorf("usage: link NODE1 NODE2 up|down|blackhole|restore, or link IFACE up|down")
+}

@@ -1,0 +1,142 @@
+package cli
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"lab/speaker"
+)
+
+var (
+	mp = netip.MustParsePrefix
+	ma = netip.MustParseAddr
+)
+
+// The seed's `show ipv6 bgp` on as1ra, with the lines exactly as Quagga
+// printed them.
+const seedTable = `BGP table version is 0, local router ID is 0.0.0.2
+Status codes: s suppressed, d damped, h history, * valid, > best, = multipath,
+              i internal, r RIB-failure, S Stale, R Removed
+Origin codes: i - IGP, e - EGP, ? - incomplete
+
+   Network          Next Hop            Metric LocPrf Weight Path
+*> 2001:1234:1::/64 ::                       0         32768 i
+*  2001:1234:2::/64 2001:13::c                             0 3 2 i
+*>                  2001:12::b               0             0 2 i
+*  2001:1234:3::/64 2001:12::b                             0 2 3 i
+*>                  2001:13::c               0             0 3 i
+*  2001:1234:4::/64 2001:13::c                             0 3 2 4 i
+*>                  2001:12::b                             0 2 4 i
+
+Displayed  4 out of 7 total prefixes
+`
+
+func learned(nh string, path string, med bool, best bool) speaker.PathView {
+	return speaker.PathView{Valid: true, Best: best, NextHop: ma(nh), ASPath: path, Origin: "IGP", HasMetric: med}
+}
+
+func TestTableMatchesSeed(t *testing.T) {
+	tab := &speaker.Table{
+		RouterID: ma("0.0.0.2"),
+		Routes: []speaker.Route{
+			{Prefix: mp("2001:1234:1::/64"), Paths: []speaker.PathView{{Valid: true, Best: true, Local: true, NextHop: ma("::"), HasMetric: true, Weight: 32768, Origin: "IGP"}}},
+			{Prefix: mp("2001:1234:2::/64"), Paths: []speaker.PathView{learned("2001:13::c", "3 2", false, false), learned("2001:12::b", "2", true, true)}},
+			{Prefix: mp("2001:1234:3::/64"), Paths: []speaker.PathView{learned("2001:12::b", "2 3", false, false), learned("2001:13::c", "3", true, true)}},
+			{Prefix: mp("2001:1234:4::/64"), Paths: []speaker.PathView{learned("2001:13::c", "3 2 4", false, false), learned("2001:12::b", "2 4", false, true)}},
+		},
+	}
+	var b strings.Builder
+	writeTable(&output{w: &b}, tab)
+	if diff := cmp.Diff(seedTable, b.String()); diff != "" {
+		t.Errorf("table (-seed +ours):\n%s", diff)
+	}
+}
+
+// After as2rb-eth0 went down: paths via 2001:12::b lose their `*`.
+const seedTableAfterDown = `*> 2001:1234:1::/64 ::                       0         32768 i
+*> 2001:1234:2::/64 2001:13::c                             0 3 2 i
+                    2001:12::b               0             0 2 i
+   2001:1234:3::/64 2001:12::b                             0 2 3 i
+*>                  2001:13::c               0             0 3 i
+`
+
+func TestInvalidPathsLoseTheirStar(t *testing.T) {
+	inv := func(v speaker.PathView) speaker.PathView { v.Valid, v.Best = false, false; return v }
+	tab := &speaker.Table{
+		RouterID: ma("0.0.0.2"),
+		Routes: []speaker.Route{
+			{Prefix: mp("2001:1234:1::/64"), Paths: []speaker.PathView{{Valid: true, Best: true, Local: true, NextHop: ma("::"), HasMetric: true, Weight: 32768, Origin: "IGP"}}},
+			{Prefix: mp("2001:1234:2::/64"), Paths: []speaker.PathView{learned("2001:13::c", "3 2", false, true), inv(learned("2001:12::b", "2", true, false))}},
+			{Prefix: mp("2001:1234:3::/64"), Paths: []speaker.PathView{inv(learned("2001:12::b", "2 3", false, false)), learned("2001:13::c", "3", true, true)}},
+		},
+	}
+	var b strings.Builder
+	writeTable(&output{w: &b}, tab)
+	if !strings.Contains(b.String(), seedTableAfterDown) {
+		t.Errorf("table lacks the seed's lines:\n%s\ngot:\n%s", seedTableAfterDown, b.String())
+	}
+}
+
+// The seed's summary rows, as Quagga laid them out.
+func TestSummaryRowsMatchSeed(t *testing.T) {
+	s := &speaker.Summary{
+		Family: "IPv6 Unicast", RouterID: ma("0.0.0.2"), AS: 1, RIBEntries: 7, Prefixes: 4,
+		Established: 1, RoutesReceived: 3,
+		Peers: []speaker.PeerSummary{
+			{Addr: ma("2001:12::b"), Version: 4, AS: 2, MsgRcvd: 193, MsgSent: 200, UpDown: 8*time.Minute + 35*time.Second, State: speaker.Connect},
+			{Addr: ma("2001:13::c"), Version: 4, AS: 3, MsgRcvd: 204, MsgSent: 208, UpDown: 3*time.Hour + 18*time.Minute + 35*time.Second, State: speaker.Established, PfxRcd: 3},
+		},
+	}
+	var b strings.Builder
+	writeSummary(&output{w: &b}, s)
+	for _, want := range []string{
+		"IPv6 Unicast Summary:\n---------------------\nBGP router identifier 0.0.0.2, local AS number 1\n",
+		"Neighbor        V         AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/PfxRcd\n",
+		"2001:12::b      4     2     193     200        0    0    0 00:08:35 Connect\n",
+		"2001:13::c      4     3     204     208        0    0    0 03:18:35        3\n",
+		"Total number of neighbors 2\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q; got:\n%s", want, b.String())
+		}
+	}
+}
+
+func TestUpDown(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{25*time.Minute + 26*time.Second, "00:25:26"},
+		{26*time.Hour + 3*time.Minute, "1d02h03m"},
+		{9*24*time.Hour + 3*time.Hour, "01w2d03h"},
+	} {
+		if got := upDown(c.d, speaker.Established, 1); got != c.want {
+			t.Errorf("upDown(%v) = %q, want %q", c.d, got, c.want)
+		}
+	}
+	if got := upDown(0, speaker.Idle, 0); got != "never" {
+		t.Errorf("upDown of a session that never ran = %q, want never", got)
+	}
+}
+
+func TestCommunityParsing(t *testing.T) {
+	if c, err := parseCommunity("65001:100"); err != nil || c != 65001<<16|100 {
+		t.Errorf("65001:100 = %#x, %v", c, err)
+	}
+	if c, err := parseCommunity("no-export"); err != nil || c != 0xFFFFFF01 {
+		t.Errorf("no-export = %#x, %v", c, err)
+	}
+	for _, bad := range []string{"65536:1", "1", "a:b"} {
+		if _, err := parseCommunity(bad); err == nil {
+			t.Errorf("parseCommunity(%q) succeeded", bad)
+		}
+	}
+	if c, err := parseLargeCommunity("4200000000:1:2"); err != nil || c != [3]uint32{4200000000, 1, 2} {
+		t.Errorf("large = %v, %v", c, err)
+	}
+}

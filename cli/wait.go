@@ -1,0 +1,143 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"lab/netemu"
+	"lab/speaker"
+)
+
+func endState(e netemu.EndStatus) string {
+	if e.Working() {
+		return "OK"
+	}
+	return e.String()
+}
+
+// ConvergeReport is `wait`'s JSON result.
+type ConvergeReport struct {
+	Converged bool    `json:"converged"`
+	Seconds   float64 `json:"seconds"`
+	Sessions  int     `json:"sessions"`
+	// Pending lists what was not done yet when the wait timed out.
+	Pending []string `json:"pending,omitempty"`
+}
+
+// cmdWait blocks until the lab's BGP has converged, or TIMEOUT.
+func cmdWait(ctx context.Context, e *Env, args []string, o *output) error {
+	timeout := 60 * time.Second
+	if len(args) > 0 {
+		s, err := strconv.ParseFloat(args[0], 64)
+		if err != nil || s <= 0 {
+			return fmt.Errorf("wait: timeout %q: expected seconds", args[0])
+		}
+		timeout = time.Duration(s * float64(time.Second))
+	}
+	start := time.Now()
+	rep, err := e.WaitConverged(ctx, timeout)
+	rep.Seconds = time.Since(start).Seconds()
+	o.result(rep)
+	if err != nil {
+		for _, p := range rep.Pending {
+			o.printf("*** not yet: %s\n", p)
+		}
+		return err
+	}
+	o.printf("*** converged: %d BGP sessions established, every table exchanged (%.2fs)\n", rep.Sessions, rep.Seconds)
+	return nil
+}
+
+// WaitConverged waits until every session between two of the lab's
+// speakers is Established and has exchanged End-of-RIB, and the lab is
+// quiet: every UPDATE sent has been received, no session has queued input
+// or output, and two collections in a row saw the same counters. Counting
+// messages on both ends of every session is what tells "nothing in flight"
+// apart from "nothing happened for a while"; sessions to external routers
+// are not waited for. It then waits for every router's FIB writes.
+func (e *Env) WaitConverged(ctx context.Context, timeout time.Duration) (*ConvergeReport, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	rep := &ConvergeReport{}
+	var last []uint64
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		counters, pending, n, err := e.collect(ctx)
+		rep.Sessions, rep.Pending = n, pending
+		if err == nil && len(pending) == 0 && equal(counters, last) {
+			break
+		}
+		if err == nil {
+			last = counters
+		}
+		select {
+		case <-ctx.Done():
+			if len(rep.Pending) == 0 {
+				rep.Pending = []string{"UPDATEs still flowing"}
+			}
+			return rep, errors.New("BGP did not converge in time")
+		case <-tick.C:
+		}
+	}
+	for name, sp := range e.Routers {
+		if err := sp.SyncFIB(ctx); err != nil {
+			rep.Pending = []string{name + ": kernel routes not written"}
+			return rep, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	rep.Converged = true
+	return rep, nil
+}
+
+// collect reads every speaker's neighbours once and checks the sessions
+// between two speakers of the lab.
+func (e *Env) collect(ctx context.Context) (counters []uint64, pending []string, sessions int, err error) {
+	snaps := map[string]*speaker.Snapshot{}
+	for name, sp := range e.Routers {
+		s, err := sp.Snapshot(ctx)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		snaps[name] = s
+	}
+	for _, s := range e.Lab.Sessions {
+		sa, sb := snaps[s.A.Router.Name], snaps[s.B.Router.Name]
+		if sa == nil || sb == nil {
+			continue // an external router's session: not ours to wait for
+		}
+		sessions++
+		na, nb := sa.Neighbor(s.B.Addr), sb.Neighbor(s.A.Addr)
+		if na == nil || nb == nil {
+			return nil, nil, 0, fmt.Errorf("session %s-%s missing from a speaker", s.A.Router.Name, s.B.Router.Name)
+		}
+		name := fmt.Sprintf("%s-%s %s", s.A.Router.Name, s.B.Router.Name, s.Family)
+		switch {
+		case na.State != speaker.Established || nb.State != speaker.Established:
+			pending = append(pending, fmt.Sprintf("%s session is %s/%s", name, na.State, nb.State))
+		case len(na.EndOfRIBReceived) == 0 || len(nb.EndOfRIBReceived) == 0:
+			pending = append(pending, name+" End-of-RIB not received")
+		case na.InQ+na.OutQ+nb.InQ+nb.OutQ > 0:
+			pending = append(pending, name+" messages queued")
+		case na.Sent.Updates != nb.Rcvd.Updates || nb.Sent.Updates != na.Rcvd.Updates:
+			pending = append(pending, name+" UPDATEs in flight")
+		}
+		counters = append(counters, na.Sent.Updates, na.Rcvd.Updates, nb.Sent.Updates, nb.Rcvd.Updates)
+	}
+	return counters, pending, sessions, nil
+}
+
+func equal(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,378 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/term"
+
+	"lab/cli"
+	"lab/control"
+	"lab/netemu"
+	"lab/topo"
+)
+
+// cmdRun is the Mininet experience: build, shell, tear down when the shell
+// exits — or dies: the daemon watches the shell's process.
+func cmdRun(args []string) error {
+	name, args, _ := flagValue(args, "--name")
+	quiet, args := flagBool(args, "-q", "--quiet")
+	if len(args) != 1 {
+		return errors.New("usage: lab run [--name NAME] [-q] FILE")
+	}
+	if err := needRoot("run"); err != nil {
+		return err
+	}
+	m, err := loadModel(args[0], name)
+	if err != nil {
+		return exitError{code: 1, msg: err.Error()}
+	}
+	if err := checkNotRunning(m.Name); err != nil {
+		return err
+	}
+	if err := startDaemon(m, args[0], os.Getpid(), os.Stdout); err != nil {
+		return err
+	}
+	sock := socketPath(m.Name)
+	down := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		fmt.Printf("*** Stopping lab %s\n", m.Name)
+		t := time.Now()
+		if _, err := control.Do(ctx, sock, control.Request{Op: control.OpDown}, os.Stdout); err != nil {
+			fmt.Fprintf(os.Stderr, "*** stopping lab %s: %v\n", m.Name, err)
+			return
+		}
+		fmt.Printf("*** Done (%.2fs)\n", time.Since(t).Seconds())
+	}
+	info, err := control.GetInfo(context.Background(), sock)
+	if err != nil {
+		down()
+		return err
+	}
+	interactive := term.IsTerminal(int(os.Stdin.Fd()))
+	sh := &cli.Shell{
+		Info: info, Socket: sock,
+		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
+		Echo:        !quiet && !interactive,
+		HistoryFile: historyFile(),
+		Terminate: func(os.Signal) {
+			down()
+			os.Exit(0)
+		},
+	}
+	if !quiet {
+		fmt.Println("*** Starting CLI: `help` lists the commands, `exit` leaves and tears the lab down")
+	}
+	// Without a terminal, SIGTERM and SIGHUP would kill the shell at once;
+	// the daemon would still tear down (it watches us), but tearing down
+	// here first lets a script see the lab gone when we exit.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if !interactive {
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP)
+		go func() {
+			<-sigs
+			down()
+			os.Exit(143)
+		}()
+	}
+	runErr := sh.Run(ctx)
+	down()
+	if runErr != nil {
+		return runErr
+	}
+	if !interactive && sh.Failed() {
+		return exitError{code: 1, msg: "*** some commands failed"}
+	}
+	return nil
+}
+
+func historyFile() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".lab_history")
+}
+
+// checkNotRunning refuses to start a lab whose name a running lab has.
+func checkNotRunning(name string) error {
+	if control.Alive(context.Background(), socketPath(name)) {
+		return fmt.Errorf("a lab called %s is already running: `lab down %s` stops it, or give this one another name with --name", name, name)
+	}
+	return nil
+}
+
+// cmdUp starts a lab daemon, in the foreground or detached (-d).
+func cmdUp(args []string) error {
+	name, args, _ := flagValue(args, "--name")
+	detach, args := flagBool(args, "-d", "--detach")
+	if len(args) != 1 {
+		return errors.New("usage: lab up [--name NAME] [-d] FILE")
+	}
+	if err := needRoot("up"); err != nil {
+		return err
+	}
+	m, err := loadModel(args[0], name)
+	if err != nil {
+		return exitError{code: 1, msg: err.Error()}
+	}
+	if err := checkNotRunning(m.Name); err != nil {
+		return err
+	}
+	if detach {
+		if err := startDaemon(m, args[0], 0, os.Stdout); err != nil {
+			return err
+		}
+		fmt.Printf("*** lab %s runs in the background: `lab shell %s` opens a shell, `lab down %s` stops it\n", m.Name, m.Name, m.Name)
+		return nil
+	}
+	return runDaemon(daemonOpts{file: args[0], name: m.Name, progress: os.Stdout})
+}
+
+// cmdDown stops a lab. A lab whose daemon died is cleaned instead.
+func cmdDown(args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: lab down NAME")
+	}
+	if err := needRoot("down"); err != nil {
+		return err
+	}
+	name := args[0]
+	sock := socketPath(name)
+	if control.Alive(context.Background(), sock) {
+		fmt.Printf("*** Stopping lab %s\n", name)
+		t := time.Now()
+		if _, err := control.Do(context.Background(), sock, control.Request{Op: control.OpDown}, os.Stdout); err != nil {
+			return err
+		}
+		fmt.Printf("*** Done (%.2fs)\n", time.Since(t).Seconds())
+		return nil
+	}
+	sts, err := netemu.ReadStates(runDir())
+	if err != nil {
+		return err
+	}
+	for _, s := range sts {
+		if s.Name == name {
+			fmt.Printf("*** lab %s's daemon is gone: cleaning what it left\n", name)
+			return cleanAndReport()
+		}
+	}
+	return fmt.Errorf("no lab called %s (lab ls lists the running ones)", name)
+}
+
+func cmdLs(args []string) error {
+	if len(args) != 0 {
+		return errors.New("usage: lab ls")
+	}
+	sts, err := netemu.ReadStates(runDir())
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tPID\tSTATE\tNODES\tTOPOLOGY")
+	for _, s := range sts {
+		state := "running"
+		if !control.Alive(context.Background(), socketPath(s.Name)) {
+			state = "dead (lab clean removes it)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", s.Name, s.PID, state, len(s.Namespaces), s.File)
+	}
+	return tw.Flush()
+}
+
+func attach(name string) (*control.Info, error) {
+	if err := needRoot("shell"); err != nil {
+		return nil, err
+	}
+	info, err := control.GetInfo(context.Background(), socketPath(name))
+	if errors.Is(err, control.ErrNotRunning) {
+		return nil, fmt.Errorf("no running lab called %s (lab ls lists them)", name)
+	}
+	return info, err
+}
+
+func cmdShell(args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: lab shell NAME")
+	}
+	info, err := attach(args[0])
+	if err != nil {
+		return err
+	}
+	sh := &cli.Shell{Info: info, Socket: socketPath(args[0]), In: os.Stdin, Out: os.Stdout, Err: os.Stderr, HistoryFile: historyFile()}
+	return sh.Run(context.Background())
+}
+
+// cmdCmd runs shell command lines on a running lab, for scripts: the exit
+// status is 1 when any fails; --json prints each command's JSON result on
+// its own line.
+func cmdCmd(args []string) error {
+	asJSON, args := flagBool(args, "--json", "-j")
+	if len(args) < 2 {
+		return errors.New("usage: lab cmd [--json] NAME LINE...")
+	}
+	info, err := attach(args[0])
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	sh := &cli.Shell{Info: info, Socket: socketPath(args[0]), In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
+	failed := false
+	for _, line := range args[1:] {
+		ok, res, err := sh.Exec(ctx, line, asJSON)
+		if errors.Is(err, cli.ErrExit) {
+			break
+		}
+		if err != nil && err.Error() != "" {
+			fmt.Fprintf(os.Stderr, "*** %s: %v\n", line, err)
+		}
+		if asJSON {
+			if len(res) == 0 {
+				res = json.RawMessage("null")
+			}
+			os.Stdout.Write(append(res, '\n'))
+		}
+		if !ok || err != nil {
+			failed = true
+		}
+	}
+	if failed {
+		return exitError{code: 1}
+	}
+	return nil
+}
+
+// cmdExec runs a program inside a node, attached to our terminal, and
+// exits with its status.
+func cmdExec(args []string) error {
+	if len(args) < 3 {
+		return errors.New("usage: lab exec NAME NODE [--] CMD [ARGS...]")
+	}
+	name, node, rest := args[0], args[1], args[2:]
+	if rest[0] == "--" {
+		rest = rest[1:]
+	}
+	if len(rest) == 0 {
+		return errors.New("usage: lab exec NAME NODE [--] CMD [ARGS...]")
+	}
+	info, err := attach(name)
+	if err != nil {
+		return err
+	}
+	n := info.Node(node)
+	if n == nil {
+		return fmt.Errorf("lab %s has no node %q", name, node)
+	}
+	cmd := netemu.Command(n.NSPath, rest[0], rest[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), "LAB_NODE="+node, "LAB_NAME="+name)
+	signal.Ignore(os.Interrupt) // the program gets the Ctrl-C, we wait for it
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return exitError{code: ee.ExitCode()}
+	}
+	return err
+}
+
+func cmdValidate(args []string) error {
+	if len(args) == 0 {
+		return errors.New("usage: lab validate FILE...")
+	}
+	bad := false
+	for _, f := range args {
+		m, err := topo.Load(f)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			bad = true
+			continue
+		}
+		fmt.Printf("%s: ok: lab %s, %d ASes, %d routers, %d hosts, %d links, %d BGP sessions\n",
+			f, m.Name, len(m.ASes), len(m.Routers), len(m.Hosts), len(m.Links), len(m.Sessions))
+	}
+	if bad {
+		return exitError{code: 1}
+	}
+	return nil
+}
+
+func cmdGraph(args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: lab graph FILE   (lab graph f.yaml | dot -Tsvg > f.svg)")
+	}
+	m, err := topo.Load(args[0])
+	if err != nil {
+		return exitError{code: 1, msg: err.Error()}
+	}
+	return topo.WriteDOT(os.Stdout, m)
+}
+
+func cmdGenerate(args []string) error {
+	if len(args) == 0 || args[0] != "ba" {
+		return errors.New("usage: lab generate ba -n N [-m M] [--seed S] [-o FILE]")
+	}
+	args = args[1:]
+	nStr, args, okN := flagValue(args, "-n")
+	mStr, args, _ := flagValue(args, "-m")
+	seedStr, args, _ := flagValue(args, "--seed", "-seed")
+	out, args, _ := flagValue(args, "-o")
+	if !okN || len(args) != 0 {
+		return errors.New("usage: lab generate ba -n N [-m M] [--seed S] [-o FILE]")
+	}
+	n, err := strconv.Atoi(nStr)
+	if err != nil {
+		return fmt.Errorf("-n %q: not a number", nStr)
+	}
+	mm := 2
+	if mStr != "" {
+		if mm, err = strconv.Atoi(mStr); err != nil {
+			return fmt.Errorf("-m %q: not a number", mStr)
+		}
+	}
+	var seed int64 = 1
+	if seedStr != "" {
+		if seed, err = strconv.ParseInt(seedStr, 10, 64); err != nil {
+			return fmt.Errorf("--seed %q: not a number", seedStr)
+		}
+	}
+	b, err := topo.GenerateBA(n, mm, seed)
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		_, err = os.Stdout.Write(b)
+		return err
+	}
+	return os.WriteFile(out, b, 0o644)
+}
+
+func cmdClean(args []string) error {
+	if len(args) != 0 {
+		return errors.New("usage: lab clean")
+	}
+	if err := needRoot("clean"); err != nil {
+		return err
+	}
+	return cleanAndReport()
+}
+
+func cleanAndReport() error {
+	rep, err := netemu.Clean(runDir())
+	fmt.Println(rep)
+	return err
+}

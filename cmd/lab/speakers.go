@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"lab/speaker"
+)
+
+// startSpeakers creates every router's speaker and opens all their
+// listeners before any of them dials, so the first connection of every
+// session finds its peer listening and no session waits a connect-retry.
+func (d *labDaemon) startSpeakers(ctx context.Context, progress func(string, ...any)) error {
+	t := time.Now()
+	var sps []*speaker.Speaker
+	fail := func(err error) error {
+		for _, sp := range sps {
+			sp.Close()
+		}
+		d.env.Routers = nil
+		return err
+	}
+	for _, r := range d.model.Routers {
+		if r.External {
+			continue
+		}
+		cfg := speaker.ConfigFromTopo(d.model, r, d.net.NamespacePath(r.Name))
+		cfg.Log = &prefixWriter{prefix: r.Name + ": ", w: os.Stdout}
+		sp, err := speaker.New(cfg)
+		if err != nil {
+			return fail(fmt.Errorf("%s: %w", r.Name, err))
+		}
+		sps = append(sps, sp)
+		d.env.Routers[r.Name] = sp
+	}
+	for _, sp := range sps {
+		if err := sp.Listen(); err != nil {
+			return fail(fmt.Errorf("%s: %w", sp.Config().Name, err))
+		}
+	}
+	for _, sp := range sps {
+		if err := sp.Start(ctx); err != nil {
+			return fail(fmt.Errorf("%s: %w", sp.Config().Name, err))
+		}
+	}
+	if len(sps) > 0 {
+		progress("*** Started %d BGP speakers (%.2fs)", len(sps), time.Since(t).Seconds())
+	}
+	return nil
+}
+
+// stopSpeakers closes every speaker in parallel: each sends Cease to its
+// peers and removes its kernel routes.
+func (d *labDaemon) stopSpeakers() {
+	if d.env == nil {
+		return
+	}
+	var wg sync.WaitGroup
+	for name, sp := range d.env.Routers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := sp.Close(); err != nil {
+				fmt.Printf("*** %s: %v\n", name, err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// prefixWriter prefixes every line with a router's name in the daemon's
+// log, where all routers write.
+type prefixWriter struct {
+	prefix string
+	w      io.Writer
+	mu     sync.Mutex
+	buf    []byte
+}
+
+var logMu sync.Mutex // one line at a time in the shared log
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 {
+			break
+		}
+		logMu.Lock()
+		fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf[:i])
+		logMu.Unlock()
+		p.buf = p.buf[i+1:]
+	}
+	return len(b), nil
+}
