@@ -131,7 +131,9 @@ func flagsOr(wire AttrFlags, c AttrCode) AttrFlags {
 // decoded message re-encodes byte for byte (the seed's Quagga sets Extended
 // Length on short attributes). Zero, as in an attribute built by hand,
 // means the canonical flags; AppendTo adds Extended Length whenever the
-// value needs it.
+// value needs it. (An MP attribute received with no flag at all, an
+// Attribute Flags Error kept for treat-as-withdraw, thus re-encodes with
+// its canonical flags.)
 type Attr interface {
 	Code() AttrCode
 	Flags() AttrFlags

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"net/netip"
 	"strings"
@@ -15,6 +16,14 @@ import (
 var ignoreWireFlags = cmp.FilterPath(func(p cmp.Path) bool {
 	return p.Last().String() == ".WireFlags"
 }, cmp.Ignore())
+
+func unhexOrPanic(s string) []byte {
+	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
 
 func seq(asns ...uint32) ASSegment { return ASSegment{Type: ASSequence, ASNs: asns} }
 
@@ -39,22 +48,24 @@ func allIPv4Attrs() []Attr {
 		ClusterList{IDs: []netip.Addr{addr("10.0.0.1"), addr("10.0.0.2")}},
 		ExtendedCommunities{Values: []ExtendedCommunity{{0x00, 0x02, 0xfd, 0xe9, 0, 0, 0, 100}, {0x01, 0x03, 10, 0, 0, 1, 0, 5}}},
 		LargeCommunities{Values: []LargeCommunity{{65001, 1, 2}, {4200000000, 3, 4}}},
-		UnknownAttr{TypeCode: 99, WireFlags: FlagOptional | FlagTransitive | FlagPartial, Value: []byte{1, 2, 3}},
-		UnknownAttr{TypeCode: 100, WireFlags: FlagOptional, Value: nil},
+		UnknownAttr{TypeCode: 222, WireFlags: FlagOptional | FlagTransitive | FlagPartial, Value: []byte{1, 2, 3}},
+		UnknownAttr{TypeCode: 223, WireFlags: FlagOptional, Value: nil},
 	}
 }
 
 func roundTripMessages() map[string]Message {
 	return map[string]Message{
 		"update ipv4 all attributes": &Update{
-			Withdrawn: []netip.Prefix{prefix("10.1.0.0/16"), prefix("0.0.0.0/0"), prefix("10.2.3.128/25")},
+			// /0 comes last: in the middle of a list, tshark's ADD-PATH
+			// heuristic takes the bytes around it for a path identifier.
+			Withdrawn: []netip.Prefix{prefix("10.1.0.0/16"), prefix("10.2.3.128/25"), prefix("0.0.0.0/0")},
 			Attrs:     allIPv4Attrs(),
 			NLRI:      []netip.Prefix{prefix("203.0.113.0/24"), prefix("198.51.100.7/32"), prefix("128.0.0.0/1"), prefix("10.0.0.0/9")},
 		},
 		"update ipv6 mp reach global+link-local": &Update{Attrs: []Attr{
 			MPReachNLRI{AFI: AFIIPv6, SAFI: SAFIUnicast,
 				NextHops: []netip.Addr{addr("2001:db8::1"), addr("fe80::1")},
-				NLRI:     []netip.Prefix{prefix("2001:db8:1::/48"), prefix("::/0"), prefix("2001:db8::1/128"), prefix("2001:db8:8000::/33")}},
+				NLRI:     []netip.Prefix{prefix("2001:db8:1::/48"), prefix("2001:db8::1/128"), prefix("2001:db8:8000::/33"), prefix("::/0")}},
 			Origin{Value: OriginIGP},
 			ASPath{Segments: []ASSegment{seq(1, 2)}},
 			LocalPref{Value: 100},
@@ -80,11 +91,13 @@ func roundTripMessages() map[string]Message {
 		"update ipv4 multicast mp unreach": &Update{Attrs: []Attr{
 			MPUnreachNLRI{AFI: AFIIPv4, SAFI: SAFIMulticast, Withdrawn: []netip.Prefix{prefix("232.0.0.0/8")}}}},
 		"update vpn family kept raw": &Update{Attrs: []Attr{
-			MPReachNLRI{AFI: AFIIPv4, SAFI: SAFIVPNUnicast, Raw: []byte{12, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 1, 0, 0x70, 0, 0, 0x11, 0, 1, 0, 0, 0, 1, 10}},
+			// Next hop: RD 0 and 10.0.0.1; NLRI: label 1, RD 65001:100, 10.1.0.0/24.
+			MPReachNLRI{AFI: AFIIPv4, SAFI: SAFIVPNUnicast, Raw: unhexOrPanic("0c 0000000000000000 0a000001 00 70 000011 0000fde900000064 0a0100")},
 			Origin{}, ASPath{Segments: []ASSegment{seq(1)}},
 		}},
 		"update vpn mp unreach raw": &Update{Attrs: []Attr{
-			MPUnreachNLRI{AFI: AFIIPv6, SAFI: SAFIVPNUnicast, Raw: []byte{0x70, 0, 0, 0x11}}}},
+			// Label 0x800000 (withdrawn), RD 65001:100, 2001:db8:1::/64.
+			MPUnreachNLRI{AFI: AFIIPv6, SAFI: SAFIVPNUnicast, Raw: unhexOrPanic("98 800000 0000fde900000064 20010db800010000")}}},
 		"end of rib ipv4":   NewEndOfRIB(AFIIPv4, SAFIUnicast),
 		"end of rib ipv6":   NewEndOfRIB(AFIIPv6, SAFIUnicast),
 		"withdraw only":     &Update{Withdrawn: []netip.Prefix{prefix("10.0.0.0/8")}},
@@ -95,7 +108,8 @@ func roundTripMessages() map[string]Message {
 		"route refresh":     &RouteRefresh{AFI: AFIIPv4, SAFI: SAFIUnicast},
 		"borr":              &RouteRefresh{AFI: AFIIPv6, SAFI: SAFIUnicast, Subtype: RefreshBoRR},
 		"eorr":              &RouteRefresh{AFI: AFIIPv6, SAFI: SAFIUnicast, Subtype: RefreshEoRR},
-		"route refresh orf": &RouteRefresh{AFI: AFIIPv4, SAFI: SAFIUnicast, ORF: []byte{1, 64, 0, 0}},
+		// When-to-refresh IMMEDIATE, ORF type 128 (Cisco prefix list), no entries.
+		"route refresh orf": &RouteRefresh{AFI: AFIIPv4, SAFI: SAFIUnicast, ORF: []byte{1, 128, 0, 0}},
 		"open every capability": &Open{Version: 4, MyAS: 65001, HoldTime: 90, ID: addr("10.0.0.1"), Capabilities: []Capability{
 			CapMultiprotocol{AFI: AFIIPv4, SAFI: SAFIUnicast},
 			CapMultiprotocol{AFI: AFIIPv6, SAFI: SAFIUnicast},
