@@ -55,6 +55,11 @@ func (d *decoder) pos(n *yaml.Node) Pos {
 
 // errorf records an error at p.
 func (d *decoder) errorf(p Pos, kind error, format string, a ...any) {
+	if p.Line > len(d.lines) {
+		// The YAML library places the end of the stream on a line past
+		// the last.
+		p.Line, p.Col = len(d.lines), 0
+	}
 	e := &Error{Pos: p, Msg: fmt.Sprintf(format, a...), Kind: kind}
 	if p.Line > 0 && p.Line <= len(d.lines) {
 		e.Source = d.lines[p.Line-1]
@@ -533,6 +538,13 @@ func (d *decoder) yamlError(err error) {
 		if slices.Contains(yamlParserProblems, m[2]) {
 			line++
 		}
+		// The end of the stream counts as a line of its own: keep to the
+		// file's last line with text.
+		last := len(d.lines)
+		for last > 1 && strings.TrimSpace(d.lines[last-1]) == "" {
+			last--
+		}
+		line = min(line, last)
 		d.errorf(Pos{File: d.file, Line: line}, ErrSyntax, "invalid YAML: %s", m[2])
 		return
 	}
