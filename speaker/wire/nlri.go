@@ -23,16 +23,21 @@ func decodePrefixes(dst []netip.Prefix, b []byte, v6 bool) ([]netip.Prefix, erro
 		if len(b)-i-1 < n {
 			return dst, fmt.Errorf("prefix /%d needs %d bytes but %d remain at offset %d", bits, n, len(b)-i-1, i)
 		}
-		var a [16]byte
-		copy(a[:n], b[i+1:i+1+n])
-		if r := bits % 8; r != 0 {
-			a[n-1] &= 0xff << (8 - r)
-		}
 		var addr netip.Addr
 		if v6 {
+			var a [16]byte
+			copy(a[:n], b[i+1:i+1+n])
+			if r := bits % 8; r != 0 {
+				a[n-1] &= 0xff << (8 - r)
+			}
 			addr = netip.AddrFrom16(a)
 		} else {
-			addr = netip.AddrFrom4([4]byte{a[0], a[1], a[2], a[3]})
+			var a [4]byte
+			copy(a[:n], b[i+1:i+1+n])
+			if r := bits % 8; r != 0 {
+				a[n-1] &= 0xff << (8 - r)
+			}
+			addr = netip.AddrFrom4(a)
 		}
 		dst = append(dst, netip.PrefixFrom(addr, bits))
 		i += 1 + n

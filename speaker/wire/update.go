@@ -259,11 +259,12 @@ func (u *Update) Decode(body []byte, o *Options) error {
 	// only required when the UPDATE carries reachable routes, and NEXT_HOP
 	// only for the classic NLRI field (RFC 4760 §3).
 	if len(u.NLRI) > 0 || hasReach {
-		need := []AttrCode{AttrOrigin, AttrASPath}
+		need := [3]AttrCode{AttrOrigin, AttrASPath, AttrNextHop}
+		n := 2
 		if len(u.NLRI) > 0 {
-			need = append(need, AttrNextHop)
+			n = 3
 		}
-		for _, c := range need {
+		for _, c := range need[:n] {
 			if seen[c/64]&(1<<(c%64)) == 0 {
 				errs.add(&Error{Code: CodeUpdateMessage, Subcode: SubcodeMissingWellKnownAttribute,
 					Action: ActionTreatAsWithdraw, Attr: c, Data: []byte{byte(c)},
