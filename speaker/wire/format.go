@@ -245,9 +245,9 @@ func (f *formatter) attr(a Attr, b []byte) {
 	case LocalPref:
 		f.line(2, "%s%d", head, a.Value)
 	case Aggregator:
-		f.line(2, "%s AS #%d, origin %v", head, a.AS, a.Addr)
+		f.line(2, "%sAS #%d, origin %v", head, a.AS, a.Addr)
 	case AS4Aggregator:
-		f.line(2, "%s AS #%d, origin %v", head, a.AS, a.Addr)
+		f.line(2, "%sAS #%d, origin %v", head, a.AS, a.Addr)
 	case Communities:
 		s := make([]string, len(a.Values))
 		for i, c := range a.Values {
@@ -257,11 +257,11 @@ func (f *formatter) attr(a Attr, b []byte) {
 	case OriginatorID:
 		f.line(2, "%s%v", head, a.ID)
 	case ClusterList:
-		var sb strings.Builder
-		for _, id := range a.IDs {
-			fmt.Fprintf(&sb, "%v, ", id)
+		s := make([]string, len(a.IDs))
+		for i, id := range a.IDs {
+			s[i] = id.String()
 		}
-		f.line(2, "%s%s", head, sb.String())
+		f.line(2, "%s%s", head, strings.Join(s, ", "))
 	case LargeCommunities:
 		s := make([]string, len(a.Values))
 		for i, c := range a.Values {
@@ -309,9 +309,10 @@ func (f *formatter) prefixes(ps []netip.Prefix, eor bool) {
 	}
 }
 
-// tcpdumpPath renders segments as tcpdump does: "1 3 2 " for a sequence,
-// "{ 1 2 }" for a set, "( 1 2 )" and "({ 1 2 })" for confederation
-// segments, "empty" for none.
+// tcpdumpPath renders segments as tcpdump does: "1 3 2 " for a sequence
+// (trailing space included, as the seed shows), "{ 1 2 }" for a set,
+// "( 1 2 )" and "({ 1 2 })" for confederation segments, "empty" for none;
+// unlike tcpdump, a space follows each closing bracket.
 func tcpdumpPath(segs []ASSegment) string {
 	if len(segs) == 0 {
 		return "empty"
@@ -321,11 +322,11 @@ func tcpdumpPath(segs []ASSegment) string {
 		open, closing := "", ""
 		switch s.Type {
 		case ASSet:
-			open, closing = "{ ", "}"
+			open, closing = "{ ", "} "
 		case ASConfedSequence:
-			open, closing = "( ", ")"
+			open, closing = "( ", ") "
 		case ASConfedSet:
-			open, closing = "({ ", "})"
+			open, closing = "({ ", "}) "
 		}
 		sb.WriteString(open)
 		for _, a := range s.ASNs {
@@ -407,6 +408,9 @@ func capSummary(c Capability) string {
 		return "hostname(" + c.Hostname + ")"
 	case CapAddPath:
 		return "add-path"
+	}
+	if _, ok := capNames[c.Code()]; ok {
+		return strings.ToLower(strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(c.Code().String()))
 	}
 	return fmt.Sprintf("cap-%d", uint8(c.Code()))
 }

@@ -143,8 +143,9 @@ func (s *errorSink) fatal() bool { return s.worst != nil && s.worst.Action == Ac
 // is ActionTreatAsWithdraw or ActionAttributeDiscard leaves a usable u (the
 // faulty attribute left out); after any other error u's content is
 // unspecified. Checks that need the session's context are the speaker's:
-// the first AS of the path against the peer's AS, NEXT_HOP semantics,
-// LOCAL_PREF from an eBGP peer, families that were not negotiated.
+// the first AS of the path against the peer's AS, a NEXT_HOP that is the
+// speaker's own address (a martian one is checked here), LOCAL_PREF from
+// an eBGP peer, families that were not negotiated.
 func (u *Update) Decode(body []byte, o *Options) error {
 	var reachBuf, unreachBuf []netip.Prefix
 	for i, a := range u.Attrs {
@@ -331,7 +332,13 @@ func decodeAttr(flags AttrFlags, code AttrCode, v, raw []byte, o *Options, reach
 		if len(v) != 4 {
 			return nil, lenErr(ActionTreatAsWithdraw, "4") // RFC 7606 §7.3
 		}
-		return NextHop{Addr: netip.AddrFrom4([4]byte(v)), WireFlags: flags}, nil
+		nh := netip.AddrFrom4([4]byte(v))
+		if martianNextHop(nh) {
+			// RFC 4271 §6.3: not a valid host address. The route is
+			// ignored, which RFC 7606's treat-as-withdraw achieves.
+			return nil, mkErr(SubcodeInvalidNextHop, ActionTreatAsWithdraw, "%v is not a host address", nh)
+		}
+		return NextHop{Addr: nh, WireFlags: flags}, nil
 	case AttrMED:
 		if len(v) != 4 {
 			return nil, lenErr(ActionTreatAsWithdraw, "4") // RFC 7606 §7.4
@@ -509,6 +516,14 @@ func decodeSegments(v []byte, as4 bool) ([]ASSegment, error) {
 		i += 2 + n*w
 	}
 	return segs, nil
+}
+
+// martianNextHop reports whether an IPv4 NEXT_HOP cannot be a host
+// address: "this network" 0/8, loopback 127/8, multicast 224/4 and the
+// reserved 240/4 with the broadcast address, as FRR's martian check.
+func martianNextHop(a netip.Addr) bool {
+	b := a.As4()
+	return b[0] == 0 || b[0] == 127 || b[0] >= 224
 }
 
 type errFunc func(sub uint8, act Action, format string, args ...any) *Error
