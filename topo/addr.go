@@ -156,6 +156,9 @@ var (
 // not stop allocation from its pools.
 type prefixSet struct {
 	blocking map[netip.Prefix]bool // masked
+	// lens marks the lengths present in blocking, so conflict looks up
+	// only those (a handful) instead of all 129.
+	lens [129]bool
 	// sorted holds every member by address, then length, for the
 	// "inside the candidate" test. Members added since the last commit are
 	// in pending: the allocator commits between pools, and within one pool
@@ -170,6 +173,7 @@ func (s *prefixSet) add(p netip.Prefix, blocking bool) {
 	p = p.Masked()
 	if blocking {
 		s.blocking[p] = true
+		s.lens[p.Bits()] = true
 	}
 	s.pending = append(s.pending, p)
 }
@@ -190,6 +194,9 @@ func (s *prefixSet) commit() {
 // it instead of trying every subnet inside.
 func (s *prefixSet) conflict(c netip.Prefix) (bad bool, container netip.Prefix) {
 	for l := 0; l <= c.Bits(); l++ {
+		if !s.lens[l] {
+			continue
+		}
 		m, _ := c.Addr().Prefix(l)
 		if s.blocking[m] {
 			return true, m

@@ -399,3 +399,31 @@ func mustRead(t testing.TB, path string) []byte {
 	}
 	return b
 }
+
+func TestAnchorsAndMerge(t *testing.T) {
+	l := mustParse(t, `
+routers:
+  r1: &edge {as: 65001, bgp: &fast {keepalive: 3, hold: 9}}
+  r2: {<<: *edge, router-id: 10.0.0.2}
+  r3: {<<: [*edge], as: 65003, bgp: *fast}
+links:
+  - [r1, r2]
+  - [r2, r3]
+`)
+	for name, as := range map[string]uint32{"r1": 65001, "r2": 65001, "r3": 65003} {
+		r := l.Router(name)
+		if r.AS.Number != as || r.BGP.Hold != 9*time.Second || r.BGP.Keepalive != 3*time.Second {
+			t.Errorf("%s: AS %d, timers %v", name, r.AS.Number, r.BGP)
+		}
+	}
+	if got := l.Router("r2").RouterID; got != netip.MustParseAddr("10.0.0.2") {
+		t.Errorf("r2 router ID %v", got)
+	}
+	if got := l.Sessions[0].IBGP(); !got {
+		t.Errorf("r1-r2 is in one AS: want iBGP")
+	}
+	_, err := Parse("m.yaml", []byte("routers:\n  r1: {<<: 5, as: 1}\n"))
+	if err == nil || !strings.Contains(err.Error(), "m.yaml:2:12: expected a mapping (or a list of mappings) to merge") {
+		t.Errorf("merging a number: %v", err)
+	}
+}

@@ -128,7 +128,9 @@ type kv struct {
 
 // mapping returns the pairs of mapping n in file order. A null value is an
 // empty mapping. Keys must be scalars; a key seen twice is reported at its
-// second place and dropped. ok is false when n is not a mapping.
+// second place and dropped. YAML merge keys (`<<: *defaults`) bring in the
+// pairs of the merged mappings that the mapping does not set itself. ok is
+// false when n is not a mapping.
 func (d *decoder) mapping(n *yaml.Node, what string) (pairs []kv, ok bool) {
 	if n = d.visit(n); n == nil {
 		return nil, false
@@ -141,10 +143,15 @@ func (d *decoder) mapping(n *yaml.Node, what string) (pairs []kv, ok bool) {
 		return nil, false
 	}
 	seen := make(map[string]*yaml.Node, len(n.Content)/2)
+	var merged []kv
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := d.visit(n.Content[i]), n.Content[i+1]
 		if k == nil {
 			return pairs, false
+		}
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			merged = append(merged, d.mergePairs(v, what)...)
+			continue
 		}
 		if k.Kind != yaml.ScalarNode || isNull(k) {
 			d.nodeErr(k, ErrType, "expected a name as key in %s, got %s", what, kindName(k))
@@ -157,7 +164,40 @@ func (d *decoder) mapping(n *yaml.Node, what string) (pairs []kv, ok bool) {
 		seen[k.Value] = k
 		pairs = append(pairs, kv{k, v})
 	}
-	return pairs, true
+	// The mapping's own keys win over merged ones, and earlier merged
+	// mappings over later ones (the YAML merge key's rules).
+	for _, p := range merged {
+		if _, dup := seen[p.key.Value]; !dup {
+			seen[p.key.Value] = p.key
+			pairs = append(pairs, p)
+		}
+	}
+	return pairs, !d.aborted
+}
+
+// mergePairs returns the pairs a merge key brings in: from one mapping or
+// from a list of mappings.
+func (d *decoder) mergePairs(v *yaml.Node, what string) []kv {
+	if v = d.visit(v); v == nil {
+		return nil
+	}
+	srcs := []*yaml.Node{v}
+	if v.Kind == yaml.SequenceNode {
+		srcs = v.Content
+	}
+	var out []kv
+	for _, s := range srcs {
+		if s = d.visit(s); s == nil {
+			return out
+		}
+		if s.Kind != yaml.MappingNode {
+			d.nodeErr(s, ErrType, "expected a mapping (or a list of mappings) to merge into %s, got %s", what, kindName(s))
+			continue
+		}
+		pairs, _ := d.mapping(s, what)
+		out = append(out, pairs...)
+	}
+	return out
 }
 
 // object decodes a mapping with a fixed set of fields: it reports unknown

@@ -636,13 +636,14 @@ func (b *builder) checkAddrs() {
 		}
 	}
 	slices.SortStableFunc(addrs, func(x, y owned) int { return comparePos(x.pos, y.pos) })
-	seen := map[netip.Addr]owned{}
-	for _, o := range addrs {
-		if first, dup := seen[o.addr]; dup {
+	seen := make(map[netip.Addr]int, len(addrs))
+	for i, o := range addrs {
+		if j, dup := seen[o.addr]; dup {
+			first := addrs[j]
 			b.errorf(o.pos, ErrDuplicate, "address %s is already used by %s (line %d); every address is on one interface", o.addr, first.owner, first.pos.Line)
 			continue
 		}
-		seen[o.addr] = o
+		seen[o.addr] = i
 	}
 
 	// Overlapping subnets: sort by address then length, so that a subnet
