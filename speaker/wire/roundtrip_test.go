@@ -494,3 +494,22 @@ func TestDecodeReuse(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestAppendToRejects(t *testing.T) {
+	for name, m := range map[string]Message{
+		"duplicate attribute":   &Update{Attrs: []Attr{Origin{}, Origin{}}},
+		"IPv6 prefix in NLRI":   &Update{NLRI: []netip.Prefix{prefix("2001:db8::/32")}},
+		"IPv4 prefix in MP v6":  &Update{Attrs: []Attr{MPReachNLRI{AFI: AFIIPv6, SAFI: SAFIUnicast, NextHops: []netip.Addr{addr("2001:db8::1")}, NLRI: []netip.Prefix{prefix("10.0.0.0/8")}}}},
+		"no next hop":           &Update{Attrs: []Attr{MPReachNLRI{AFI: AFIIPv6, SAFI: SAFIUnicast}}},
+		"IPv6 NEXT_HOP":         &Update{Attrs: []Attr{NextHop{Addr: addr("2001:db8::1")}}},
+		"set of 256":            &Update{Attrs: []Attr{ASPath{Segments: []ASSegment{{Type: ASSet, ASNs: make([]uint32, 256)}}}}},
+		"segment type 0":        &Update{Attrs: []Attr{ASPath{Segments: []ASSegment{{Type: 0, ASNs: []uint32{1}}}}}},
+		"OPEN IPv6 identifier":  &Open{ID: addr("2001:db8::1")},
+		"OPEN groups mismatch":  &Open{ID: addr("1.1.1.1"), Capabilities: []Capability{CapAS4{AS: 1}}, ParamGroups: []int{2}},
+		"graceful restart time": &Open{ID: addr("1.1.1.1"), Capabilities: []Capability{CapGracefulRestart{Time: 4096}}},
+	} {
+		if b, err := m.AppendTo([]byte{1, 2, 3}, nil); err == nil || len(b) != 3 {
+			t.Errorf("%s: AppendTo = %d bytes, %v; want an error and the buffer untouched", name, len(b), err)
+		}
+	}
+}

@@ -597,8 +597,9 @@ func decodeMPUnreach(v []byte, buf []netip.Prefix, mkErr errFunc) (MPUnreachNLRI
 
 // AppendTo appends the UPDATE. Attributes are written in the order of
 // Attrs (RFC 7606 §5.1 asks senders to put MP_REACH_NLRI and
-// MP_UNREACH_NLRI first). It fails with ErrTooLong when the message exceeds
-// the session's maximum length.
+// MP_UNREACH_NLRI first); an attribute type that appears twice is an
+// error. It fails with ErrTooLong when the message exceeds the session's
+// maximum length.
 func (u *Update) AppendTo(b []byte, o *Options) ([]byte, error) {
 	start := len(b)
 	b = appendHeader(b, TypeUpdate)
@@ -611,7 +612,14 @@ func (u *Update) AppendTo(b []byte, o *Options) ([]byte, error) {
 	putLen16(b, wpos)
 	apos := len(b)
 	b = append(b, 0, 0)
+	var seen [4]uint64
 	for _, a := range u.Attrs {
+		c := a.Code()
+		if seen[c/64]&(1<<(c%64)) != 0 {
+			// RFC 4271 §5 and RFC 7606 §3 g: each attribute at most once.
+			return b[:start], fmt.Errorf("UPDATE: %s (%d) appears twice", c, uint8(c))
+		}
+		seen[c/64] |= 1 << (c % 64)
 		if b, err = appendAttr(b, a, o); err != nil {
 			return b[:start], fmt.Errorf("UPDATE: %w", err)
 		}
