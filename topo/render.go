@@ -10,22 +10,22 @@ import (
 
 // WriteDOT draws the lab as a Graphviz graph (`lab graph FILE | dot -Tsvg`):
 // one cluster per AS holding its routers and their hosts, router links
-// labelled at each end with the interface and its addresses, and external
-// routers dashed.
+// labelled with their subnets and, at each end, the interface and its
+// addresses; external routers dashed, links with a TCP MD5 key bold.
 func WriteDOT(w io.Writer, l *Lab) error {
 	bw := bufio.NewWriter(w)
 	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
 	p("graph %s {\n", dotQuote(l.Name))
-	p("\tgraph [label=%s, labelloc=t, fontname=\"Helvetica\", overlap=false, splines=true];\n", dotQuote("lab "+l.Name))
+	p("\tgraph [label=%s, labelloc=t, fontname=\"Helvetica\", overlap=false, splines=true, nodesep=0.8, ranksep=1.2];\n", dotQuote("lab "+l.Name))
 	p("\tnode [fontname=\"Helvetica\", fontsize=10];\n")
-	p("\tedge [fontname=\"Helvetica\", fontsize=8];\n")
+	p("\tedge [fontname=\"Helvetica\", fontsize=8, labelfontsize=8, labeldistance=2.5];\n")
 	for _, as := range l.ASes {
 		label := fmt.Sprintf("AS%d", as.Number)
 		if as.Name != "" {
 			label += " " + as.Name
 		}
 		p("\tsubgraph %s {\n", dotQuote(fmt.Sprintf("cluster_AS%d", as.Number)))
-		p("\t\tlabel=%s; style=rounded; color=gray50;\n", dotQuote(label))
+		p("\t\tlabel=%s; labelloc=b; style=rounded; color=gray50;\n", dotQuote(label))
 		for _, r := range as.Routers {
 			style, extra := "rounded", ""
 			if r.External {
@@ -36,25 +36,55 @@ func WriteDOT(w io.Writer, l *Lab) error {
 			if r.LAN == nil {
 				continue
 			}
+			if len(r.LAN.Hosts) > 1 {
+				// A bridge: one node the hosts hang from.
+				nets := []netip.Prefix{}
+				for _, q := range []netip.Prefix{r.LAN.Prefix4, r.LAN.Prefix6} {
+					if q.IsValid() {
+						nets = append(nets, q)
+					}
+				}
+				p("\t\t%s [shape=box, style=\"rounded,filled\", fillcolor=gray92, fontsize=8, label=%s];\n",
+					dotQuote("lan:"+r.Name), dotQuote("bridge "+r.LAN.Iface.Name+"\n"+addrList(nets, "\n", true)))
+			}
 			for _, h := range r.LAN.Hosts {
 				p("\t\t%s [shape=ellipse, label=%s];\n", dotQuote(h.Name), dotQuote(h.Name+"\n"+addrList(h.Interfaces[0].Addrs, "\n", false)))
 			}
 		}
 		p("\t}\n")
 	}
+	for _, lan := range l.LANs {
+		if len(lan.Hosts) > 1 {
+			p("\t%s -- %s [taillabel=%s, headlabel=%s, color=gray40];\n", dotQuote(lan.Router.Name), dotQuote("lan:"+lan.Router.Name),
+				dotQuote(strings.TrimPrefix(lan.Iface.Name, lan.Router.Name+"-")+"\n"+addrList(lan.Iface.Addrs, "\n", false)), dotQuote(""))
+		}
+	}
 	for _, k := range l.Links {
+		if k.LAN != nil && k.BridgePort != "" {
+			p("\t%s -- %s [taillabel=%s, headlabel=%s, color=gray40];\n", dotQuote("lan:"+k.LAN.Router.Name), dotQuote(k.B.Node.Name),
+				dotQuote(k.BridgePort), dotQuote("eth0"))
+			continue
+		}
 		end := func(i *Interface) string {
 			s := strings.TrimPrefix(i.Name, i.Node.Name+"-")
 			if k.LAN != nil {
 				return s
 			}
-			return s + "\n" + addrList(i.Addrs, "\n", true)
+			return s + "\n" + addrList(i.Addrs, "\n", false)
 		}
 		attrs := fmt.Sprintf("taillabel=%s, headlabel=%s", dotQuote(end(k.A)), dotQuote(end(k.B)))
+		if k.LAN == nil {
+			// The subnets once, at the middle of the link.
+			var nets []netip.Prefix
+			for _, a := range k.A.Addrs {
+				nets = append(nets, a.Masked())
+			}
+			attrs += ", label=" + dotQuote(addrList(nets, "\n", true))
+		}
 		if k.LAN != nil {
 			attrs += ", color=gray40"
 		} else if k.Password != "" {
-			attrs += ", label=\"MD5\""
+			attrs += ", style=bold"
 		}
 		p("\t%s -- %s [%s];\n", dotQuote(k.A.Node.Name), dotQuote(k.B.Node.Name), attrs)
 	}
