@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,17 +112,35 @@ func (l *Lab) build(ctx context.Context) error {
 	if err := prepareNetnsDir(); err != nil {
 		return err
 	}
+	// On this goroutine's thread, in the home namespace: the initial one
+	// unless the daemon itself runs in a namespace.
+	changed, err := raiseNeighLimits(len(l.plan.veths))
+	if len(changed) > 0 {
+		l.opts.Logger.Info("raised the kernel's neighbour table limits", "sysctls", changed)
+	}
+	if err != nil {
+		return err
+	}
 	p, par := l.plan, l.opts.Parallel
-	if err := parallel(ctx, par, len(p.nodes), func(i int) error { return makeNamespace(p.nodes[i]) }); err != nil {
-		return err
+	phases := []struct {
+		name string
+		n    int
+		fn   func(i int) error
+	}{
+		{"namespaces", len(p.nodes), func(i int) error { return makeNamespace(p.nodes[i]) }},
+		{"bridges", len(p.bridges), func(i int) error { return makeBridge(p.bridges[i]) }},
+		{"veths", len(p.veths), func(i int) error { return makeVeth(p.veths[i]) }},
+		{"addresses and routes", len(p.nodes), func(i int) error { return configure(p.nodes[i]) }},
+		{"IPv6 ready", len(p.nodes), func(i int) error { return waitReady(ctx, p.nodes[i], nil) }},
 	}
-	if err := parallel(ctx, par, len(p.bridges), func(i int) error { return makeBridge(p.bridges[i]) }); err != nil {
-		return err
+	for _, ph := range phases {
+		t0 := time.Now()
+		if err := parallel(ctx, par, ph.n, ph.fn); err != nil {
+			return err
+		}
+		l.opts.Logger.Debug("build phase done", "lab", l.model.Name, "phase", ph.name, "count", ph.n, "took", time.Since(t0))
 	}
-	if err := parallel(ctx, par, len(p.veths), func(i int) error { return makeVeth(p.veths[i]) }); err != nil {
-		return err
-	}
-	return parallel(ctx, par, len(p.nodes), func(i int) error { return configure(p.nodes[i]) })
+	return nil
 }
 
 // parallel calls fn(0..n-1) from up to workers goroutines and returns the
@@ -291,12 +311,11 @@ func configure(n *nsNode) error {
 		if err != nil {
 			return err
 		}
+		// No IFA_F_NODAD: accept_dad=0 already skips duplicate address
+		// detection, and without the flag the kernel marks the address
+		// tentative until it has joined its solicited-node group, which
+		// waitReady needs to see (see there).
 		addr := &netlink.Addr{IPNet: prefixIPNet(a.p)}
-		if a.p.Addr().Is6() {
-			// Usable at once: no duplicate address detection (accept_dad=0
-			// covers the link-local addresses, this the ones we add).
-			addr.Flags = unix.IFA_F_NODAD
-		}
 		if err := n.h.AddrAdd(d, addr); err != nil {
 			return fmt.Errorf("%s: adding %s to %s: %w", n.node.Name, a.p, a.dev, err)
 		}
@@ -323,6 +342,70 @@ func configure(n *nsNode) error {
 		}
 	}
 	return nil
+}
+
+// readyTimeout bounds waitReady: the kernel's work is a few microseconds
+// per address, so not being done after this long means something is
+// broken.
+const readyTimeout = 10 * time.Second
+
+// waitReady waits until no IPv6 address of n's devices in devs (all when
+// devs is nil) that have a carrier is tentative. The kernel joins an
+// address's solicited-node multicast group asynchronously, in its
+// addrconf work queue, after the address is added or its device comes up;
+// until then neighbour solicitations for the address are dropped, and the
+// first ping or BGP connection to it stalls for a second (the
+// solicitation's retransmission time). With accept_dad=0 the same work
+// item clears the address's tentative flag right after joining, so "no
+// tentative address" means "every address answers neighbour discovery".
+// Devices without carrier are skipped: the kernel starts that work only
+// once the link is up.
+func waitReady(ctx context.Context, n *nsNode, devs []string) error {
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		pending, err := tentative(n, devs)
+		if err != nil {
+			return err
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: IPv6 addresses still tentative after %v: %s", n.node.Name, readyTimeout, strings.Join(pending, ", "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+// tentative lists the tentative IPv6 addresses ("dev addr") of n's
+// devices in devs (nil: all) that have a carrier.
+func tentative(n *nsNode, devs []string) ([]string, error) {
+	links, err := n.h.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing interfaces: %w", n.node.Name, err)
+	}
+	carrier := map[int]string{}
+	for _, k := range links {
+		a := k.Attrs()
+		if a.RawFlags&unix.IFF_LOWER_UP != 0 && (devs == nil || slices.Contains(devs, a.Name)) {
+			carrier[a.Index] = a.Name
+		}
+	}
+	addrs, err := n.h.AddrList(nil, netlink.FAMILY_V6)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing addresses: %w", n.node.Name, err)
+	}
+	var out []string
+	for _, a := range addrs {
+		if dev, ok := carrier[a.LinkIndex]; ok && a.Flags&unix.IFA_F_TENTATIVE != 0 {
+			out = append(out, dev+" "+a.IPNet.String())
+		}
+	}
+	return out, nil
 }
 
 // prefixIPNet converts an address with its prefix length (not masked) to

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -42,8 +43,8 @@ type Options struct {
 	// only once that process is gone. Default: this process.
 	PID int
 	// Parallel is how many kernel operations run at once. The kernel
-	// serializes most of them (RTNL), so a few workers are enough to keep
-	// it busy; default 4.
+	// serializes most of them (RTNL), so more workers than CPUs only add
+	// contention; default GOMAXPROCS, at most 4.
 	Parallel int
 	// Logger receives progress at debug level and cleanup of a dead lab of
 	// the same name at info level; nil discards.
@@ -59,7 +60,7 @@ func (o Options) withDefaults(m *topo.Lab) Options {
 		o.PID = os.Getpid()
 	}
 	if o.Parallel <= 0 {
-		o.Parallel = 4
+		o.Parallel = min(runtime.GOMAXPROCS(0), 4)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

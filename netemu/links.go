@@ -1,6 +1,7 @@
 package netemu
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -29,7 +30,17 @@ func (l *Lab) SetLink(k *topo.Link, up bool) error {
 	if l.closed {
 		return ErrClosed
 	}
-	return errors.Join(setDevice(le.a.ns, le.a.dev, up), setDevice(le.b.ns, le.b.dev, up))
+	if err := errors.Join(setDevice(le.a.ns, le.a.dev, up), setDevice(le.b.ns, le.b.dev, up)); err != nil || !up {
+		return err
+	}
+	return errors.Join(l.waitUp(le.a), l.waitUp(le.b))
+}
+
+// waitUp waits, after a device came up, until its IPv6 addresses answer
+// neighbour discovery (see waitReady). For a bridge port, that is the
+// bridge's addresses.
+func (l *Lab) waitUp(e end) error {
+	return waitReady(context.Background(), e.ns, []string{e.iface.Name})
 }
 
 // SetInterface sets one interface administratively up or down, as the
@@ -48,7 +59,10 @@ func (l *Lab) SetInterface(i *topo.Interface, up bool) error {
 	if l.closed {
 		return ErrClosed
 	}
-	return setDevice(n, i.Name, up)
+	if err := setDevice(n, i.Name, up); err != nil || !up {
+		return err
+	}
+	return waitReady(context.Background(), n, []string{i.Name})
 }
 
 func ifaceName(i *topo.Interface) string {

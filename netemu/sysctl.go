@@ -1,7 +1,9 @@
 package netemu
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -16,10 +18,10 @@ type sysctl struct{ key, value string }
 // created and before any interface exists, so that the "default" values
 // are inherited by every interface.
 var commonSysctls = []sysctl{
-	// Addresses are usable at once: no duplicate address detection
-	// (IPv6 link-local addresses included; the addresses we add also carry
-	// IFA_F_NODAD). A lab has no duplicates to detect, and DAD would delay
-	// every session and ping by a second or two after each link comes up.
+	// Addresses are usable at once: no duplicate address detection,
+	// link-local addresses included. A lab has no duplicates to detect,
+	// and DAD would delay every session and ping by a second or two after
+	// each link comes up.
 	{"ipv6/conf/all/accept_dad", "0"},
 	{"ipv6/conf/default/accept_dad", "0"},
 	// An interface taken down and up keeps its IPv6 addresses, as its IPv4
@@ -96,4 +98,48 @@ func readSysctl(key string) (string, error) {
 		return "", err
 	}
 	return strings.TrimSpace(string(b[:n])), nil
+}
+
+// Mininet's neighbour table thresholds (mininet/util.py fixLimits), the
+// least Build leaves the host with.
+const (
+	minGCThresh1 = 4096
+	minGCThresh2 = 8192
+	minGCThresh3 = 16384
+)
+
+// raiseNeighLimits makes the kernel's neighbour tables big enough for the
+// lab. The ARP and NDP tables are global, shared by every namespace, and
+// their thresholds (net.ipv{4,6}.neigh.default.gc_thresh{1,2,3}) exist
+// only in the initial namespace: the default gc_thresh3 of 1024 entries is
+// less than a 200-router lab needs (each link end learns the other's
+// address, and in IPv6 its link-local address too), and past it every new
+// neighbour fails with "neighbor table overflow" and ENOBUFS, in this lab
+// and in every other on the machine. Like Mininet, Build only ever raises
+// them, to at least Mininet's values and to four times what the lab needs.
+// It must run on a thread in the initial namespace; elsewhere the files do
+// not exist and it does nothing.
+func raiseNeighLimits(links int) (changed []string, err error) {
+	need := 4 * links // per family: both ends, plus IPv6 link-locals
+	want := []int{max(minGCThresh1, need), max(minGCThresh2, 2*need), max(minGCThresh3, 4*need)}
+	for _, fam := range []string{"ipv4", "ipv6"} {
+		for i, w := range want {
+			key := fmt.Sprintf("%s/neigh/default/gc_thresh%d", fam, i+1)
+			cur, err := readSysctl(key)
+			if err != nil {
+				if errors.Is(err, unix.ENOENT) {
+					return changed, nil // not the initial namespace
+				}
+				return changed, fmt.Errorf("sysctl net.%s: %w", strings.ReplaceAll(key, "/", "."), err)
+			}
+			if n, err := strconv.Atoi(cur); err == nil && n >= w {
+				continue
+			}
+			if err := writeSysctl(sysctl{key, strconv.Itoa(w)}); err != nil {
+				return changed, err
+			}
+			changed = append(changed, fmt.Sprintf("net.%s=%d", strings.ReplaceAll(key, "/", "."), w))
+		}
+	}
+	return changed, nil
 }
