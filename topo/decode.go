@@ -232,13 +232,24 @@ func contains(list []string, s string) bool {
 }
 
 // suggest returns the candidate closest to s when it is close enough to be
-// a likely typo ("asn" for "as", "keepalve" for "keepalive"), or "".
+// a likely typo ("asn" for "as", "keepalve" for "keepalive") and no other
+// candidate is as close (r4 among r1, r2, r3 suggests nothing), or "".
 func suggest(s string, candidates []string) string {
-	best, bestD := "", 1<<30
+	best, bestD, tie := "", 1<<30, false
 	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestD && d <= max(1, len(c)/3) {
-			best, bestD = c, d
+		d := editDistance(s, c)
+		if d > max(1, len(c)/3) {
+			continue
 		}
+		switch {
+		case d < bestD:
+			best, bestD, tie = c, d, false
+		case d == bestD && c != best:
+			tie = true
+		}
+	}
+	if tie {
+		return ""
 	}
 	return best
 }
@@ -441,6 +452,9 @@ type rawName struct {
 type rawBGP struct {
 	keepalive, hold, connectRetry setting[time.Duration]
 	compareRouterID               setting[bool]
+	// bad is set when a timer's value was invalid: the resolver then skips
+	// the keepalive/hold check, which would only echo that error.
+	bad bool
 }
 
 type rawAddressing struct {
@@ -678,6 +692,8 @@ func (d *decoder) decodeBGP(n *yaml.Node, what string) rawBGP {
 	if p, ok := f["keepalive"]; ok {
 		if v, ok := d.seconds(p.val, "keepalive in "+what); ok {
 			b.keepalive.put(v, d.pos(p.val))
+		} else {
+			b.bad = true
 		}
 	}
 	if p, ok := f["hold"]; ok {
@@ -686,9 +702,12 @@ func (d *decoder) decodeBGP(n *yaml.Node, what string) rawBGP {
 			// three seconds.
 			if v == time.Second || v == 2*time.Second {
 				d.nodeErr(p.val, ErrValue, "hold time %v in %s is invalid: it must be 0 (no hold timer) or at least 3s (RFC 4271 §4.2)", v, what)
+				b.bad = true
 			} else {
 				b.hold.put(v, d.pos(p.val))
 			}
+		} else {
+			b.bad = true
 		}
 	}
 	if p, ok := f["connect-retry"]; ok {

@@ -96,6 +96,8 @@ type rRouter struct {
 	// lanPrefix is the LAN's subnet per family, explicit or allocated.
 	lanPrefix map[Family]netip.Prefix
 	routerID  netip.Addr
+	bgp       BGPConfig
+	originate []Origination // the file's prefixes, duplicates dropped
 	r         *Router
 }
 
@@ -159,6 +161,10 @@ func (b *builder) build() *Lab {
 	b.explicitLANAddrs()
 	b.checkAddrs()
 	b.allocate()
+	for _, rr := range b.rlist {
+		rr.bgp = b.bgpConfig(rr)
+		rr.originate = b.originations(rr)
+	}
 	if len(b.errs) > 0 {
 		return nil
 	}
@@ -902,7 +908,7 @@ func (b *builder) assemble() {
 		}
 		a.Routers = append(a.Routers, r)
 		r.AS = a
-		r.BGP = b.bgpConfig(rr)
+		r.BGP = rr.bgp
 		lab.Routers = append(lab.Routers, r)
 	}
 	slices.SortFunc(lab.ASes, func(x, y *AS) int { return cmp.Compare(x.Number, y.Number) })
@@ -981,18 +987,10 @@ func (b *builder) assemble() {
 	// already among them (the seed lists 2001:1234:1::/64 both as as1ra's
 	// prefix and as h1's LAN: one route).
 	for _, rr := range b.rlist {
-		seen := map[netip.Prefix]Pos{}
-		for _, o := range rr.raw.prefixes {
-			if first, dup := seen[o.Prefix]; dup {
-				b.errorf(o.Pos, ErrDuplicate, "router %q originates %s twice (first at line %d)", rr.raw.name, o.Prefix, first.Line)
-				continue
-			}
-			seen[o.Prefix] = o.Pos
-			rr.r.Originate = append(rr.r.Originate, o)
-		}
+		rr.r.Originate = slices.Clone(rr.originate)
 		if lan := rr.r.LAN; lan != nil {
 			for _, p := range []netip.Prefix{lan.Prefix4, lan.Prefix6} {
-				if _, dup := seen[p]; p.IsValid() && !dup {
+				if p.IsValid() && !slices.ContainsFunc(rr.originate, func(o Origination) bool { return o.Prefix == p }) {
 					rr.r.Originate = append(rr.r.Originate, Origination{Prefix: p, Pos: rr.raw.pos})
 				}
 			}
@@ -1020,6 +1018,22 @@ func (b *builder) assemble() {
 			})
 		}
 	}
+}
+
+// originations returns the prefixes a router's entry lists, reporting any
+// listed twice.
+func (b *builder) originations(rr *rRouter) []Origination {
+	var out []Origination
+	seen := map[netip.Prefix]Pos{}
+	for _, o := range rr.raw.prefixes {
+		if first, dup := seen[o.Prefix]; dup {
+			b.errorf(o.Pos, ErrDuplicate, "router %q originates %s twice (first at line %d)", rr.raw.name, o.Prefix, first.Line)
+			continue
+		}
+		seen[o.Prefix] = o.Pos
+		out = append(out, o)
+	}
+	return out
 }
 
 // bgpConfig resolves a router's BGP settings: router over AS over lab over
@@ -1053,10 +1067,17 @@ func (b *builder) bgpConfig(rr *rRouter) BGPConfig {
 			cfg.CompareRouterID = l.compareRouterID.v
 		}
 	}
+	bad := false
+	for _, l := range levels {
+		bad = bad || l.bad
+	}
 	switch {
 	case cfg.Hold == 0:
 		// RFC 4271 §4.4: no hold timer, no keepalives.
 		cfg.Keepalive = 0
+	case bad:
+		// A timer was invalid and is reported; checking the others against
+		// a default in its place would mislead.
 	case !ka.set:
 		cfg.Keepalive = max(cfg.Hold/3, time.Second).Truncate(time.Second)
 	case ka.v == 0:
