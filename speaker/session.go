@@ -376,7 +376,11 @@ func (s *session) newConn(nc net.Conn, outbound bool) {
 		nc.Close()
 		return
 	}
-	s.cancelDial()
+	// An inbound connection does not cancel a dial under way: when both
+	// speakers dial at once, each dial has often completed on the other
+	// side already, and cancelling it there kills the connection the peer
+	// just accepted — on both sides at once. Both connections go on to
+	// OpenSent and the first OPEN decides the collision (receiveOpen).
 	now := s.sp.clock.Now()
 	c := &conn{nc: nc, outbound: outbound, state: OpenSent,
 		local: addrPort(nc.LocalAddr()), remote: addrPort(nc.RemoteAddr())}
@@ -551,12 +555,15 @@ func (s *session) receiveOpen(c *conn, o *wire.Open) {
 		s.afterDrop()
 		return
 	}
-	// Collision detection (RFC 4271 section 6.8): another connection that
-	// got its OPEN (OpenConfirm) or is Established decides against the
-	// BGP identifiers: the connection initiated by the speaker with the
-	// higher identifier stays.
+	// Collision detection (RFC 4271 section 6.8): the first OPEN tells
+	// the peer's BGP identifier, which decides against any other
+	// connection to the same peer at once, whether that one got its OPEN
+	// yet (OpenSent) or not: the connection initiated by the speaker with
+	// the higher identifier stays. Both speakers apply the same rule, so
+	// they keep the same connection; deciding only against OpenConfirm
+	// let one side establish a connection the other had just dropped.
 	for _, other := range slices.Clone(s.conns) {
-		if other == c || other.state < OpenConfirm {
+		if other == c {
 			continue
 		}
 		loser := c

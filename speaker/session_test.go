@@ -503,17 +503,19 @@ func TestCollision(t *testing.T) {
 			expect[*wire.Open](out)
 			in := h.inbound(addrB) // the peer dialled too
 			expect[*wire.Open](in)
+			// The first OPEN tells the peer's identifier and decides at
+			// once, before the other connection's OPEN arrives.
 			o := peerOpen(2, 180, tc.peerID)
 			out.send(o)
-			expect[*wire.Keepalive](out) // out is in OpenConfirm
-			in.send(o)
-			winner, loser := out, in
+			winner := out
 			if tc.keepInbound {
-				winner, loser = in, out
-			}
-			loser.expectNotification(wire.CodeCease, wire.SubcodeConnectionCollision)
-			if tc.keepInbound {
-				expect[*wire.Keepalive](winner)
+				out.expectNotification(wire.CodeCease, wire.SubcodeConnectionCollision)
+				in.send(o)
+				expect[*wire.Keepalive](in)
+				winner = in
+			} else {
+				expect[*wire.Keepalive](out) // out is in OpenConfirm
+				in.expectNotification(wire.CodeCease, wire.SubcodeConnectionCollision)
 			}
 			winner.opts = wire.Options{AS4: true}
 			winner.send(&wire.Keepalive{})
@@ -600,4 +602,52 @@ func ExampleFakeClock() {
 	<-tm.C()
 	fmt.Println(c.Now().Unix())
 	// Output: 60
+}
+
+// gatedDialer holds every dial until its gate opens, as a TCP connect to
+// a busy peer takes a while; a dial cancelled meanwhile fails as a real
+// one would.
+type gatedDialer struct {
+	*pipeDialer
+	gate chan struct{}
+}
+
+func (d *gatedDialer) Dial(ctx context.Context, p *PeerConfig) (net.Conn, error) {
+	select {
+	case <-d.gate:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return d.pipeDialer.Dial(ctx, p)
+}
+
+// Both speakers dial at once and the peer's connection arrives while ours
+// is still being dialled. Our dial must go on: on the peer's side it has
+// often completed already, and cancelling it would kill the connection the
+// peer just accepted while the peer kills ours the same way. Both reach
+// OpenSent and the first OPEN decides.
+func TestCollisionWhileDialling(t *testing.T) {
+	d := &gatedDialer{pipeDialer: newPipeDialer(), gate: make(chan struct{})}
+	h := newHarness(t, func(c *Config) { c.Dialer = d })
+	in := h.inbound(addrB)
+	expect[*wire.Open](in)
+	close(d.gate)
+	var out *peer
+	select {
+	case c := <-d.remote:
+		out = &peer{t: t, c: c}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the dial under way was abandoned when the peer's connection arrived")
+	}
+	expect[*wire.Open](out)
+	o := peerOpen(2, 180, "0.0.0.1") // lower than ours: our connection stays
+	out.send(o)
+	expect[*wire.Keepalive](out)
+	in.expectNotification(wire.CodeCease, wire.SubcodeConnectionCollision)
+	out.opts = wire.Options{AS4: true}
+	out.send(&wire.Keepalive{})
+	h.waitState(addrB, Established)
 }
