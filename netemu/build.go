@@ -114,12 +114,14 @@ func (l *Lab) build(ctx context.Context) error {
 	}
 	// On this goroutine's thread, in the home namespace: the initial one
 	// unless the daemon itself runs in a namespace.
+	// Not fatal: a small lab works with the default limits, and /proc/sys
+	// may be read-only (a container).
 	changed, err := raiseNeighLimits(len(l.plan.veths))
 	if len(changed) > 0 {
 		l.opts.Logger.Info("raised the kernel's neighbour table limits", "sysctls", changed)
 	}
 	if err != nil {
-		return err
+		l.opts.Logger.Warn("cannot raise the kernel's neighbour table limits; big labs may see \"neighbor table overflow\"", "err", err)
 	}
 	p, par := l.plan, l.opts.Parallel
 	phases := []struct {

@@ -2,7 +2,6 @@ package netemu
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"net/netip"
 
 	"lab/topo"
@@ -142,45 +141,5 @@ func lanModel(name string) *topo.Lab {
 		hostSpec{"ha", []string{"2001:db8:100::a/64", "10.100.0.10/24"}},
 		hostSpec{"hb", []string{"2001:db8:100::b/64", "10.100.0.11/24"}},
 		hostSpec{"hc", []string{"2001:db8:100::c/64", "10.100.0.12/24"}})
-	return b.done()
-}
-
-// baModel is a Barabási–Albert graph of n routers: a complete graph on m0
-// routers, then each new router links to m distinct routers chosen with
-// probability proportional to their degree. n=200, m0=5, m=2 gives
-// 10+195*2 = 400 links. Every link gets a /31 and a /64.
-func baModel(name string, n, m0, m int, seed uint64) *topo.Lab {
-	b := newModel(name)
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	rs := make([]*topo.Router, n)
-	for i := range rs {
-		rs[i] = b.router(fmt.Sprintf("r%d", i+1), uint32(65000+i))
-	}
-	var ends []int // every link end, for preferential attachment
-	nl := 0
-	link := func(x, y int) {
-		a4 := netip.AddrFrom4([4]byte{10, byte(nl >> 15), byte(nl >> 7), byte(nl << 1)})
-		b4 := a4.Next()
-		p6 := fmt.Sprintf("2001:db8:%x:%x::", nl>>16, nl&0xffff)
-		b.link(b.iface(&rs[x].Node, a4.String()+"/31", p6+"1/64"), b.iface(&rs[y].Node, b4.String()+"/31", p6+"2/64"))
-		ends = append(ends, x, y)
-		nl++
-	}
-	for i := 0; i < m0; i++ {
-		for j := i + 1; j < m0; j++ {
-			link(i, j)
-		}
-	}
-	for i := m0; i < n; i++ {
-		chosen := map[int]bool{}
-		for len(chosen) < m {
-			chosen[ends[rng.IntN(len(ends))]] = true
-		}
-		for j := 0; j < i; j++ { // deterministic order
-			if chosen[j] {
-				link(i, j)
-			}
-		}
-	}
 	return b.done()
 }

@@ -693,3 +693,47 @@ func foreignNamespace(t *testing.T, name string) nsID {
 	}
 	return id
 }
+
+// TestTopologyFiles builds every topology of topologies/ as topo.Load
+// makes it: each node gets its addresses, and every link carries traffic
+// in each family both of its ends have.
+func TestTopologyFiles(t *testing.T) {
+	needRoot(t)
+	files, err := filepath.Glob("../topologies/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no topology files: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			m, err := topo.LoadAs(f, newLabName(t))
+			if err != nil {
+				t.Fatalf("topo.LoadAs: %v", err)
+			}
+			l, w := buildLab(t, m)
+			for _, n := range m.Nodes() {
+				nodeHandle(t, l, n.Name, func(h *netlink.Handle) error {
+					if diff := cmp.Diff(wantAddrs(n), addrsOf(t, h)); diff != "" {
+						t.Errorf("%s addresses (-want +got):\n%s", n.Name, diff)
+					}
+					return nil
+				})
+			}
+			for _, k := range m.Links {
+				for _, fam := range []topo.Family{topo.IPv4, topo.IPv6} {
+					if _, ok := k.A.Addr(fam); !ok {
+						continue
+					}
+					if p, ok := k.B.Addr(fam); ok {
+						if err := ping(l, k.A.Node.Name, p.Addr().String()); err != nil {
+							t.Errorf("link %v: %v", k, err)
+						}
+					}
+				}
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			w.assertGone(t)
+		})
+	}
+}
