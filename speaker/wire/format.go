@@ -15,9 +15,14 @@ import (
 // takes the session's options. The text has no trailing newline.
 func Format(m Message) string { return FormatWith(m, &Options{AS4: true}) }
 
-// FormatWith is Format for a session with options o.
+// FormatWith is Format for a session with options o. Messages longer
+// than the session allows are rendered too.
 func FormatWith(m Message, o *Options) string {
-	f := &formatter{o: o}
+	fo := Options{ExtendedMessage: true}
+	if o != nil {
+		fo.AS4 = o.AS4
+	}
+	f := &formatter{o: &fo}
 	f.message(m)
 	return strings.TrimSuffix(f.sb.String(), "\n")
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -65,15 +66,21 @@ func FuzzParse(f *testing.F) {
 		if err == nil && err3 != nil {
 			t.Fatalf("re-encoded message fails: %v\n in % x\nout % x", err3, b, out)
 		}
-		// An UPDATE kept despite an error may hold an MP attribute received
-		// with no flag set at all; zero WireFlags re-encode as the
-		// canonical flags (see Attr).
-		opts := cmpOpts
-		if err != nil {
-			opts = append(cmp.Options{ignoreWireFlags}, cmpOpts...)
-		}
-		if m2 != nil && !cmp.Equal(m, m2, opts) {
-			t.Fatalf("round trip differs: %s\n in % x\nout % x", cmp.Diff(m, m2, opts), b, out)
+		if m2 != nil {
+			if err == nil {
+				// reflect.DeepEqual: go-cmp takes a second on 16,000 prefixes.
+				if !reflect.DeepEqual(m, m2) {
+					t.Fatalf("round trip differs: %s\n in % x\nout % x", cmp.Diff(m, m2, cmpOpts), b, out)
+				}
+			} else {
+				// An UPDATE kept despite an error may hold an MP attribute
+				// received with no flag at all, which re-encodes with the
+				// canonical flags (see Attr): compare the encodings.
+				out2, err := m2.AppendTo(nil, o)
+				if err != nil || !bytes.Equal(out, out2) {
+					t.Fatalf("second round trip differs (%v):\n1st % x\n2nd % x", err, out, out2)
+				}
+			}
 		}
 		_ = Format(m)
 		_ = FormatWith(m, o)

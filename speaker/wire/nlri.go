@@ -3,6 +3,7 @@ package wire
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 )
 
 // decodePrefixes appends to dst the prefixes encoded in b as (length,
@@ -14,6 +15,13 @@ func decodePrefixes(dst []netip.Prefix, b []byte, v6 bool) ([]netip.Prefix, erro
 	if v6 {
 		maxBits = 128
 	}
+	// Size dst once: a packed 64 KB UPDATE holds 16,000 prefixes, and
+	// growing by doubling would copy them over and over.
+	n := 0
+	for i := 0; i < len(b); i += 1 + (int(b[i])+7)/8 {
+		n++
+	}
+	dst = slices.Grow(dst, n)
 	for i := 0; i < len(b); {
 		bits := int(b[i])
 		if bits > maxBits {

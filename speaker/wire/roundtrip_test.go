@@ -294,6 +294,9 @@ func TestExtendedMessage(t *testing.T) {
 	if n := len(m.(*Update).NLRI); n != 2000 {
 		t.Errorf("decoded %d prefixes", n)
 	}
+	if f := Format(m); !strings.HasPrefix(f, "Update Message (2), length: 8") || strings.Count(f, "\n") < 2000 {
+		t.Errorf("Format of an extended message:\n%.200s", f)
+	}
 	if _, err := ReadMessage(bytes.NewReader(b), nil, MaxExtendedMessageLen); err != nil {
 		t.Errorf("ReadMessage: %v", err)
 	}
