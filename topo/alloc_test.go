@@ -427,3 +427,17 @@ links:
 		t.Errorf("merging a number: %v", err)
 	}
 }
+
+func TestLoadAs(t *testing.T) {
+	l, err := LoadAs("../topologies/simple-bgp.yaml", "t-42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Name != "t-42" || l.Router("as1ra").Namespace != "t-42-as1ra" || l.File != "../topologies/simple-bgp.yaml" {
+		t.Errorf("name %q, namespace %q, file %q", l.Name, l.Router("as1ra").Namespace, l.File)
+	}
+	_, err = LoadAs("../topologies/simple-bgp.yaml", "Bad Name")
+	if !errors.Is(err, ErrValue) || !strings.Contains(err.Error(), `--name: lab name "Bad Name" is invalid`) {
+		t.Errorf("LoadAs with a bad name: %v", err)
+	}
+}

@@ -67,23 +67,7 @@ func Load(path string) (*Lab, error) {
 // Parse validates a topology. file names it in errors (and, without a
 // `name:`, gives the lab its name). On failure the error is an ErrorList
 // of every problem found, sorted by position.
-func Parse(file string, data []byte) (*Lab, error) {
-	d := newDecoder(file, data)
-	doc := d.decodeYAML(data)
-	if doc == nil || d.aborted {
-		return nil, sortErrors(d.errs)
-	}
-	raw := d.decodeLab(doc)
-	if d.aborted {
-		return nil, sortErrors(d.errs)
-	}
-	b := &builder{decoder: d, raw: raw}
-	lab := b.build()
-	if len(d.errs) > 0 {
-		return nil, sortErrors(d.errs)
-	}
-	return lab, nil
-}
+func Parse(file string, data []byte) (*Lab, error) { return ParseAs(file, data, "") }
 
 // rRouter, rHost and rLink are the resolver's working state for one node
 // or link.
