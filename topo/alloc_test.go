@@ -328,7 +328,7 @@ routers:
 	for _, k := range lan.Links {
 		ports = append(ports, k.BridgePort)
 	}
-	if diff := cmp.Diff([]string{"r1-p0", "r1-p1", "r1-p2"}, ports); diff != "" {
+	if diff := cmp.Diff([]string{"r1-eth0p1", "r1-eth0p2", "r1-eth0p3"}, ports); diff != "" {
 		t.Errorf("bridge ports (-want +got):\n%s", diff)
 	}
 	if lan.Iface.Name != "r1-eth0" || lan.Iface.Link != lan.Links[0] {

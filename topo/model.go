@@ -305,10 +305,10 @@ type Link struct {
 	Password string
 	// BridgePort is set for the links of a LAN with several hosts: the
 	// name, in the router's namespace, of the veth end that is the
-	// bridge's port towards this host ("<router>-p<i>" for the LAN's i-th
-	// host; Parse checks it fits Linux's 15 bytes). It is "" for router
-	// links and for a LAN with one host, whose veth end is the router's
-	// LAN interface itself.
+	// bridge's port towards this host: "<LAN interface>p<k>" for the LAN's
+	// k-th host (as1ra-eth2p1, 1-based), or "lanp<k>" when that would not
+	// fit in 15 bytes. It is "" for router links and for a LAN with one
+	// host, whose veth end is the router's LAN interface itself.
 	BridgePort string
 	Pos        Pos
 }

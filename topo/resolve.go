@@ -442,8 +442,15 @@ func (b *builder) resolveLinks() {
 func ifaceName(node string, i int) string { return fmt.Sprintf("%s-eth%d", node, i) }
 
 // bridgePortName is the name, in a router's namespace, of the veth end that
-// is the bridge port of the LAN's i-th host.
-func bridgePortName(router string, i int) string { return fmt.Sprintf("%s-p%d", router, i) }
+// is the bridge port of the LAN's k-th host (1-based): "as1ra-eth2p1", or
+// "lanp1" when that would not fit in 15 bytes (no interface of the model is
+// called so: they all contain "-eth"). netemu names the devices so.
+func bridgePortName(lanIface string, k int) string {
+	if n := fmt.Sprintf("%sp%d", lanIface, k); len(n) <= MaxIfaceName {
+		return n
+	}
+	return fmt.Sprintf("lanp%d", k)
+}
 
 func (b *builder) checkIfaceNames() {
 	tooLong := func(kind, node string, pos Pos, longest string) {
@@ -460,10 +467,6 @@ func (b *builder) checkIfaceNames() {
 		}
 		if s := ifaceName(rr.raw.name, n-1); len(s) > MaxIfaceName {
 			tooLong("router", rr.raw.name, rr.raw.pos, s)
-		} else if len(rr.hosts) > 1 {
-			if s := bridgePortName(rr.raw.name, len(rr.hosts)-1); len(s) > MaxIfaceName {
-				tooLong("router", rr.raw.name, rr.raw.pos, s)
-			}
 		}
 	}
 	for _, rh := range b.hlist {
@@ -951,7 +954,7 @@ func (b *builder) assemble() {
 		h.Interfaces = []*Interface{hi}
 		k.A, k.B = lan.Iface, hi
 		if len(rh.router.hosts) > 1 {
-			k.BridgePort = bridgePortName(lan.Router.Name, len(lan.Hosts))
+			k.BridgePort = bridgePortName(lan.Iface.Name, len(lan.Hosts)+1)
 		}
 		if lan.Iface.Link == nil {
 			lan.Iface.Link = k
