@@ -167,6 +167,7 @@ func malformedCases(t testing.TB) []malformed {
 
 		// Attribute discard (RFC 7606 §3 g, §7.6, §7.7; RFC 6793 §6; RFC 7607).
 		{name: "ORIGIN twice", b: upd(t, "", mand+"40 01 01 02", nlri), code: 3, subcode: 1, action: ActionAttributeDiscard},
+		{name: "unknown attribute 222 twice", b: upd(t, "", mand+"c0 de 01 00 c0 de 01 01", nlri), code: 3, subcode: 1, action: ActionAttributeDiscard},
 		{name: "ATOMIC_AGGREGATE of 1 byte", b: upd(t, "", mand+"40 06 01 00", nlri), code: 3, subcode: 5, action: ActionAttributeDiscard},
 		{name: "AGGREGATOR of 8 bytes on a 2-octet session", b: upd(t, "", mand+"c0 07 08 00000001 01010101", nlri), code: 3, subcode: 5, action: ActionAttributeDiscard},
 		{name: "AGGREGATOR of 6 bytes on a 4-octet session", b: upd(t, "", aOrigin+"40 02 06 02 01 00000001 "+aNextHop+"c0 07 06 0001 01010101", nlri), o: as4, code: 3, subcode: 5, action: ActionAttributeDiscard},
@@ -240,7 +241,7 @@ func TestMalformed(t *testing.T) {
 	}
 }
 
-// TestMalformedPrefixes checks that every truncation of a valid message
+// TestTruncations checks that every truncation of a valid message
 // fails cleanly, never panics, and yields a NOTIFICATION.
 func TestTruncations(t *testing.T) {
 	for _, g := range goldens {

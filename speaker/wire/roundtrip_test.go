@@ -501,6 +501,7 @@ func TestDecodeReuse(t *testing.T) {
 func TestAppendToRejects(t *testing.T) {
 	for name, m := range map[string]Message{
 		"duplicate attribute":   &Update{Attrs: []Attr{Origin{}, Origin{}}},
+		"duplicate code 222":    &Update{Attrs: []Attr{UnknownAttr{TypeCode: 222}, Origin{}, UnknownAttr{TypeCode: 222}}},
 		"IPv6 prefix in NLRI":   &Update{NLRI: []netip.Prefix{prefix("2001:db8::/32")}},
 		"IPv4 prefix in MP v6":  &Update{Attrs: []Attr{MPReachNLRI{AFI: AFIIPv6, SAFI: SAFIUnicast, NextHops: []netip.Addr{addr("2001:db8::1")}, NLRI: []netip.Prefix{prefix("10.0.0.0/8")}}}},
 		"no next hop":           &Update{Attrs: []Attr{MPReachNLRI{AFI: AFIIPv6, SAFI: SAFIUnicast}}},
