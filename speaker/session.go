@@ -450,6 +450,14 @@ func (s *session) read(ev sessEvent) {
 		s.stats.mu.Lock()
 		s.stats.lastNotif = "received " + n.String()
 		s.stats.mu.Unlock()
+		if n.Code == wire.CodeCease && n.Subcode == wire.SubcodeConnectionCollision && c != s.upConn {
+			// The peer resolved a collision against this connection and
+			// keeps the other one (RFC 4271 section 6.8), which may still
+			// be our dial under way: not a failure to damp.
+			s.drop(c, nil, "Connection collision", n.String())
+			s.afterCollision()
+			return
+		}
 		s.drop(c, nil, "BGP Notification received", n.String())
 		s.afterDrop()
 		return
@@ -685,6 +693,23 @@ func (s *session) afterDrop() {
 		return
 	}
 	s.syncState()
+}
+
+// afterCollision follows the loss of a collision the peer decided: the
+// connection it keeps is another one of ours, open already or still being
+// dialled; when neither, dial again at once, without idle hold.
+func (s *session) afterCollision() {
+	switch {
+	case len(s.conns) > 0:
+		s.syncState()
+	case s.dialCancel != nil:
+		// The ConnectRetry timer stopped when the lost connection came;
+		// it guards the dial under way again.
+		s.connectAt = s.sp.clock.Now().Add(s.jitter(s.timers.ConnectRetry))
+		s.setState(Connect)
+	default:
+		s.start()
+	}
 }
 
 // toIdle enters Idle; after an error the idle hold timer restarts the

@@ -651,3 +651,30 @@ func TestCollisionWhileDialling(t *testing.T) {
 	out.send(&wire.Keepalive{})
 	h.waitState(addrB, Established)
 }
+
+// The peer decides a collision first and closes the connection it
+// initiated with Cease/Connection Collision Resolution, while ours is
+// still being dialled: that is no failure (no idle hold), and our
+// connection, when it completes, is accepted and established.
+func TestCollisionLostWhileDialling(t *testing.T) {
+	d := &gatedDialer{pipeDialer: newPipeDialer(), gate: make(chan struct{})}
+	h := newHarness(t, func(c *Config) { c.Dialer = d })
+	in := h.inbound(addrB)
+	expect[*wire.Open](in)
+	in.send(&wire.Notification{Code: wire.CodeCease, Subcode: wire.SubcodeConnectionCollision})
+	h.waitState(addrB, Connect)
+	close(d.gate)
+	var out *peer
+	select {
+	case c := <-d.remote:
+		out = &peer{t: t, c: c}
+	case <-time.After(5 * time.Second):
+		t.Fatal("our dial did not complete after the peer dropped its connection")
+	}
+	h.establish(out, peerOpen(2, 180, "0.0.0.9"))
+	h.waitState(addrB, Established)
+	n, _ := h.sp.Neighbor(h.ctx(), addrB)
+	if strings.Contains(n.LastReset, "Notification received") {
+		t.Errorf("a lost collision counted as a reset: %q", n.LastReset)
+	}
+}
