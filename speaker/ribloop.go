@@ -325,7 +325,7 @@ func (r *ribState) process() {
 		if t.Pending() == 0 {
 			continue
 		}
-		t.Process(func(pfx netip.Prefix, old, nb *rib.Path, _ rib.Reason) {
+		t.Process(func(pfx netip.Prefix, _, nb *rib.Path, _ rib.Reason) {
 			n++
 			r.changed[f] = append(r.changed[f], pfx)
 			if r.sp.fib == nil {
@@ -333,7 +333,12 @@ func (r *ribState) process() {
 			}
 			if rt, ok := r.kernelRoute(pfx, nb); ok {
 				r.fibOps = append(r.fibOps, fib.Op{Route: rt})
-			} else if old != nil {
+			} else {
+				// Whatever the kernel holds for pfx goes, even when the
+				// old best is reported nil: Process reports a best path
+				// that was removed (withdrawn, or its session went down)
+				// as nil, and its route is installed. The FIB ignores
+				// deletes of routes it never installed.
 				r.fibOps = append(r.fibOps, fib.Op{Route: fib.Route{Dst: pfx}, Delete: true})
 			}
 		})
