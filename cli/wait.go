@@ -68,17 +68,17 @@ func (e *Env) WaitConverged(ctx context.Context, timeout time.Duration) (*Conver
 	for {
 		counters, pending, n, err := e.collect(ctx)
 		rep.Sessions, rep.Pending = n, pending
-		if err == nil && len(pending) == 0 && equal(counters, last) {
-			break
+		if err != nil {
+			rep.Pending = []string{err.Error()}
+		} else if len(pending) == 0 {
+			if equal(counters, last) {
+				break
+			}
+			rep.Pending = []string{"UPDATE counters still changing"}
 		}
-		if err == nil {
-			last = counters
-		}
+		last = counters
 		select {
 		case <-ctx.Done():
-			if len(rep.Pending) == 0 {
-				rep.Pending = []string{"UPDATEs still flowing"}
-			}
 			return rep, errors.New("BGP did not converge in time")
 		case <-tick.C:
 		}

@@ -40,6 +40,18 @@ func (s State) String() string {
 // MarshalText renders the state's name, for JSON.
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText reads a state's name, so that scripts decoding the shell's
+// JSON get States back.
+func (s *State) UnmarshalText(b []byte) error {
+	for i, n := range stateNames {
+		if n == string(b) {
+			*s = State(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown BGP state %q", b)
+}
+
 // openSentHold is the large hold time of OpenSent (RFC 4271 section 8.2.2,
 // "suggested value 4 minutes").
 const openSentHold = 4 * time.Minute

@@ -678,3 +678,20 @@ func TestCollisionLostWhileDialling(t *testing.T) {
 		t.Errorf("a lost collision counted as a reset: %q", n.LastReset)
 	}
 }
+
+func TestStateText(t *testing.T) {
+	for st := Idle; st <= Established; st++ {
+		b, err := st.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got State
+		if err := got.UnmarshalText(b); err != nil || got != st {
+			t.Errorf("%s: round trip gave %v, %v", st, got, err)
+		}
+	}
+	var s State
+	if err := s.UnmarshalText([]byte("Up")); err == nil {
+		t.Error("UnmarshalText accepted an unknown state")
+	}
+}

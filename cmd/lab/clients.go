@@ -35,7 +35,7 @@ func cmdRun(args []string) error {
 	}
 	m, err := loadModel(args[0], name)
 	if err != nil {
-		return exitError{code: 1, msg: err.Error()}
+		return topoError(err)
 	}
 	if err := checkNotRunning(m.Name); err != nil {
 		return err
@@ -127,7 +127,7 @@ func cmdUp(args []string) error {
 	}
 	m, err := loadModel(args[0], name)
 	if err != nil {
-		return exitError{code: 1, msg: err.Error()}
+		return topoError(err)
 	}
 	if err := checkNotRunning(m.Name); err != nil {
 		return err
@@ -298,7 +298,7 @@ func cmdValidate(args []string) error {
 	for _, f := range args {
 		m, err := topo.Load(f)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
+			topo.WriteErrors(os.Stderr, err)
 			bad = true
 			continue
 		}
@@ -317,7 +317,7 @@ func cmdGraph(args []string) error {
 	}
 	m, err := topo.Load(args[0])
 	if err != nil {
-		return exitError{code: 1, msg: err.Error()}
+		return topoError(err)
 	}
 	return topo.WriteDOT(os.Stdout, m)
 }
@@ -373,6 +373,17 @@ func cmdClean(args []string) error {
 
 func cleanAndReport() error {
 	rep, err := netemu.Clean(runDir())
+	// The daemon's log is ours, not netemu's: it goes with its lab.
+	for _, name := range rep.Labs {
+		os.Remove(logPath(name))
+	}
 	fmt.Println(rep)
 	return err
+}
+
+// topoError prints a topology's problems as `lab validate` does (place,
+// source line, caret) and fails with status 1.
+func topoError(err error) error {
+	topo.WriteErrors(os.Stderr, err)
+	return exitError{code: 1}
 }

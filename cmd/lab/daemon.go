@@ -358,5 +358,3 @@ func runningLabs() ([]netemu.State, error) {
 	}
 	return out, nil
 }
-
-
