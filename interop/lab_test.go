@@ -1,0 +1,539 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"lab/netemu"
+	"lab/speaker"
+	"lab/speaker/wire"
+	"lab/topo"
+)
+
+// The routes of every interop lab. Ours are originated by the lab's
+// speaker from the topology; theirs by the daemon, from its own
+// configuration. The "attr" routes carry MED, communities and large
+// communities and must arrive with them; the "plain" ones are withdrawn
+// during the test.
+var (
+	ourAttr4   = netip.MustParsePrefix("10.100.0.0/24")
+	ourPlain4  = netip.MustParsePrefix("10.101.0.0/24")
+	ourAttr6   = netip.MustParsePrefix("2001:db8:100::/48")
+	ourPlain6  = netip.MustParsePrefix("2001:db8:101::/48")
+	peerAttr4  = netip.MustParsePrefix("10.200.0.0/24")
+	peerPlain4 = netip.MustParsePrefix("10.201.0.0/24")
+	peerAttr6  = netip.MustParsePrefix("2001:db8:200::/48")
+	peerPlain6 = netip.MustParsePrefix("2001:db8:201::/48")
+)
+
+const (
+	ourMED  = 10
+	peerMED = 20
+	// peerPrepend is the AS the daemon puts in the path of its routes
+	// before its own, so that we check a path of two ASes.
+	peerPrepend = 64512
+)
+
+// The communities on the attr routes: two standard ones each, and one
+// large community whose global administrator is the originating AS.
+var (
+	ourCommunities  = []string{"65001:100", "65001:200"}
+	peerCommunities = []string{"65002:300", "65002:301"}
+)
+
+func ourLarge(as uint32) string  { return fmt.Sprintf("%d:1:2", as) }
+func peerLarge(as uint32) string { return fmt.Sprintf("%d:3:4", as) }
+
+// families is what every interop test runs over: one session per family,
+// as the lab makes them.
+var families = []topo.Family{topo.IPv4, topo.IPv6}
+
+func attrPrefix(ours bool, f topo.Family) netip.Prefix {
+	switch {
+	case ours && f == topo.IPv4:
+		return ourAttr4
+	case ours:
+		return ourAttr6
+	case f == topo.IPv4:
+		return peerAttr4
+	}
+	return peerAttr6
+}
+
+func plainPrefix(ours bool, f topo.Family) netip.Prefix {
+	switch {
+	case ours && f == topo.IPv4:
+		return ourPlain4
+	case ours:
+		return ourPlain6
+	case f == topo.IPv4:
+		return peerPlain4
+	}
+	return peerPlain6
+}
+
+func wireFamily(f topo.Family) wire.Family {
+	if f == topo.IPv4 {
+		return wire.IPv4Unicast
+	}
+	return wire.IPv6Unicast
+}
+
+// labSpec says how to build an interop lab.
+type labSpec struct {
+	// peer names the external router ("frr", "bird", "gobgp", "exabgp").
+	peer          string
+	ourAS, peerAS uint32
+	// extra is appended to our router's YAML (indented by 4 spaces).
+	extraPrefixes []string
+	// noPrefixes leaves our router without the standard routes.
+	noPrefixes bool
+}
+
+// testLab is a built two-router lab: our speaker in "lab", and an
+// external router for the daemon under test.
+type testLab struct {
+	t     testing.TB
+	spec  labSpec
+	model *topo.Lab
+	net   *netemu.Lab
+	us    *topo.Router
+	peer  *topo.Router
+	sp    *speaker.Speaker
+	// dir holds the daemon's configuration, sockets, pid and log files.
+	dir string
+	// ourAddr and peerAddr are the link's addresses, by family: the
+	// sessions' transport addresses.
+	ourAddr, peerAddr map[topo.Family]netip.Addr
+	ourIface          string
+	peerIface         string
+}
+
+// newLabName returns a lab name unique to this run: namespaces are global
+// to the machine.
+func newLabName() string {
+	b := make([]byte, 3)
+	rand.Read(b)
+	return "io" + hex.EncodeToString(b)
+}
+
+// buildLab builds the lab of spec with netemu: a namespace per router and
+// the link between them, with the sessions' configuration generated on our
+// side by topo. The speaker is not started: startSpeaker does it, once the
+// daemon runs.
+func buildLab(t testing.TB, spec labSpec) *testLab {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates network namespaces and runs BGP daemons in them")
+	}
+	name := newLabName()
+	var prefixes string
+	if !spec.noPrefixes {
+		prefixes = fmt.Sprintf(`
+    prefixes:
+      - {prefix: %v, med: %d, communities: [%q, %q], large-communities: [%q]}
+      - %v
+      - {prefix: %v, med: %d, communities: [%q, %q], large-communities: [%q]}
+      - %v`,
+			ourAttr4, ourMED, ourCommunities[0], ourCommunities[1], ourLarge(spec.ourAS), ourPlain4,
+			ourAttr6, ourMED, ourCommunities[0], ourCommunities[1], ourLarge(spec.ourAS), ourPlain6)
+	}
+	for _, p := range spec.extraPrefixes {
+		if prefixes == "" {
+			prefixes = "\n    prefixes:"
+		}
+		prefixes += "\n      - " + p
+	}
+	// connect-retry 1: our speaker dials the daemon, which may still be
+	// starting; a failed dial is retried a second later instead of two
+	// minutes (the seed's default).
+	src := fmt.Sprintf(`name: %s
+bgp: {connect-retry: 1}
+routers:
+  lab:
+    as: %d
+    router-id: 10.254.0.1%s
+  %s: {as: %d, router-id: 10.254.0.2, external: true}
+links:
+  - endpoints: [lab, %s]
+    addresses:
+      lab: [10.0.12.1/24, "fd00:12::1/64"]
+      %s: [10.0.12.2/24, "fd00:12::2/64"]
+`, name, spec.ourAS, prefixes, spec.peer, spec.peerAS, spec.peer, spec.peer)
+	model, err := topo.Parse(spec.peer+".yaml", []byte(src))
+	if err != nil {
+		var b bytes.Buffer
+		topo.WriteErrors(&b, err)
+		t.Fatalf("topology:\n%s\n%s", src, b.String())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	nl, err := netemu.Build(ctx, model, netemu.Options{RunDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("build lab: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := nl.Close(); err != nil {
+			t.Errorf("tear down lab %s: %v", name, err)
+		}
+	})
+	l := &testLab{
+		t: t, spec: spec, model: model, net: nl,
+		us: model.Router("lab"), peer: model.Router(spec.peer),
+		dir:     t.TempDir(),
+		ourAddr: map[topo.Family]netip.Addr{}, peerAddr: map[topo.Family]netip.Addr{},
+	}
+	for _, s := range model.Sessions {
+		local, remote, ok := s.End(l.us)
+		if !ok {
+			continue
+		}
+		l.ourAddr[s.Family] = local.Addr
+		l.peerAddr[s.Family] = remote.Addr
+		l.ourIface, l.peerIface = local.Iface.Name, remote.Iface.Name
+	}
+	if len(l.ourAddr) != 2 {
+		t.Fatalf("topology made %d sessions, want one IPv4 and one IPv6", len(l.ourAddr))
+	}
+	// The kernel makes a link's IPv6 link-local addresses asynchronously,
+	// after the link comes up, and Build may return before: a daemon that
+	// starts without one sends IPv6 routes without a link-local next hop
+	// (BIRD logs "Missing link-local address"), unlike the seed's.
+	for _, n := range []string{l.us.Name, l.peer.Name} {
+		iface := l.ourIface
+		if n != l.us.Name {
+			iface = l.peerIface
+		}
+		poll(t, 10*time.Second, fmt.Sprintf("a link-local address on %s", iface), func() (bool, string) {
+			ll, err := l.linkLocal(n, iface)
+			if err != nil {
+				return false, err.Error()
+			}
+			return ll.IsValid(), "none yet"
+		})
+	}
+	// The daemons run as root in t.TempDir(); BIRD and FRR want to read
+	// their files, nothing else does.
+	if err := os.Chmod(l.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// peerNS is the path of the external router's namespace.
+func (l *testLab) peerNS() string { return l.net.NamespacePath(l.spec.peer) }
+
+// startSpeaker starts our router's speaker as the lab daemon does, and
+// closes it at cleanup (which sends Cease to the daemon).
+func (l *testLab) startSpeaker() {
+	l.t.Helper()
+	cfg := speaker.ConfigFromTopo(l.model, l.us, l.net.NamespacePath(l.us.Name))
+	if testing.Verbose() {
+		cfg.Log = &testLog{t: l.t}
+	}
+	sp, err := speaker.New(cfg)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	l.sp = sp
+	l.t.Cleanup(func() {
+		if l.t.Failed() {
+			l.t.Logf("our speaker's log:\n%s", strings.Join(sp.LogLines(), "\n"))
+		}
+		sp.Close()
+	})
+	if err := sp.Listen(); err != nil {
+		l.t.Fatal(err)
+	}
+	if err := sp.Start(context.Background()); err != nil {
+		l.t.Fatal(err)
+	}
+}
+
+// testLog writes the speaker's log lines to the test's log (go test -v).
+type testLog struct {
+	t  testing.TB
+	mu sync.Mutex
+}
+
+func (w *testLog) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.t.Logf("lab: %s", bytes.TrimRight(b, "\n"))
+	return len(b), nil
+}
+
+// waitSpeaker waits until cond holds for our speaker's snapshot.
+func (l *testLab) waitSpeaker(t testing.TB, timeout time.Duration, what string, cond func(*speaker.Snapshot) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := l.sp.WaitFor(ctx, cond); err != nil {
+		snap, _ := l.sp.Snapshot(context.Background())
+		var state []string
+		if snap != nil {
+			for _, p := range snap.Peers {
+				state = append(state, fmt.Sprintf("%v %v (last reset: %s; last notification: %s)", p.Addr, p.State, p.LastReset, p.LastNotification))
+			}
+		}
+		t.Fatalf("waiting for %s: %v\nour peers: %s", what, err, strings.Join(state, "; "))
+	}
+}
+
+// ourRoute is the best path our speaker holds for pfx, in the terms the
+// daemons are checked in; nil when it has none.
+func (l *testLab) ourRoute(t testing.TB, pfx netip.Prefix) *peerRoute {
+	t.Helper()
+	r, err := l.sp.Route(context.Background(), pfx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r == nil {
+		return nil
+	}
+	b := r.Best()
+	if b == nil {
+		return nil
+	}
+	out := &peerRoute{
+		ASPath: b.ASPath, MED: b.Metric, HasMED: b.HasMetric,
+		Communities: sorted(b.Communities), LargeCommunities: sorted(b.LargeCommunities),
+		NextHop: b.NextHop, Origin: b.Origin,
+	}
+	return out
+}
+
+// peerRoute is a route as a daemon shows it, reduced to what must cross
+// a session unchanged.
+type peerRoute struct {
+	ASPath           string // "65001", space separated
+	Origin           string // "i", "e", "?"
+	MED              uint32
+	HasMED           bool
+	Communities      []string // sorted, "65001:100"
+	LargeCommunities []string // sorted, "65001:1:2"
+	// NextHop is the global next hop.
+	NextHop netip.Addr
+}
+
+func sorted(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+// poll calls f until it reports done, every 100 ms, and fails the test
+// with f's last status when timeout passes. Used for the daemons, whose
+// tools can only be asked.
+func poll(t testing.TB, timeout time.Duration, what string, f func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, status := f()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting %v for %s: %s", timeout, what, status)
+		}
+		<-tick.C
+	}
+}
+
+// daemonProc is a daemon started in a namespace; it is ended at cleanup.
+type daemonProc struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+	err  error
+}
+
+// startDaemon starts a daemon in the namespace nsPath with its output in
+// dir/<name>.out, and ends it at cleanup: SIGTERM, then SIGKILL after 5 s.
+func startDaemon(t testing.TB, nsPath, dir, name string, env []string, prog string, args ...string) *daemonProc {
+	t.Helper()
+	out := filepath.Join(dir, name+".out")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := netemu.Command(nsPath, prog, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	// Its own process group, so that stop ends its children too. No
+	// Pdeathsig: it fires when the forking OS thread exits, and the Go
+	// runtime destroys threads that namespace-locked goroutines leave
+	// (the speaker's dialers do). netemu's teardown ends whatever still
+	// runs in the lab's namespaces if the test binary dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		t.Fatalf("start %s: %v", name, err)
+	}
+	f.Close()
+	d := &daemonProc{name: name, cmd: cmd, log: out, done: make(chan struct{})}
+	go func() {
+		d.err = cmd.Wait()
+		close(d.done)
+	}()
+	t.Cleanup(func() {
+		d.stop(t)
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, tail(out, 60))
+		}
+	})
+	return d
+}
+
+// running returns an error when the daemon has exited.
+func (d *daemonProc) running() error {
+	select {
+	case <-d.done:
+		return fmt.Errorf("%s exited (%v):\n%s", d.name, d.err, tail(d.log, 30))
+	default:
+		return nil
+	}
+}
+
+func (d *daemonProc) stop(t testing.TB) {
+	select {
+	case <-d.done:
+		return
+	default:
+	}
+	// The whole group: some daemons (ExaBGP's API processes) have children.
+	syscall.Kill(-d.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(5 * time.Second):
+		syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
+		<-d.done
+	}
+}
+
+// tail returns the last n lines of a file.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// run runs a control tool and returns its standard output; the error
+// carries its standard error.
+func run(ctx context.Context, prog string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, prog, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("%s %s: %w: %s%s", prog, strings.Join(args, " "), err, errb.String(), out.String())
+	}
+	return out.String(), nil
+}
+
+// needBinary skips the test when a daemon's program is not installed.
+func needBinary(t testing.TB, progs ...string) {
+	t.Helper()
+	for _, p := range progs {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Skipf("%s is not installed (apt-get install frr bird2 gobgpd exabgp; .ci/run does): %v", p, err)
+		}
+	}
+}
+
+// kernelRoute returns the route to dst in our router's main table that our
+// speaker installed (protocol 200), or nil.
+func (l *testLab) kernelRoute(t testing.TB, dst netip.Prefix) *netlink.Route {
+	t.Helper()
+	var found *netlink.Route
+	err := l.net.Do(l.us.Name, func() error {
+		h, err := netlink.NewHandle()
+		if err != nil {
+			return err
+		}
+		defer h.Close()
+		fam := netlink.FAMILY_V4
+		if dst.Addr().Is6() {
+			fam = netlink.FAMILY_V6
+		}
+		rs, err := h.RouteListFiltered(fam, &netlink.Route{Protocol: 200, Table: unix.RT_TABLE_MAIN},
+			netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
+		if err != nil {
+			return err
+		}
+		for i := range rs {
+			if rs[i].Dst == nil {
+				continue
+			}
+			p, ok := netip.AddrFromSlice(rs[i].Dst.IP)
+			ones, _ := rs[i].Dst.Mask.Size()
+			if ok && netip.PrefixFrom(p.Unmap(), ones) == dst {
+				found = &rs[i]
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("routes of %s: %v", l.us.Name, err)
+	}
+	return found
+}
+
+// linkLocal returns the usable (not tentative) IPv6 link-local address of
+// a node's interface, or the zero Addr.
+func (l *testLab) linkLocal(node, iface string) (netip.Addr, error) {
+	var out netip.Addr
+	err := l.net.Do(node, func() error {
+		h, err := netlink.NewHandle()
+		if err != nil {
+			return err
+		}
+		defer h.Close()
+		link, err := h.LinkByName(iface)
+		if err != nil {
+			return err
+		}
+		as, err := h.AddrList(link, netlink.FAMILY_V6)
+		if err != nil {
+			return err
+		}
+		for _, a := range as {
+			ip, ok := netip.AddrFromSlice(a.IP)
+			if ok && ip.IsLinkLocalUnicast() && a.Flags&unix.IFA_F_TENTATIVE == 0 {
+				out = ip
+			}
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,279 @@
+package interop
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"lab/speaker"
+	"lab/topo"
+)
+
+// daemon is a real BGP daemon under test, seen through its own tools.
+// Every method takes our address on the session (the daemon's neighbour)
+// or a prefix, and asks the daemon once: callers poll.
+type daemon interface {
+	// established reports whether the daemon's session with a is
+	// Established; status is the daemon's own word for its state.
+	established(ctx context.Context, a netip.Addr) (ok bool, status string, err error)
+	// route returns the daemon's best route to pfx, or nil when it has
+	// none.
+	route(ctx context.Context, pfx netip.Prefix) (*peerRoute, error)
+	// withdraw stops originating pfx.
+	withdraw(ctx context.Context, pfx netip.Prefix) error
+	// shutdown takes the session with a down administratively, sending
+	// msg as its shutdown communication (RFC 9003) when the daemon can.
+	shutdown(ctx context.Context, a netip.Addr, msg string) error
+	// enable undoes shutdown.
+	enable(ctx context.Context, a netip.Addr) error
+	// receivedCease reports whether the daemon says the last
+	// NOTIFICATION it received on the session with a was Cease/
+	// Administrative Shutdown (6/2); status is how it says it.
+	receivedCease(ctx context.Context, a netip.Addr) (ok bool, status string, err error)
+}
+
+// scenario is what differs between daemons in the common test.
+type scenario struct {
+	spec labSpec
+	// start starts the daemon for l (configured from l's model) and
+	// returns once its control socket answers.
+	start func(t *testing.T, l *testLab) daemon
+	// shutdownMessage: the daemon sends a shutdown communication with its
+	// Cease (RFC 9003), so we must show it.
+	shutdownMessage bool
+	// plainMED0: the daemon sends MED 0 on routes it gives no MED (FRR
+	// does for `network` routes, as Quagga did).
+	plainMED0 bool
+}
+
+// cmpAddr compares netip.Addr values with ==.
+var cmpAddr = cmpopts.EquateComparable(netip.Addr{})
+
+// shutdownMsg is the shutdown communication daemons send us.
+const shutdownMsg = "interop: class is over"
+
+// runScenario is the interop test every daemon goes through, once per
+// address family, on one lab:
+//
+//  1. both sides reach Established;
+//  2. the daemon's attr route reaches our Loc-RIB (and our kernel) with
+//     its AS path, origin, MED, communities and large communities;
+//  3. ours reaches the daemon with ours;
+//  4. we withdraw a route and the daemon loses it;
+//  5. the daemon withdraws one and we lose it (and our kernel too);
+//  6. we shut the session down: the daemon reports Cease/Administrative
+//     Shutdown (6/2) received; we let it up again and routes come back;
+//  7. the daemon shuts it down: we report the NOTIFICATION it sent, with
+//     its shutdown communication, in the neighbour's state and our log.
+func runScenario(t *testing.T, sc scenario) {
+	l := buildLab(t, sc.spec)
+	d := sc.start(t, l)
+	l.startSpeaker()
+	for _, f := range families {
+		if !t.Run(f.String(), func(t *testing.T) { runFamily(t, l, d, sc, f) }) {
+			break
+		}
+	}
+}
+
+const (
+	// upTimeout bounds a session's coming up: our connect-retry is 1 s,
+	// the daemons' retry timers are set to a few seconds.
+	upTimeout = 60 * time.Second
+	// routeTimeout bounds a route's propagation once sessions are up.
+	routeTimeout = 30 * time.Second
+)
+
+func runFamily(t *testing.T, l *testLab, d daemon, sc scenario, f topo.Family) {
+	ctx := context.Background()
+	ours, theirs := l.ourAddr[f], l.peerAddr[f]
+
+	waitUp := func(t *testing.T) {
+		t.Helper()
+		l.waitSpeaker(t, upTimeout, fmt.Sprintf("our session with %v Established", theirs), func(s *speaker.Snapshot) bool {
+			n := s.Neighbor(theirs)
+			return n != nil && n.State == speaker.Established
+		})
+		poll(t, upTimeout, fmt.Sprintf("the daemon's session with %v Established", ours), func() (bool, string) {
+			ok, st, err := d.established(ctx, ours)
+			if err != nil {
+				return false, err.Error()
+			}
+			return ok, st
+		})
+	}
+
+	wantOurs := func(pfx netip.Prefix) *peerRoute {
+		return &peerRoute{
+			ASPath: fmt.Sprint(sc.spec.ourAS), Origin: "i", MED: ourMED, HasMED: true,
+			Communities: ourCommunities, LargeCommunities: []string{ourLarge(sc.spec.ourAS)},
+			NextHop: ours,
+		}
+	}
+	wantTheirs := &peerRoute{
+		ASPath: fmt.Sprintf("%d %d", sc.spec.peerAS, peerPrepend), Origin: "i", MED: peerMED, HasMED: true,
+		Communities: peerCommunities, LargeCommunities: []string{peerLarge(sc.spec.peerAS)},
+		NextHop: theirs,
+	}
+	// waitOurRoute waits until our best path to pfx is want (nil: none).
+	waitOurRoute := func(t *testing.T, pfx netip.Prefix, want *peerRoute) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(ctx, routeTimeout)
+		defer cancel()
+		var diff string
+		err := l.sp.WaitFor(ctx, func(*speaker.Snapshot) bool {
+			diff = cmp.Diff(want, l.ourRoute(t, pfx), cmpAddr)
+			return diff == ""
+		})
+		if err != nil {
+			t.Fatalf("waiting for our route to %v: %v; (-want +got)\n%s", pfx, err, diff)
+		}
+	}
+	waitPeerRoute := func(t *testing.T, pfx netip.Prefix, want *peerRoute) {
+		t.Helper()
+		poll(t, routeTimeout, fmt.Sprintf("the daemon's route to %v", pfx), func() (bool, string) {
+			got, err := d.route(ctx, pfx)
+			if err != nil {
+				return false, err.Error()
+			}
+			if diff := cmp.Diff(want, got, cmpAddr); diff != "" {
+				return false, "(-want +got)\n" + diff
+			}
+			return true, ""
+		})
+	}
+
+	// Each step needs the ones before it: stop at the first failure.
+	step := func(name string, f func(t *testing.T)) {
+		if !t.Run(name, f) {
+			t.FailNow()
+		}
+	}
+
+	step("established", waitUp)
+
+	step("routes-from-daemon", func(t *testing.T) {
+		waitOurRoute(t, attrPrefix(false, f), wantTheirs)
+		plain := *wantTheirs
+		plain.HasMED, plain.MED, plain.Communities, plain.LargeCommunities = sc.plainMED0, 0, nil, nil
+		waitOurRoute(t, plainPrefix(false, f), &plain)
+		// Installed in our namespace's kernel table, through the link.
+		if err := l.sp.SyncFIB(ctx); err != nil {
+			t.Fatal(err)
+		}
+		kr := l.kernelRoute(t, attrPrefix(false, f))
+		if kr == nil {
+			t.Fatalf("no proto 200 route to %v in %s's kernel table", attrPrefix(false, f), l.us.Name)
+		}
+		if f == topo.IPv4 {
+			if gw, _ := netip.AddrFromSlice(kr.Gw); gw.Unmap() != theirs {
+				t.Errorf("kernel route to %v via %v, want via %v", attrPrefix(false, f), kr.Gw, theirs)
+			}
+		} else if gw, _ := netip.AddrFromSlice(kr.Gw); !gw.IsLinkLocalUnicast() {
+			// As the seed's `ip -6 route`: via the peer's link-local
+			// address, on the link.
+			t.Errorf("kernel route to %v via %v, want the daemon's link-local address", attrPrefix(false, f), kr.Gw)
+		}
+	})
+
+	step("routes-to-daemon", func(t *testing.T) {
+		waitPeerRoute(t, attrPrefix(true, f), wantOurs(attrPrefix(true, f)))
+		plain := wantOurs(plainPrefix(true, f))
+		plain.Communities, plain.LargeCommunities, plain.MED = nil, nil, 0
+		// The lab sends MED 0 on routes without one, as the seed's Quagga.
+		waitPeerRoute(t, plainPrefix(true, f), plain)
+	})
+
+	step("withdraw-to-daemon", func(t *testing.T) {
+		if err := l.sp.Withdraw(plainPrefix(true, f)); err != nil {
+			t.Fatal(err)
+		}
+		waitPeerRoute(t, plainPrefix(true, f), nil)
+		waitPeerRoute(t, attrPrefix(true, f), wantOurs(attrPrefix(true, f)))
+	})
+
+	step("withdraw-from-daemon", func(t *testing.T) {
+		if err := d.withdraw(ctx, plainPrefix(false, f)); err != nil {
+			t.Fatal(err)
+		}
+		waitOurRoute(t, plainPrefix(false, f), nil)
+		waitOurRoute(t, attrPrefix(false, f), wantTheirs)
+		if err := l.sp.SyncFIB(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if kr := l.kernelRoute(t, plainPrefix(false, f)); kr != nil {
+			t.Errorf("kernel still routes withdrawn %v: %v", plainPrefix(false, f), kr)
+		}
+	})
+
+	step("we-shut-down", func(t *testing.T) {
+		if err := l.sp.SetPeerShutdown(theirs, true); err != nil {
+			t.Fatal(err)
+		}
+		const want = "sent Cease/Administrative Shutdown (6/2)"
+		l.waitSpeaker(t, routeTimeout, "our session Idle after shutdown", func(s *speaker.Snapshot) bool {
+			n := s.Neighbor(theirs)
+			return n.State == speaker.Idle && n.LastNotification == want
+		})
+		poll(t, routeTimeout, "the daemon to report Cease/Administrative Shutdown received", func() (bool, string) {
+			ok, st, err := d.receivedCease(ctx, ours)
+			if err != nil {
+				return false, err.Error()
+			}
+			return ok, st
+		})
+		waitPeerRoute(t, attrPrefix(true, f), nil)
+		waitOurRoute(t, attrPrefix(false, f), nil)
+
+		if err := l.sp.SetPeerShutdown(theirs, false); err != nil {
+			t.Fatal(err)
+		}
+		waitUp(t)
+		waitOurRoute(t, attrPrefix(false, f), wantTheirs)
+		waitPeerRoute(t, attrPrefix(true, f), wantOurs(attrPrefix(true, f)))
+	})
+
+	step("daemon-shuts-down", func(t *testing.T) {
+		if err := d.shutdown(ctx, ours, shutdownMsg); err != nil {
+			t.Fatal(err)
+		}
+		want := "received Cease/Administrative Shutdown (6/2)"
+		if sc.shutdownMessage {
+			want += fmt.Sprintf(": %q", shutdownMsg)
+		}
+		var got string
+		l.waitSpeaker(t, routeTimeout, "our side to report the daemon's NOTIFICATION", func(s *speaker.Snapshot) bool {
+			n := s.Neighbor(theirs)
+			got = n.LastNotification
+			return n.State != speaker.Established && strings.HasPrefix(n.LastNotification, "received Cease")
+		})
+		if got != want {
+			t.Errorf("our last notification from %v = %q, want %q", theirs, got, want)
+		}
+		logWant := fmt.Sprintf("%%NOTIFICATION: received from neighbor %v 6/2 (Cease/Administrative Shutdown)", theirs)
+		if !slices.ContainsFunc(l.sp.LogLines(), func(s string) bool { return strings.Contains(s, logWant) }) {
+			t.Errorf("our log has no line with %q:\n%s", logWant, strings.Join(l.sp.LogLines(), "\n"))
+		}
+		n, err := l.sp.Neighbor(ctx, theirs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(n.LastReset, "BGP Notification received") {
+			t.Errorf("our last reset = %q, want BGP Notification received (...)", n.LastReset)
+		}
+		waitOurRoute(t, attrPrefix(false, f), nil)
+
+		if err := d.enable(ctx, ours); err != nil {
+			t.Fatal(err)
+		}
+		waitUp(t)
+		waitOurRoute(t, attrPrefix(false, f), wantTheirs)
+	})
+}
