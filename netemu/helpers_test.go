@@ -51,7 +51,7 @@ func newLabName(t testing.TB) string {
 // buildLab builds m with a temporary state directory and registers its
 // teardown. It also watches the lab so that the test can check that
 // teardown leaves nothing.
-func buildLab(t *testing.T, m *topo.Lab) (*Lab, *watcher) {
+func buildLab(t testing.TB, m *topo.Lab) (*Lab, *watcher) {
 	t.Helper()
 	l, err := Build(context.Background(), m, Options{RunDir: t.TempDir()})
 	if err != nil {
@@ -136,7 +136,7 @@ type watcher struct {
 // listens to RTM_DELNSID: the kernel sends it when it destroys a namespace
 // (cleanup_net), which it does only when nothing refers to it any more: no
 // mount, no process or thread, no open fd, no socket.
-func watch(t *testing.T, l *Lab) *watcher {
+func watch(t testing.TB, l *Lab) *watcher {
 	t.Helper()
 	var fds []int
 	for _, n := range l.plan.nodes {
@@ -147,7 +147,7 @@ func watch(t *testing.T, l *Lab) *watcher {
 
 // watchNamespaces is watch for namespaces known by their fds, and the
 // plan of the lab they belong to (for device names).
-func watchNamespaces(t *testing.T, lab, runDir string, fds []int, p *plan) *watcher {
+func watchNamespaces(t testing.TB, lab, runDir string, fds []int, p *plan) *watcher {
 	t.Helper()
 	w := &watcher{
 		lab:     lab,
@@ -266,7 +266,14 @@ func (w *watcher) assertGone(t *testing.T) {
 			t.Errorf("device %s in the test's namespace", k.Attrs().Name)
 		}
 	}
-	poll(t, 60*time.Second, "kernel destroying the lab's namespaces", func() error {
+	w.waitDestroyed(t, 60*time.Second)
+}
+
+// waitDestroyed waits until the kernel has destroyed every watched
+// namespace.
+func (w *watcher) waitDestroyed(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	poll(t, timeout, "kernel destroying the lab's namespaces", func() error {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		var alive []int32
