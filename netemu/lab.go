@@ -93,12 +93,15 @@ type Lab struct {
 // Model returns the model the lab was built from.
 func (l *Lab) Model() *topo.Lab { return l.model }
 
-// State returns what the lab's state file records.
+// State returns what the lab's state file records; Path is "" and Alive
+// false once the lab is closed.
 func (l *Lab) State() State {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
 	st := l.state
 	st.Namespaces = append([]string(nil), st.Namespaces...)
 	st.Path = l.statePath
-	st.Alive = true
+	st.Alive = !l.closed
 	return st
 }
 

@@ -81,6 +81,9 @@ func TestSeedBuild(t *testing.T) {
 	if diff := cmp.Diff(l.plan.namespaces(), st[0].Namespaces); diff != "" {
 		t.Errorf("state namespaces (-want +got):\n%s", diff)
 	}
+	if diff := cmp.Diff(st[0], l.State()); diff != "" {
+		t.Errorf("Lab.State and the state file (-file +State):\n%s", diff)
+	}
 
 	// The host's neighbour tables, shared by every namespace, are big
 	// enough.
@@ -221,6 +224,9 @@ func TestSeedBuild(t *testing.T) {
 		t.Errorf("sleep in h2 still running after Close")
 	}
 	w.assertGone(t)
+	if st := l.State(); st.Alive || st.Path != "" {
+		t.Errorf("State after Close: alive %v, path %q", st.Alive, st.Path)
+	}
 	if err := l.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
