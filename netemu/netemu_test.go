@@ -3,6 +3,7 @@ package netemu
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -742,4 +745,71 @@ func TestTopologyFiles(t *testing.T) {
 			w.assertGone(t)
 		})
 	}
+}
+
+// TestConcurrentClose runs link operations, status reads and Do from
+// several goroutines while the lab is closed under them: each either works
+// or reports ErrClosed, and nothing is left (run with -race).
+func TestConcurrentClose(t *testing.T) {
+	needRoot(t)
+	m := seedModel(newLabName(t))
+	l, w := buildLab(t, m)
+	k := m.Links[0]
+	stop := make(chan struct{})
+	errs := make(chan error, 64)
+	ok := func(err error) {
+		if err != nil && !errors.Is(err, ErrClosed) {
+			errs <- err
+		}
+	}
+	var running sync.WaitGroup
+	var done atomic.Int64
+	for g := range 4 {
+		running.Add(1)
+		go func() {
+			defer running.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				done.Add(1)
+				switch (g + i) % 4 {
+				case 0:
+					ok(l.SetLink(k, i%8 != 0))
+				case 1:
+					st := l.LinkStatus(k)
+					ok(st.A.Err)
+				case 2:
+					ok(l.Blackhole(m.Links[1], i%2 == 0))
+				case 3:
+					ok(l.Do("h1", func() error {
+						fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+						if err == nil {
+							unix.Close(fd)
+						}
+						return err
+					}))
+				}
+			}
+		}()
+	}
+	// Let every goroutine run its operations a few times first.
+	poll(t, 30*time.Second, "operations running", func() error {
+		if n := done.Load(); n < 40 {
+			return fmt.Errorf("%d operations so far", n)
+		}
+		return nil
+	})
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	running.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	w.assertGone(t)
 }
