@@ -246,6 +246,39 @@ func (r *ribState) peerDown(p *ribPeer) {
 	}
 }
 
+// linkLocalsChanged re-advertises a peer's IPv6 routes when the
+// link-local address of its interface appeared or changed. A session can
+// come up before the kernel has given the interface its link-local address
+// (a lab's links and sessions start within milliseconds); its routes then
+// carried the global next hop only, and the peer installed them through
+// it. The seed's Quagga sends both, and so do we as soon as we can.
+func (r *ribState) linkLocalsChanged() {
+	if r.sp.track == nil {
+		return
+	}
+	for _, p := range r.peers {
+		if p.up == nil || p.s.cfg.Interface == "" {
+			continue
+		}
+		ll := r.sp.track.LinkLocal(p.s.cfg.Interface).WithZone("")
+		if ll == p.ll6 {
+			continue
+		}
+		if p.nh6 == p.ll6 {
+			p.nh6 = ll
+		}
+		p.ll6 = ll
+		r.releaseMemo(p) // exports memoised with the old next hop
+		for _, f := range p.up.families {
+			if f.AFI == wire.AFIIPv6 {
+				// Every export changed (its next hop), so every route
+				// is sent again, without forcing anything else.
+				r.advertiseAll(p, f, false)
+			}
+		}
+	}
+}
+
 func nhKey(a *rib.Attrs) netip.Addr {
 	if a.NextHop.IsValid() && !a.NextHop.IsLinkLocalUnicast() && !a.NextHop.IsUnspecified() {
 		return a.NextHop
@@ -304,6 +337,7 @@ func (r *ribState) nextHopsChanged() {
 	for _, t := range r.tables {
 		t.MarkNextHops(changed)
 	}
+	r.linkLocalsChanged()
 	// A peer waiting in Active whose address is reachable again is tried
 	// at once instead of at its next ConnectRetry.
 	for _, s := range r.sp.sessions {
