@@ -52,9 +52,12 @@ type Op struct {
 // applies queued operations, coalescing them per prefix (only the last
 // operation of a prefix queued since the previous batch reaches the kernel),
 // so a burst of changes under load costs one netlink request per prefix
-// at most.
+// at most, and those requests go to the kernel many per system call
+// (routeSocket).
 type FIB struct {
-	h    *netlink.Handle
+	h *netlink.Handle
+	// sock is owned by the writer goroutine, then by Close.
+	sock *routeSocket
 	ops  chan []Op
 	sync chan chan struct{}
 	done chan struct{}
@@ -65,6 +68,8 @@ type FIB struct {
 	installed map[netip.Prefix]Route
 	errs      int
 	lastErr   error
+	// batch is the writer goroutine's scratch list of kernel operations.
+	batch []Op
 }
 
 // Open returns a FIB for the namespace at nsPath ("" for the caller's own
@@ -84,6 +89,10 @@ func Open(nsPath string) (*FIB, error) {
 		installed: make(map[netip.Prefix]Route),
 	}
 	if err := f.flush(); err != nil {
+		h.Close()
+		return nil, err
+	}
+	if f.sock, err = openRouteSocket(nsPath); err != nil {
 		h.Close()
 		return nil, err
 	}
@@ -192,13 +201,18 @@ func (f *FIB) Close() error {
 	<-f.done
 	var errs []error
 	f.mu.Lock()
-	for p, r := range f.installed {
-		if err := f.h.RouteDel(f.nlRoute(r)); err != nil && !errors.Is(err, unix.ESRCH) {
-			errs = append(errs, fmt.Errorf("fib: delete %v: %w", p, err))
-		}
-		delete(f.installed, p)
+	ops := make([]Op, 0, len(f.installed))
+	for _, r := range f.installed {
+		ops = append(ops, Op{Route: r, Delete: true})
 	}
+	clear(f.installed)
 	f.mu.Unlock()
+	for i, err := range f.sock.apply(ops) {
+		if err != nil && !errors.Is(err, unix.ESRCH) {
+			errs = append(errs, fmt.Errorf("fib: delete %v: %w", ops[i].Route.Dst, err))
+		}
+	}
+	f.sock.close()
 	f.h.Close()
 	return errors.Join(errs...)
 }
@@ -253,26 +267,42 @@ func (f *FIB) run() {
 }
 
 func (f *FIB) write(pending map[netip.Prefix]Op, order []netip.Prefix) {
+	// What changes: a delete of a route we hold, or a route that differs
+	// from the one we hold. The kernel sees them in one batch.
+	ops := f.batch[:0]
+	f.mu.Lock()
 	for _, p := range order {
 		op := pending[p]
-		f.mu.Lock()
 		cur, have := f.installed[p]
-		f.mu.Unlock()
-		var err error
 		switch {
 		case op.Delete && !have:
 			continue
 		case op.Delete:
-			err = f.h.RouteDel(f.nlRoute(cur))
-			if errors.Is(err, unix.ESRCH) {
-				err = nil
-			}
+			op.Route = cur
 		case have && cur == op.Route:
 			continue
-		default:
-			err = f.h.RouteReplace(f.nlRoute(op.Route))
+		case op.Route.Gw.IsValid() && op.Route.Gw.Unmap().Is4() != p.Addr().Is4():
+			// No RTA_VIA routes: a next hop of the other family is refused.
+			f.errs++
+			f.lastErr = fmt.Errorf("fib: replace %v via %v: next hop of another family", p, op.Route.Gw)
+			continue
 		}
-		f.mu.Lock()
+		ops = append(ops, op)
+	}
+	f.mu.Unlock()
+	f.batch = ops
+	if len(ops) == 0 {
+		return
+	}
+	errs := f.sock.apply(ops)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, op := range ops {
+		err := errs[i]
+		if op.Delete && errors.Is(err, unix.ESRCH) {
+			err = nil
+		}
+		p := op.Route.Dst
 		switch {
 		case err != nil:
 			f.errs++
@@ -285,26 +315,5 @@ func (f *FIB) write(pending map[netip.Prefix]Op, order []netip.Prefix) {
 		default:
 			f.installed[p] = op.Route
 		}
-		f.mu.Unlock()
 	}
-}
-
-func (f *FIB) nlRoute(r Route) *netlink.Route {
-	nr := &netlink.Route{
-		Dst:       prefixIPNet(r.Dst),
-		LinkIndex: r.IfIndex,
-		Protocol:  Protocol,
-		Priority:  Metric,
-		Table:     unix.RT_TABLE_MAIN,
-		Family:    netlink.FAMILY_V6,
-	}
-	if r.Dst.Addr().Is4() {
-		nr.Family = netlink.FAMILY_V4
-	}
-	if r.Gw.IsValid() {
-		nr.Gw = r.Gw.WithZone("").AsSlice()
-	} else {
-		nr.Scope = netlink.SCOPE_LINK
-	}
-	return nr
 }

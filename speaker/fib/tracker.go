@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"sync"
 
@@ -35,6 +36,7 @@ type Tracker struct {
 	changes chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
+	mon     *os.File // the notification socket (monitor.go)
 
 	mu sync.RWMutex
 	// The view, replaced whole by the tracker goroutine under mu.
@@ -75,7 +77,7 @@ func NewTracker(nsPath string) (*Tracker, error) {
 	}
 	t := &Tracker{h: h, ns: ns, changes: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	events := make(chan struct{}, 1)
-	if err := t.subscribe(events); err != nil {
+	if err := t.subscribe(nsPath, events); err != nil {
 		close(t.stop)
 		h.Close()
 		ns.Close()
@@ -83,56 +85,13 @@ func NewTracker(nsPath string) (*Tracker, error) {
 	}
 	if err := t.refresh(); err != nil {
 		close(t.stop)
+		t.mon.Close()
 		h.Close()
 		ns.Close()
 		return nil, err
 	}
 	go t.run(events)
 	return t, nil
-}
-
-// subscribe starts the three netlink subscriptions; each forwards a signal
-// to events. They stop when t.stop is closed.
-func (t *Tracker) subscribe(events chan struct{}) error {
-	signal := func() {
-		select {
-		case events <- struct{}{}:
-		default:
-		}
-	}
-	onErr := func(error) { signal() }
-	ru := make(chan netlink.RouteUpdate, 64)
-	lu := make(chan netlink.LinkUpdate, 64)
-	au := make(chan netlink.AddrUpdate, 64)
-	ns := t.ns
-	if err := netlink.RouteSubscribeWithOptions(ru, t.stop, netlink.RouteSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}); err != nil {
-		return fmt.Errorf("fib: subscribe to routes: %w", err)
-	}
-	if err := netlink.LinkSubscribeWithOptions(lu, t.stop, netlink.LinkSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}); err != nil {
-		return fmt.Errorf("fib: subscribe to links: %w", err)
-	}
-	if err := netlink.AddrSubscribeWithOptions(au, t.stop, netlink.AddrSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}); err != nil {
-		return fmt.Errorf("fib: subscribe to addresses: %w", err)
-	}
-	go func() {
-		for u := range ru {
-			// Our own routes never change reachability.
-			if u.Protocol != Protocol {
-				signal()
-			}
-		}
-	}()
-	go func() {
-		for range lu {
-			signal()
-		}
-	}()
-	go func() {
-		for range au {
-			signal()
-		}
-	}()
-	return nil
 }
 
 // run is the tracker goroutine: one rebuild per burst of notifications.
@@ -296,6 +255,7 @@ func (t *Tracker) Err() error {
 // Close stops tracking.
 func (t *Tracker) Close() error {
 	close(t.stop)
+	t.mon.Close()
 	<-t.done
 	t.h.Close()
 	return t.ns.Close()

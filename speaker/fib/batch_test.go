@@ -1,0 +1,134 @@
+package fib
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"lab/speaker/internal/nstest"
+)
+
+// Hundreds of routes go to the kernel in batches of batchLen requests per
+// system call; every one must land, and a request the kernel refuses in
+// the middle of a batch fails alone.
+func TestFIBBatches(t *testing.T) {
+	nstest.NeedRoot(t)
+	a, _, ifA := pair(t)
+	f, err := Open(a.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	t.Cleanup(func() {
+		if !closed {
+			f.Close()
+		}
+	})
+	const n = 3*batchLen + 7 // several full batches and a partial one
+	gw4, gw6 := netip.MustParseAddr("10.12.0.2"), netip.MustParseAddr("fe80::b")
+	var ops []Op
+	var want4, want6 []kroute
+	for i := range n {
+		p4 := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 100 + byte(i/256), byte(i), 0}), 24)
+		p6 := netip.MustParsePrefix(fmt.Sprintf("2001:db8:%x::/48", 0x1000+i))
+		ops = append(ops, Op{Route: Route{Dst: p4, Gw: gw4, IfIndex: ifA}}, Op{Route: Route{Dst: p6, Gw: gw6, IfIndex: ifA}})
+		want4 = append(want4, kroute{Dst: p4.String(), Gw: gw4.String(), Dev: ifA, Priority: Metric})
+		want6 = append(want6, kroute{Dst: p6.String(), Gw: gw6.String(), Dev: ifA, Priority: Metric})
+	}
+	// In the middle of the first batch, a gateway on no connected network:
+	// the kernel refuses that route (ENETUNREACH) and only that one.
+	bad := netip.MustParsePrefix("10.250.0.0/24")
+	ops = append(ops[:batchLen/2], append([]Op{{Route: Route{Dst: bad, Gw: netip.MustParseAddr("192.0.2.1"), IfIndex: ifA}}}, ops[batchLen/2:]...)...)
+	f.Apply(ops)
+	f.Sync()
+	sortK := func(ks []kroute) []kroute {
+		out := append([]kroute(nil), ks...)
+		slices.SortFunc(out, func(x, y kroute) int { return strings.Compare(x.Dst, y.Dst) })
+		return out
+	}
+	if diff := cmp.Diff(sortK(want4), sortK(kernelRoutes(t, a, netlink.FAMILY_V4))); diff != "" {
+		t.Errorf("IPv4 routes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(sortK(want6), sortK(kernelRoutes(t, a, netlink.FAMILY_V6))); diff != "" {
+		t.Errorf("IPv6 routes (-want +got):\n%s", diff)
+	}
+	nerr, last := f.Errors()
+	if nerr != 1 || !errors.Is(last, unix.ENETUNREACH) {
+		t.Errorf("Errors() = %d, %v; want 1, ENETUNREACH for %v", nerr, last, bad)
+	}
+	if got := len(f.Installed()); got != 2*n {
+		t.Errorf("Installed() has %d routes, want %d", got, 2*n)
+	}
+
+	// Delete every other IPv4 route, move the IPv6 ones to a global next
+	// hop: one batch of mixed operations.
+	ops = ops[:0]
+	want4 = want4[:0]
+	gw6g := netip.MustParseAddr("2001:db8:12::b")
+	want6 = want6[:0]
+	for i := range n {
+		p4 := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 100 + byte(i/256), byte(i), 0}), 24)
+		p6 := netip.MustParsePrefix(fmt.Sprintf("2001:db8:%x::/48", 0x1000+i))
+		if i%2 == 0 {
+			ops = append(ops, Op{Route: Route{Dst: p4}, Delete: true})
+		} else {
+			want4 = append(want4, kroute{Dst: p4.String(), Gw: gw4.String(), Dev: ifA, Priority: Metric})
+		}
+		ops = append(ops, Op{Route: Route{Dst: p6, Gw: gw6g, IfIndex: ifA}})
+		want6 = append(want6, kroute{Dst: p6.String(), Gw: gw6g.String(), Dev: ifA, Priority: Metric})
+	}
+	f.Apply(ops)
+	f.Sync()
+	if diff := cmp.Diff(sortK(want4), sortK(kernelRoutes(t, a, netlink.FAMILY_V4))); diff != "" {
+		t.Errorf("IPv4 routes after deletes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(sortK(want6), sortK(kernelRoutes(t, a, netlink.FAMILY_V6))); diff != "" {
+		t.Errorf("IPv6 routes after replace (-want +got):\n%s", diff)
+	}
+	if nerr, _ := f.Errors(); nerr != 1 {
+		t.Errorf("Errors() = %d after valid operations, want still 1", nerr)
+	}
+
+	// Close removes everything, in batches too.
+	closed = true
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		if got := kernelRoutes(t, a, fam); len(got) != 0 {
+			t.Errorf("%d routes of family %d left after Close, e.g. %v", len(got), fam, got[0])
+		}
+	}
+}
+
+// A refused request's error carries the kernel's extended ack message.
+func TestAckError(t *testing.T) {
+	body := make([]byte, 4+unix.NLMSG_HDRLEN)
+	body = appendAttrBytes(body, unix.NLMSGERR_ATTR_MSG, []byte("Nexthop has invalid gateway\x00"))
+	err := ackError(unix.ENETUNREACH, body)
+	if !errors.Is(err, unix.ENETUNREACH) || err.Error() != "network is unreachable: Nexthop has invalid gateway" {
+		t.Errorf("ackError = %q", err)
+	}
+	if err := ackError(unix.EEXIST, make([]byte, 4+unix.NLMSG_HDRLEN)); err != unix.EEXIST {
+		t.Errorf("ackError without message = %v", err)
+	}
+}
+
+func appendAttrBytes(b []byte, typ uint16, v []byte) []byte {
+	l := unix.SizeofRtAttr + len(v)
+	b = binary.NativeEndian.AppendUint16(b, uint16(l))
+	b = binary.NativeEndian.AppendUint16(b, typ)
+	b = append(b, v...)
+	for i := l; i < rtaAlign(l); i++ {
+		b = append(b, 0)
+	}
+	return b
+}
