@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"lab/control"
+	"lab/topo"
 )
 
 func seedInfo() *control.Info {
@@ -59,5 +60,27 @@ func TestHelpListsEveryCommand(t *testing.T) {
 	}
 	if got := Help([]string{"show"}); !strings.Contains(got, "show bgp summary") {
 		t.Errorf("help show = %q", got)
+	}
+}
+
+// A node may not be called like a shell command, or `NODE ...` and the
+// command would be ambiguous: topo refuses the names of every command.
+func TestCommandsAreReservedNodeNames(t *testing.T) {
+	reserved := map[string]bool{}
+	for _, n := range topo.ReservedNames {
+		reserved[n] = true
+	}
+	for _, c := range commands {
+		if strings.ToUpper(c.Name) == c.Name || strings.Contains(c.Name, " ") {
+			continue // NODE, ROUTER show: placeholders, not words
+		}
+		if !reserved[c.Name] {
+			t.Errorf("command %q is not in topo.ReservedNames: a node could be called so", c.Name)
+		}
+	}
+	for _, w := range []string{"exit", "quit", "EOF"} {
+		if !reserved[w] {
+			t.Errorf("%q is not in topo.ReservedNames", w)
+		}
 	}
 }

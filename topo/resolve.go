@@ -47,7 +47,7 @@ const (
 var ReservedNames = []string{
 	"help", "nodes", "net", "links", "intfs", "dump",
 	"pingall", "ping4all", "ping6all", "pingpair", "ping4pair", "ping6pair",
-	"link", "wait", "sh", "source", "exit", "quit",
+	"link", "wait", "sh", "source", "exit", "quit", "EOF",
 }
 
 var (
