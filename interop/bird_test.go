@@ -27,9 +27,10 @@ func TestBIRD(t *testing.T) {
 	runScenario(t, scenario{
 		// The daemon's AS is a 4-byte one: its OPEN says AS_TRANS, and the
 		// paths it sends hold 4-byte ASes we must read (RFC 6793).
-		spec:            labSpec{peer: "bird", ourAS: 65001, peerAS: 4200000002},
-		start:           func(t *testing.T, l *testLab) daemon { return startBIRD(t, l, birdRoutes(l)) },
-		shutdownMessage: true,
+		spec:             labSpec{peer: "bird", ourAS: 65001, peerAS: 4200000002},
+		start:            func(t *testing.T, l *testLab) daemon { return startBIRD(t, l, birdRoutes(l)) },
+		shutdownMessage:  true,
+		linkLocalNextHop: true,
 	})
 }
 

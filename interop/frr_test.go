@@ -36,10 +36,11 @@ func TestFRR(t *testing.T) {
 	runScenario(t, scenario{
 		// Our AS is a 4-byte one: FRR sees AS_TRANS in our OPEN and our
 		// AS4 capability, and must show the real AS in paths.
-		spec:            labSpec{peer: "frr", ourAS: 4200000001, peerAS: 65002},
-		start:           func(t *testing.T, l *testLab) daemon { return startFRR(t, l) },
-		shutdownMessage: true,
-		plainMED0:       true,
+		spec:             labSpec{peer: "frr", ourAS: 4200000001, peerAS: 65002},
+		start:            func(t *testing.T, l *testLab) daemon { return startFRR(t, l) },
+		shutdownMessage:  true,
+		plainMED0:        true,
+		linkLocalNextHop: true,
 	})
 }
 

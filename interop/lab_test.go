@@ -471,11 +471,17 @@ func needBinary(t testing.TB, progs ...string) {
 	}
 }
 
+// kroute is a kernel route: its gateway and device.
+type kroute struct {
+	Gw  netip.Addr
+	Dev string
+}
+
 // kernelRoute returns the route to dst in our router's main table that our
 // speaker installed (protocol 200), or nil.
-func (l *testLab) kernelRoute(t testing.TB, dst netip.Prefix) *netlink.Route {
+func (l *testLab) kernelRoute(t testing.TB, dst netip.Prefix) *kroute {
 	t.Helper()
-	var found *netlink.Route
+	var found *kroute
 	err := l.net.Do(l.us.Name, func() error {
 		h, err := netlink.NewHandle()
 		if err != nil {
@@ -491,14 +497,20 @@ func (l *testLab) kernelRoute(t testing.TB, dst netip.Prefix) *netlink.Route {
 		if err != nil {
 			return err
 		}
-		for i := range rs {
-			if rs[i].Dst == nil {
+		for _, r := range rs {
+			if r.Dst == nil {
 				continue
 			}
-			p, ok := netip.AddrFromSlice(rs[i].Dst.IP)
-			ones, _ := rs[i].Dst.Mask.Size()
-			if ok && netip.PrefixFrom(p.Unmap(), ones) == dst {
-				found = &rs[i]
+			p, ok := netip.AddrFromSlice(r.Dst.IP)
+			ones, _ := r.Dst.Mask.Size()
+			if !ok || netip.PrefixFrom(p.Unmap(), ones) != dst {
+				continue
+			}
+			found = &kroute{}
+			found.Gw, _ = netip.AddrFromSlice(r.Gw)
+			found.Gw = found.Gw.Unmap()
+			if link, err := h.LinkByIndex(r.LinkIndex); err == nil {
+				found.Dev = link.Attrs().Name
 			}
 		}
 		return nil

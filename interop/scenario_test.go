@@ -51,6 +51,11 @@ type scenario struct {
 	// plainMED0: the daemon sends MED 0 on routes it gives no MED (FRR
 	// does for `network` routes, as Quagga did).
 	plainMED0 bool
+	// linkLocalNextHop: the daemon's IPv6 next hops carry its link-local
+	// address after the global one (RFC 2545 section 3), as FRR, BIRD and
+	// the seed's Quagga send them; our kernel routes then go through it.
+	// Without it they go through the global address.
+	linkLocalNextHop bool
 }
 
 // cmpAddr compares netip.Addr values with ==.
@@ -172,14 +177,18 @@ func runFamily(t *testing.T, l *testLab, d daemon, sc scenario, f topo.Family) {
 		if kr == nil {
 			t.Fatalf("no proto 200 route to %v in %s's kernel table", attrPrefix(false, f), l.us.Name)
 		}
-		if f == topo.IPv4 {
-			if gw, _ := netip.AddrFromSlice(kr.Gw); gw.Unmap() != theirs {
-				t.Errorf("kernel route to %v via %v, want via %v", attrPrefix(false, f), kr.Gw, theirs)
-			}
-		} else if gw, _ := netip.AddrFromSlice(kr.Gw); !gw.IsLinkLocalUnicast() {
+		wantGw := theirs
+		if f == topo.IPv6 && sc.linkLocalNextHop {
 			// As the seed's `ip -6 route`: via the peer's link-local
 			// address, on the link.
-			t.Errorf("kernel route to %v via %v, want the daemon's link-local address", attrPrefix(false, f), kr.Gw)
+			ll, err := l.linkLocal(l.peer.Name, l.peerIface)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantGw = ll
+		}
+		if want := (kroute{Gw: wantGw, Dev: l.ourIface}); *kr != want {
+			t.Errorf("kernel route to %v via %v dev %s, want via %v dev %s", attrPrefix(false, f), kr.Gw, kr.Dev, want.Gw, want.Dev)
 		}
 	})
 
