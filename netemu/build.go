@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"lab/topo"
@@ -232,6 +234,11 @@ func setupNamespace(n *nsNode) error {
 		return fmt.Errorf("%s: rtnetlink socket: %w", n.ns, err)
 	}
 	n.h = h
+	raw, err := nl.GetNetlinkSocketAt(netns.None(), netns.None(), unix.NETLINK_ROUTE)
+	if err != nil {
+		return fmt.Errorf("%s: rtnetlink socket: %w", n.ns, err)
+	}
+	n.raw = &nl.SocketHandle{Socket: raw}
 	// Loopback is always ifindex 1 in a new namespace.
 	if err := h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1, Name: "lo"}}); err != nil {
 		return fmt.Errorf("%s: bringing lo up: %w", n.ns, err)
@@ -239,100 +246,96 @@ func setupNamespace(n *nsNode) error {
 	return nil
 }
 
-// makeBridge creates a LAN bridge, up, with a fixed MAC (so it does not
-// change as ports join) and multicast snooping off (IPv6 neighbour
-// discovery must reach every host whatever MLD state the bridge learnt).
-// STP is off, the kernel's default, so ports forward at once.
+// makeBridge creates a LAN bridge, up, with its ifindex, a fixed MAC (so
+// it does not change as ports join) and multicast snooping off (IPv6
+// neighbour discovery must reach every host whatever MLD state the bridge
+// learnt). STP is off, the kernel's default, so ports forward at once.
 func makeBridge(b *bridgeDev) error {
 	snoop := false
 	la := netlink.NewLinkAttrs()
-	la.Name, la.HardwareAddr, la.Flags = b.name, b.mac, net.FlagUp
+	// A set Index asks the kernel for that ifindex (and spares the library
+	// a lookup after creation).
+	la.Name, la.Index, la.HardwareAddr, la.Flags = b.name, b.index, b.mac, net.FlagUp
 	br := &netlink.Bridge{LinkAttrs: la, MulticastSnooping: &snoop}
 	if err := b.ns.h.LinkAdd(br); err != nil {
 		return fmt.Errorf("%s: creating bridge %s: %w", b.ns.node.Name, b.name, err)
 	}
-	if br.Index == 0 {
-		return fmt.Errorf("%s: bridge %s: no ifindex after creation", b.ns.node.Name, b.name)
-	}
-	b.index = br.Index
 	return nil
 }
 
-// makeVeth creates a veth pair with one request to a's namespace that
-// places the peer in b's: no end ever exists in the root namespace. The a
-// end comes up at once; the b end is brought up by configure.
+// makeVeth creates a veth pair with one RTM_NEWLINK sent to a's namespace
+// that places the peer in b's (IFLA_NET_NS_FD): no end ever exists in the
+// root namespace. The same request gives both ends their name, ifindex and
+// MAC, and the a end IFF_UP and its bridge (IFLA_MASTER). (netlink.Handle's
+// LinkAdd cannot set the peer's ifindex, and looks the device up again
+// after creating it.)
 func makeVeth(v *vethDev) error {
-	la := netlink.NewLinkAttrs()
-	la.Name, la.HardwareAddr, la.Flags = v.a.dev, v.a.mac, net.FlagUp
+	req := &nl.NetlinkRequest{
+		NlMsghdr: unix.NlMsghdr{
+			Len:   unix.SizeofNlMsghdr,
+			Type:  unix.RTM_NEWLINK,
+			Flags: unix.NLM_F_REQUEST | unix.NLM_F_CREATE | unix.NLM_F_EXCL | unix.NLM_F_ACK,
+		},
+		Sockets: map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: v.a.ns.raw},
+	}
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(v.a.index)
+	msg.Flags, msg.Change = unix.IFF_UP, unix.IFF_UP
+	req.AddData(msg)
+	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(v.a.dev)))
+	req.AddData(nl.NewRtAttr(unix.IFLA_ADDRESS, v.a.mac))
 	if v.master != nil {
-		la.MasterIndex = v.master.index
+		req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, nl.Uint32Attr(uint32(v.master.index))))
 	}
-	veth := &netlink.Veth{
-		LinkAttrs:        la,
-		PeerName:         v.b.dev,
-		PeerHardwareAddr: v.b.mac,
-		PeerNamespace:    netlink.NsFd(v.b.ns.fd),
-		PeerTxQLen:       -1,
-	}
-	if err := v.a.ns.h.LinkAdd(veth); err != nil {
-		return fmt.Errorf("link %s: creating veth %s (%s) <-> %s (%s): %w",
-			v.link, v.a.dev, v.a.ns.ns, v.b.dev, v.b.ns.ns, err)
+	info := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+	info.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("veth"))
+	peer := info.AddRtAttr(nl.IFLA_INFO_DATA, nil).AddRtAttr(nl.VETH_INFO_PEER, nil)
+	pmsg := nl.NewIfInfomsgChild(peer, unix.AF_UNSPEC)
+	// The kernel applies the peer's ifinfomsg too (veth_newlink): its
+	// index is honoured when the first end's is given. Not IFF_UP: the
+	// peer is configured before the two ends are paired, and opening an
+	// unpaired veth fails (ENOTCONN); configure brings it up.
+	pmsg.Index = int32(v.b.index)
+	peer.AddRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(v.b.dev))
+	peer.AddRtAttr(unix.IFLA_ADDRESS, v.b.mac)
+	peer.AddRtAttr(unix.IFLA_NET_NS_FD, nl.Uint32Attr(uint32(v.b.ns.fd)))
+	req.AddData(info)
+	if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil {
+		return fmt.Errorf("link %s: creating veth %s (%s, ifindex %d) <-> %s (%s, ifindex %d): %w",
+			v.link, v.a.dev, v.a.ns.ns, v.a.index, v.b.dev, v.b.ns.ns, v.b.index, err)
 	}
 	return nil
 }
 
-// configure brings the namespace's remaining devices up, adds the
-// addresses and the default routes.
+// configure brings up the veth ends created from the other end's
+// namespace, and adds the namespace's addresses and default routes. Every
+// device exists, and its ifindex is known from the plan.
 func configure(n *nsNode) error {
-	links, err := n.h.LinkList()
-	if err != nil {
-		return fmt.Errorf("%s: listing interfaces: %w", n.ns, err)
-	}
-	index := make(map[string]int, len(links))
-	for _, k := range links {
-		index[k.Attrs().Name] = k.Attrs().Index
-	}
-	dev := func(name string) (netlink.Link, error) {
-		i, ok := index[name]
-		if !ok {
-			return nil, fmt.Errorf("%s: interface %s missing after creation", n.node.Name, name)
-		}
-		return &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: i, Name: name}}, nil
+	dev := func(name string) netlink.Link {
+		return &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: n.index[name], Name: name}}
 	}
 	for _, name := range n.upLater {
-		d, err := dev(name)
-		if err != nil {
-			return err
-		}
-		if err := n.h.LinkSetUp(d); err != nil {
+		if err := n.h.LinkSetUp(dev(name)); err != nil {
 			return fmt.Errorf("%s: bringing %s up: %w", n.node.Name, name, err)
 		}
 	}
 	for _, a := range n.addrs {
-		d, err := dev(a.dev)
-		if err != nil {
-			return err
-		}
 		// No IFA_F_NODAD: accept_dad=0 already skips duplicate address
 		// detection, and without the flag the kernel marks the address
 		// tentative until it has joined its solicited-node group, which
 		// waitReady needs to see (see there).
 		addr := &netlink.Addr{IPNet: prefixIPNet(a.p)}
-		if err := n.h.AddrAdd(d, addr); err != nil {
+		if err := n.h.AddrAdd(dev(a.dev), addr); err != nil {
 			return fmt.Errorf("%s: adding %s to %s: %w", n.node.Name, a.p, a.dev, err)
 		}
 	}
 	for _, r := range n.routes {
-		d, err := dev(r.dev)
-		if err != nil {
-			return err
-		}
 		dst := &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}
 		if r.gw.Is6() {
 			dst = &net.IPNet{IP: net.IPv6zero, Mask: net.CIDRMask(0, 128)}
 		}
 		rt := &netlink.Route{
-			LinkIndex: d.Attrs().Index,
+			LinkIndex: n.index[r.dev],
 			Dst:       dst,
 			Gw:        net.IP(r.gw.AsSlice()),
 			// What `ip route add` uses, so `ip route` shows the route as

@@ -189,6 +189,10 @@ func (l *Lab) teardown() error {
 			n.h.Close()
 			n.h = nil
 		}
+		if n.raw != nil {
+			n.raw.Close()
+			n.raw = nil
+		}
 		if n.fd >= 0 {
 			unix.Close(n.fd)
 			n.fd = -1

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 
 	"lab/topo"
 )
@@ -32,10 +33,13 @@ type nsNode struct {
 	num    int    // 1-based position in the plan, for MAC addresses
 	router bool
 
-	// What phase 3 configures in the namespace.
-	upLater []string // devices created down (veth peers made from the other end)
+	// What phase 4 configures in the namespace.
+	upLater []string // veth ends created from the other end's namespace
 	addrs   []devAddr
 	routes  []gwRoute
+	// index is the ifindex of every device Build creates in the namespace
+	// (see ifindexes).
+	index map[string]int
 
 	// Set by the goroutine that creates the namespace, before Build's
 	// phases synchronize; read-only afterwards until teardown, which runs
@@ -43,7 +47,8 @@ type nsNode struct {
 	registered bool // /run/netns/<ns> bind mount made: teardown must remove it
 	fd         int  // open namespace fd, -1 when none
 	id         nsID
-	h          *netlink.Handle // rtnetlink socket created inside the namespace
+	h          *netlink.Handle  // rtnetlink socket created inside the namespace
+	raw        *nl.SocketHandle // another, for the requests netlink.Handle cannot make
 }
 
 type devAddr struct {
@@ -63,7 +68,7 @@ type bridgeDev struct {
 	ns    *nsNode
 	name  string
 	mac   net.HardwareAddr
-	index int // set by phase 2a before any port is created
+	index int
 }
 
 // vethDev is a veth pair. A is created by the handle of a's namespace, B
@@ -80,6 +85,7 @@ type end struct {
 	iface *topo.Interface
 	dev   string // kernel device name: iface.Name, or the bridge port's name
 	mac   net.HardwareAddr
+	index int // ifindex in ns
 }
 
 // linkEnds says which devices carry a link (a bridge port, not the bridge,
@@ -111,6 +117,21 @@ func validIfName(s string) bool {
 // same fe80:: next hops every time it is built.
 func mac(num, idx, port int) net.HardwareAddr {
 	return net.HardwareAddr{0x02, byte(num >> 8), byte(num), byte(idx >> 8), byte(idx), byte(port)}
+}
+
+// Interface indexes (ifindex) are chosen, not left to the kernel: ethN of
+// a node is ifindex N+2 (lo is 1), and the bridge ports of its LAN follow
+// its last interface. `ip link` then lists a node's interfaces in the same
+// order with the same numbers every time, and Build knows every index
+// without asking the kernel.
+func ifindexOf(i *topo.Interface) int { return i.Index + 2 }
+
+func portIfindex(n *topo.Node, port int) int {
+	last := 0
+	for _, i := range n.Interfaces {
+		last = max(last, i.Index)
+	}
+	return last + 2 + port
 }
 
 // bridgePortName names the bridge port of the k-th host (1-based) of the
@@ -162,7 +183,7 @@ func makePlan(m *topo.Lab) (*plan, error) {
 			return nil, bad(n.Pos, "node %s: namespace %s used twice", n.Name, ns)
 		}
 		nsNames[ns] = true
-		nn := &nsNode{node: n, ns: ns, num: i + 1, router: n.Kind == topo.KindRouter, fd: -1}
+		nn := &nsNode{node: n, ns: ns, num: i + 1, router: n.Kind == topo.KindRouter, fd: -1, index: map[string]int{}}
 		p.nodes = append(p.nodes, nn)
 		p.byName[n.Name] = nn
 		devs := map[string]bool{"lo": true}
@@ -174,6 +195,7 @@ func makePlan(m *topo.Lab) (*plan, error) {
 				return nil, bad(n.Pos, "node %s: interface %s used twice", n.Name, ifc.Name)
 			}
 			devs[ifc.Name] = true
+			nn.index[ifc.Name] = ifindexOf(ifc)
 			if ifc.Node != n {
 				return nil, bad(n.Pos, "interface %s is listed by node %s but belongs to another node", ifc.Name, n.Name)
 			}
@@ -233,7 +255,7 @@ func makePlan(m *topo.Lab) (*plan, error) {
 		if rn == nil {
 			return nil, bad(lan.Router.Pos, "LAN interface %s is not an interface of the lab", lan.Iface.Name)
 		}
-		br := &bridgeDev{ns: rn, name: lan.Iface.Name, mac: mac(rn.num, lan.Iface.Index, 0)}
+		br := &bridgeDev{ns: rn, name: lan.Iface.Name, mac: mac(rn.num, lan.Iface.Index, 0), index: ifindexOf(lan.Iface)}
 		p.bridges = append(p.bridges, br)
 		bridgeOf[lan.Iface] = br
 		for k, lk := range lan.Links {
@@ -264,8 +286,8 @@ func makePlan(m *topo.Lab) (*plan, error) {
 		}
 		v := &vethDev{
 			link: k,
-			a:    end{ns: na, iface: k.A, dev: k.A.Name, mac: mac(na.num, k.A.Index, 0)},
-			b:    end{ns: nb, iface: k.B, dev: k.B.Name, mac: mac(nb.num, k.B.Index, 0)},
+			a:    end{ns: na, iface: k.A, dev: k.A.Name, mac: mac(na.num, k.A.Index, 0), index: ifindexOf(k.A)},
+			b:    end{ns: nb, iface: k.B, dev: k.B.Name, mac: mac(nb.num, k.B.Index, 0), index: ifindexOf(k.B)},
 		}
 		if br := bridgeOf[k.A]; br != nil {
 			port, ok := portOf[k]
@@ -275,6 +297,8 @@ func makePlan(m *topo.Lab) (*plan, error) {
 			v.master = br
 			v.a.dev = bridgePortName(k.A.Name, port)
 			v.a.mac = mac(na.num, k.A.Index, port)
+			v.a.index = portIfindex(na.node, port)
+			na.index[v.a.dev] = v.a.index
 		}
 		for _, e := range []end{v.a, v.b} {
 			key := e.ns.ns + "/" + e.dev
@@ -285,7 +309,7 @@ func makePlan(m *topo.Lab) (*plan, error) {
 		}
 		p.veths = append(p.veths, v)
 		p.links[k] = &linkEnds{a: v.a, b: v.b, bridge: v.master}
-		v.b.ns.upLater = append(v.b.ns.upLater, v.b.dev)
+		nb.upLater = append(nb.upLater, v.b.dev)
 	}
 	// Every interface must be carried by a device we create.
 	for ifc, nn := range p.ifaces {

@@ -81,8 +81,11 @@ func TestPlanSeed(t *testing.T) {
 		t.Errorf("bridges for one-host LANs: %d", len(p.bridges))
 	}
 	h1 := p.byName["h1"]
-	if diff := cmp.Diff([]string{"h1-eth0"}, h1.upLater); diff != "" {
-		t.Errorf("h1 devices up later (-want +got):\n%s", diff)
+	if diff := cmp.Diff(map[string]int{"h1-eth0": 2}, h1.index); diff != "" {
+		t.Errorf("h1 ifindexes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]int{"as1ra-eth0": 2, "as1ra-eth1": 3, "as1ra-eth2": 4}, p.byName["as1ra"].index); diff != "" {
+		t.Errorf("as1ra ifindexes (-want +got):\n%s", diff)
 	}
 	var routes []string
 	for _, r := range h1.routes {
@@ -110,6 +113,10 @@ func TestPlanBridge(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"r1-eth1p1-ha-eth0", "r1-eth1p2-hb-eth0", "r1-eth1p3-hc-eth0"}, ports); diff != "" {
 		t.Errorf("bridge ports (-want +got):\n%s", diff)
+	}
+	want := map[string]int{"r1-eth0": 2, "r1-eth1": 3, "r1-eth1p1": 4, "r1-eth1p2": 5, "r1-eth1p3": 6}
+	if diff := cmp.Diff(want, p.byName["r1"].index); diff != "" {
+		t.Errorf("r1 ifindexes (-want +got):\n%s", diff)
 	}
 	if got := bridgePortName("abcdefgh-eth12", 3); got != "lanp3" {
 		t.Errorf("bridgePortName of a long name = %q, want lanp3", got)
