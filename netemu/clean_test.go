@@ -26,6 +26,9 @@ func TestCleanAfterKill(t *testing.T) {
 	needRoot(t)
 	dir := t.TempDir()
 	name := newLabName(t)
+	// Runs last: whatever the test left of the killed child, even when it
+	// failed half-way.
+	t.Cleanup(func() { Clean(dir) })
 
 	liveModel := lanModel(newLabName(t))
 	live, err := Build(context.Background(), liveModel, Options{RunDir: dir})

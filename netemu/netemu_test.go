@@ -137,6 +137,9 @@ func TestSeedBuild(t *testing.T) {
 				if k.Type() != "veth" {
 					t.Errorf("%s: type %s, want veth (one-host LANs are veth pairs)", i.Name, k.Type())
 				}
+				if k.Attrs().Index != i.Index+2 {
+					t.Errorf("%s: ifindex %d, want %d", i.Name, k.Attrs().Index, i.Index+2)
+				}
 			}
 			if hst := n.Host(); hst != nil {
 				for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
