@@ -33,9 +33,20 @@ func (r CleanReport) String() string {
 		b.WriteString("*** Nothing to clean")
 		return b.String()
 	}
-	fmt.Fprintf(&b, "*** Removed lab %s: %d namespaces, %d processes\n*** Cleanup complete",
-		strings.Join(r.Labs, ", "), len(r.Namespaces), len(r.Processes))
+	fmt.Fprintf(&b, "*** Removed lab %s: %s, %s\n*** Cleanup complete",
+		strings.Join(r.Labs, ", "), count(len(r.Namespaces), "namespace"), count(len(r.Processes), "process"))
 	return b.String()
+}
+
+// count renders "1 namespace", "2 namespaces", "0 processes".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if strings.HasSuffix(noun, "s") {
+		return fmt.Sprintf("%d %ses", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // Clean removes the leftovers of every lab in runDir ("" means
