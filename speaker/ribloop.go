@@ -50,11 +50,11 @@ type ribPeer struct {
 	s   *session
 	src *rib.Source
 	up  *peerUp // nil while the session is down
+	// out is the Adj-RIB-Out of each family: for every prefix advertised,
+	// the attribute set its advertisement was made from (outKey).
 	out map[wire.Family]*rib.AdjOut
 	// Next-hop-self addresses, set when the session comes up.
 	nh4, nh6, ll6 netip.Addr
-	// memo caches this round's export of a best path's attributes.
-	memo map[*rib.Attrs]*rib.Attrs
 }
 
 // ribState is owned by the RIB goroutine.
@@ -268,12 +268,13 @@ func (r *ribState) linkLocalsChanged() {
 			p.nh6 = ll
 		}
 		p.ll6 = ll
-		r.releaseMemo(p) // exports memoised with the old next hop
 		for _, f := range p.up.families {
 			if f.AFI == wire.AFIIPv6 {
 				// Every export changed (its next hop), so every route
-				// is sent again, without forcing anything else.
-				r.advertiseAll(p, f, false)
+				// is sent again. The Adj-RIB-Out records the learned
+				// sets an export is made of, which did not change: the
+				// new exports are forced out.
+				r.advertiseAll(p, f, true)
 			}
 		}
 	}
@@ -394,7 +395,6 @@ func (r *ribState) process() {
 				r.advertise(p, f, ch, false)
 			}
 		}
-		r.releaseMemo(p)
 	}
 	for _, f := range families {
 		r.changed[f] = r.changed[f][:0]
@@ -424,9 +424,8 @@ func (r *ribState) kernelRoute(pfx netip.Prefix, p *rib.Path) (fib.Route, bool) 
 	return fib.Route{Dst: pfx, Gw: a.NextHop, IfIndex: p.NH.IfIndex}, true
 }
 
-// export returns the attributes to advertise the best path of d to p
-// (with a reference the caller owns), or nil when it is not advertised.
-func (r *ribState) export(p *ribPeer, f wire.Family, d *rib.Dest) *rib.Attrs {
+// exported returns the best path of d when it is advertised to p, or nil.
+func exported(p *ribPeer, d *rib.Dest) *rib.Path {
 	if d == nil {
 		return nil
 	}
@@ -439,9 +438,13 @@ func (r *ribState) export(p *ribPeer, f wire.Family, d *rib.Dest) *rib.Attrs {
 	if best.Src.IBGP && p.src.IBGP {
 		return nil // iBGP-learned routes are not sent to iBGP peers
 	}
-	if s, ok := p.memo[best.Attrs]; ok {
-		return r.in.Retain(s)
-	}
+	return best
+}
+
+// export returns the attributes to advertise best (exported to p) with:
+// next hop self, our AS prepended for an eBGP peer, LOCAL_PREF for an
+// iBGP one.
+func (r *ribState) export(p *ribPeer, f wire.Family, best *rib.Path) rib.Attrs {
 	out := *best.Attrs
 	out.OriginatorID, out.ClusterList = netip.Addr{}, nil
 	if p.src.IBGP {
@@ -464,25 +467,35 @@ func (r *ribState) export(p *ribPeer, f wire.Family, d *rib.Dest) *rib.Attrs {
 			out.LinkLocal = netip.Addr{}
 		}
 	}
-	s := r.in.Intern(&out)
-	if p.memo == nil {
-		p.memo = make(map[*rib.Attrs]*rib.Attrs)
-	}
-	p.memo[r.in.Retain(best.Attrs)] = r.in.Retain(s)
-	return s
+	return out
 }
 
-func (r *ribState) releaseMemo(p *ribPeer) {
-	for k, v := range p.memo {
-		r.in.Release(k)
-		r.in.Release(v)
-		delete(p.memo, k)
+// outKey is what p's Adj-RIB-Out records for advertising best (with a
+// reference the caller owns), and whether it is the exported set itself.
+// The export of a learned path depends on nothing but its attribute set
+// and on p (whose next hops only change with a forced re-advertisement),
+// so the learned path's own set, interned already, stands for it: a
+// speaker does not keep a second, exported copy of every route it
+// advertises. The export of a local path also depends on it being local
+// (its MED is kept), so its exported set is interned and recorded; there
+// are a few of them.
+func (r *ribState) outKey(p *ribPeer, f wire.Family, best *rib.Path) (*rib.Attrs, bool) {
+	if best.Src.Local {
+		a := r.export(p, f, best)
+		return r.in.Intern(&a), true
 	}
+	return r.in.Retain(best.Attrs), false
 }
 
 func (r *ribState) advertiseAll(p *ribPeer, f wire.Family, force bool) {
 	r.advertise(p, f, r.tables[f].Prefixes(), force)
-	r.releaseMemo(p)
+}
+
+// outGroup is the prefixes advertised with one attribute set.
+type outGroup struct {
+	best     *rib.Path // one of them: all export to the same set
+	exported bool      // the key is the exported set (local paths)
+	pfxs     []netip.Prefix
 }
 
 // advertise brings p's Adj-RIB-Out for pfxs up to date and sends the
@@ -492,33 +505,43 @@ func (r *ribState) advertise(p *ribPeer, f wire.Family, pfxs []netip.Prefix, for
 	out := p.out[f]
 	t := r.tables[f]
 	var withdraws []netip.Prefix
-	groups := make(map[*rib.Attrs][]netip.Prefix)
+	groups := make(map[*rib.Attrs]*outGroup)
 	var order []*rib.Attrs
 	for _, pfx := range pfxs {
-		w := r.export(p, f, t.Dest(pfx))
+		best := exported(p, t.Dest(pfx))
 		cur := out.Get(pfx)
-		if w == nil {
+		if best == nil {
 			if cur != nil {
 				out.Delete(pfx)
 				withdraws = append(withdraws, pfx)
 			}
 			continue
 		}
-		if w == cur && !force {
-			r.in.Release(w)
+		k, isExport := r.outKey(p, f, best)
+		if k == cur && !force {
+			r.in.Release(k)
 			continue
 		}
-		out.Set(pfx, w)
-		r.in.Release(w)
-		if _, ok := groups[w]; !ok {
-			order = append(order, w)
+		out.Set(pfx, k)
+		r.in.Release(k)
+		g := groups[k]
+		if g == nil {
+			g = &outGroup{best: best, exported: isExport}
+			groups[k] = g
+			order = append(order, k)
 		}
-		groups[w] = append(groups[w], pfx)
+		g.pfxs = append(g.pfxs, pfx)
 	}
 	for _, u := range buildWithdraws(f, withdraws, &p.up.opts) {
 		r.send(p, u)
 	}
-	for _, a := range order {
+	for _, k := range order {
+		g := groups[k]
+		a := k
+		if !g.exported {
+			e := r.export(p, f, g.best)
+			a = &e
+		}
 		attrs := r.sp.wireAttrs(a, f)
 		if !p.up.opts.AS4 {
 			attrs = wire.For2OctetPeer(attrs)
@@ -530,7 +553,7 @@ func (r *ribState) advertise(p *ribPeer, f wire.Family, pfxs []netip.Prefix, for
 				nhs = append(nhs, a.LinkLocal)
 			}
 		}
-		for _, u := range buildUpdates(f, attrs, nhs, groups[a], &p.up.opts) {
+		for _, u := range buildUpdates(f, attrs, nhs, g.pfxs, &p.up.opts) {
 			r.send(p, u)
 		}
 	}
