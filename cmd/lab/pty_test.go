@@ -130,7 +130,8 @@ func TestShellOnATerminal(t *testing.T) {
 	line("nodes")
 	defer func() {
 		if t.Failed() {
-			s := out.buf.String(); t.Logf("terminal (tail):\n%q", s[max(0, len(s)-1500):])
+			s := out.buf.String()
+			t.Logf("terminal (tail):\n%q", s[max(0, len(s)-1500):])
 		}
 	}()
 	out.waitFor(t, "available nodes are:")
