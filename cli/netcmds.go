@@ -139,7 +139,7 @@ func cmdDump(_ context.Context, e *Env, _ []string, o *output) error {
 //
 //	link NODE1 NODE2 down|up|blackhole|restore   every link between the two nodes, both ends
 //	link IFACE down|up                            one interface only
-func cmdLink(_ context.Context, e *Env, args []string, o *output) error {
+func cmdLink(ctx context.Context, e *Env, args []string, o *output) error {
 	switch len(args) {
 	case 2:
 		i := e.Lab.Interface(args[0])
@@ -155,6 +155,10 @@ func cmdLink(_ context.Context, e *Env, args []string, o *output) error {
 			return fmt.Errorf("link %s: %q: expected up or down (blackhole acts on a whole link: link NODE1 NODE2 blackhole)", args[0], args[1])
 		}
 		if err := e.Net.SetInterface(i, up); err != nil {
+			return err
+		}
+		// The far end loses its carrier too: both routers take it in.
+		if err := e.syncKernel(ctx, i.Link); err != nil {
 			return err
 		}
 		o.printf("*** %s %s\n", i.Name, args[1])
@@ -177,6 +181,9 @@ func cmdLink(_ context.Context, e *Env, args []string, o *output) error {
 			switch op {
 			case "up", "down":
 				err = e.Net.SetLink(k, op == "up")
+				if err == nil {
+					err = e.syncKernel(ctx, k)
+				}
 			case "blackhole", "restore":
 				err = e.Net.Blackhole(k, op == "blackhole")
 			default:
@@ -192,4 +199,21 @@ func cmdLink(_ context.Context, e *Env, args []string, o *output) error {
 		return nil
 	}
 	return fmt.Errorf("usage: link NODE1 NODE2 up|down|blackhole|restore, or link IFACE up|down")
+}
+
+// syncKernel has the speakers at both ends of k act on the kernel's state
+// now, so the command after `link` already sees the paths through k
+// invalid or valid again, not a view a few milliseconds old.
+func (e *Env) syncKernel(ctx context.Context, k *topo.Link) error {
+	if k == nil {
+		return nil
+	}
+	for _, i := range []*topo.Interface{k.A, k.B} {
+		if sp, ok := e.Routers[i.Node.Name]; ok {
+			if err := sp.SyncKernel(ctx); err != nil {
+				return fmt.Errorf("%s: %w", i.Node.Name, err)
+			}
+		}
+	}
+	return nil
 }

@@ -439,6 +439,25 @@ func (sp *Speaker) SyncFIB(ctx context.Context) error {
 	return nil
 }
 
+// SyncKernel makes the speaker act on the kernel's state as it is now:
+// the next-hop tracker reads the kernel again, the decision process runs
+// on what changed, and the resulting routes are written. The shell calls
+// it after taking a link down or up, so that the next command already
+// shows the paths through that link invalid (or valid again), as the seed
+// shows them, instead of a view a few milliseconds old.
+func (sp *Speaker) SyncKernel(ctx context.Context) error {
+	if sp.track == nil {
+		return nil
+	}
+	if err := sp.track.Sync(); err != nil {
+		return err
+	}
+	if err := sp.inRIB(ctx, func(r *ribState) { r.nextHopsChanged() }); err != nil {
+		return err
+	}
+	return sp.SyncFIB(ctx)
+}
+
 // localOpen builds the OPEN the speaker sends to a peer: as the seed's
 // Quagga, multiprotocol for each family, route refresh (codes 128 and 2),
 // 4-octet AS, and graceful restart with restart time 120 and no families

@@ -38,6 +38,10 @@ type Tracker struct {
 	done    chan struct{}
 	mon     *os.File // the notification socket (monitor.go)
 
+	// refreshMu serialises rebuilds: the tracker goroutine's and Sync's
+	// share the netlink handle h.
+	refreshMu sync.Mutex
+
 	mu sync.RWMutex
 	// The view, replaced whole by the tracker goroutine under mu.
 	routes []trRoute // longest prefix first
@@ -103,15 +107,30 @@ func (t *Tracker) run(events chan struct{}) {
 			return
 		case <-events:
 		}
-		err := t.refresh()
-		t.mu.Lock()
-		t.err = err
-		t.mu.Unlock()
+		t.rebuild()
 		select {
 		case t.changes <- struct{}{}:
 		default:
 		}
 	}
+}
+
+func (t *Tracker) rebuild() {
+	t.refreshMu.Lock()
+	err := t.refresh()
+	t.refreshMu.Unlock()
+	t.mu.Lock()
+	t.err = err
+	t.mu.Unlock()
+}
+
+// Sync rebuilds the view from the kernel now, without waiting for the
+// notifications of changes just made (a link taken down a moment ago), and
+// returns the rebuild's error. Changes is not signalled: the caller acts
+// on the new view itself.
+func (t *Tracker) Sync() error {
+	t.rebuild()
+	return t.Err()
 }
 
 func (t *Tracker) refresh() error {
@@ -123,8 +142,12 @@ func (t *Tracker) refresh() error {
 	byName := make(map[string]int, len(links))
 	for _, l := range links {
 		a := l.Attrs()
-		up := a.OperState == netlink.OperUp ||
-			(a.OperState == netlink.OperUnknown && a.Flags&net.FlagUp != 0 && a.RawFlags&unix.IFF_LOWER_UP != 0)
+		// Up is IFF_UP and IFF_LOWER_UP, not the operational state: the
+		// carrier flag changes the moment the far end of a veth goes down,
+		// while the operational state (and the routes' linkdown flag)
+		// follow through the kernel's linkwatch, up to a second later when
+		// both ends of a veth have the same interface number, as a lab's do.
+		up := a.Flags&net.FlagUp != 0 && a.RawFlags&unix.IFF_LOWER_UP != 0
 		lm[a.Index] = trLink{name: a.Name, up: up}
 		byName[a.Name] = a.Index
 	}
