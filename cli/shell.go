@@ -136,10 +136,16 @@ func (s *Shell) runPrompt(ctx context.Context, tty *os.File, run func(string) er
 	// cleanly: restore the terminal first.
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(stop)
+	left := make(chan struct{})
+	defer func() {
+		signal.Stop(stop)
+		close(left)
+	}()
 	go func() {
-		sig, ok := <-stop
-		if !ok {
+		var sig os.Signal
+		select {
+		case sig = <-stop:
+		case <-left:
 			return
 		}
 		term.Restore(fd, saved)
