@@ -65,7 +65,10 @@ func (s *Shell) Run(ctx context.Context) error {
 	// would inherit) keeps the shell alive.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT)
-	defer signal.Stop(sigs)
+	defer func() {
+		signal.Stop(sigs) // no send after Stop returns: closing is safe
+		close(sigs)
+	}()
 	var mu sync.Mutex
 	var cancelCur context.CancelFunc
 	go func() {
