@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -20,10 +21,10 @@ import (
 )
 
 // outMsg is a message queued for a connection: its encoding, and the
-// decoded form for the trace.
+// options it was encoded with (for the trace, which decodes it again).
 type outMsg struct {
 	b []byte
-	m wire.Message
+	o wire.Options
 }
 
 // writer owns the write side of a connection. Session and RIB goroutines
@@ -47,14 +48,15 @@ func newWriter(nc net.Conn, onSent func(outMsg)) *writer {
 	return w
 }
 
-// send queues m, encoded as b.
-func (w *writer) send(m wire.Message, b []byte) {
+// send queues a message encoded as b with options o. b must not change
+// afterwards.
+func (w *writer) send(b []byte, o wire.Options) {
 	w.mu.Lock()
 	if w.stopped || w.closing {
 		w.mu.Unlock()
 		return
 	}
-	w.q = append(w.q, outMsg{b: b, m: m})
+	w.q = append(w.q, outMsg{b: b, o: o})
 	w.mu.Unlock()
 	w.signal()
 }
@@ -141,7 +143,10 @@ func (w *writer) run() {
 // fails. It decodes with the options negotiated by the OPENs (it sees the
 // peer's OPEN first, and the local one is fixed before it starts).
 func (s *session) readMessages(c *conn) {
-	br := bufio.NewReaderSize(c.nc, 64<<10)
+	// 4 KB: the longest message without the extended message capability
+	// (RFC 8654), and 50 to 100 UPDATEs of a lab; thousands of sessions
+	// each have one.
+	br := bufio.NewReaderSize(c.nc, wire.MaxMessageLen)
 	buf := make([]byte, wire.MaxMessageLen)
 	var opts wire.Options
 	for {
@@ -153,7 +158,7 @@ func (s *session) readMessages(c *conn) {
 		ev := sessEvent{kind: evRead, c: c, msg: m, err: err}
 		if m != nil {
 			now := s.sp.clock.Now()
-			s.trace.add(TraceEntry{Time: now, Peer: s.name, Dir: Received, Type: m.Type().String(), Msg: m})
+			s.trace.add(Received, now, slices.Clone(b), opts, m)
 			switch m := m.(type) {
 			case *wire.Open:
 				opts = wire.Negotiate(c.localOpen, m)

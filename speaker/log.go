@@ -3,6 +3,7 @@ package speaker
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -70,26 +71,55 @@ type TraceEntry struct {
 // trace is a peer's bounded message ring with live followers. Safe for
 // concurrent use: the peer's reader, writer and session goroutines all
 // record into it.
+//
+// Messages are kept as they were on the wire, with the options they were
+// encoded with, and decoded again when the trace is read: a lab of a few
+// hundred routers keeps the last messages of thousands of sessions, and
+// an UPDATE is several times larger decoded than encoded. The ring grows
+// as messages come, up to its length.
 type trace struct {
 	mu   sync.Mutex
-	ring []TraceEntry
-	next int
-	full bool
+	peer string
+	max  int
+	ring []traceRec
+	next int // the oldest record once the ring is full
 	subs map[chan TraceEntry]struct{}
 }
 
-func newTrace(n int) *trace {
-	return &trace{ring: make([]TraceEntry, n), subs: make(map[chan TraceEntry]struct{})}
+// traceRec is one traced message, encoded.
+type traceRec struct {
+	time time.Time
+	raw  []byte // the whole message, header included; not modified
+	opts wire.Options
+	dir  Direction
 }
 
-func (t *trace) add(e TraceEntry) {
+func newTrace(n int, peer string) *trace {
+	return &trace{peer: peer, max: n, subs: make(map[chan TraceEntry]struct{})}
+}
+
+// add records a message sent or received at now, encoded as raw with
+// opts; m is its decoded form when the caller has it (nil: decoded here
+// if a follower needs it). raw must not change afterwards.
+func (t *trace) add(dir Direction, now time.Time, raw []byte, opts wire.Options, m wire.Message) {
+	rec := traceRec{time: now, raw: raw, opts: opts, dir: dir}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.ring[t.next] = e
-	t.next = (t.next + 1) % len(t.ring)
-	if t.next == 0 {
-		t.full = true
+	switch {
+	case t.max <= 0:
+	case len(t.ring) < t.max:
+		if len(t.ring) == cap(t.ring) {
+			t.ring = slices.Grow(t.ring, min(max(2*cap(t.ring), 16), t.max)-len(t.ring))
+		}
+		t.ring = append(t.ring, rec)
+	default:
+		t.ring[t.next] = rec
+		t.next = (t.next + 1) % t.max
 	}
+	if len(t.subs) == 0 {
+		return
+	}
+	e := t.entry(rec, m)
 	for c := range t.subs {
 		// A follower that does not keep up loses messages rather than
 		// slowing the session down.
@@ -100,13 +130,29 @@ func (t *trace) add(e TraceEntry) {
 	}
 }
 
+// entry decodes a record (unless m, its decoded form, is given).
+func (t *trace) entry(r traceRec, m wire.Message) TraceEntry {
+	if m == nil {
+		// Parse decodes what it can of an UPDATE with an RFC 7606 error
+		// and returns it with the error, as when it was received.
+		m, _ = wire.Parse(r.raw, &r.opts)
+	}
+	e := TraceEntry{Time: r.time, Peer: t.peer, Dir: r.dir, Msg: m}
+	if len(r.raw) >= wire.HeaderLen {
+		e.Type = wire.Type(r.raw[wire.HeaderLen-1]).String()
+	}
+	return e
+}
+
 func (t *trace) entries() []TraceEntry {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.full {
-		return append([]TraceEntry(nil), t.ring[:t.next]...)
+	recs := append(slices.Clone(t.ring[t.next:]), t.ring[:t.next]...)
+	t.mu.Unlock()
+	out := make([]TraceEntry, len(recs))
+	for i, r := range recs {
+		out[i] = t.entry(r, nil)
 	}
-	return append(append([]TraceEntry(nil), t.ring[t.next:]...), t.ring[:t.next]...)
+	return out
 }
 
 func (t *trace) follow() (<-chan TraceEntry, func()) {

@@ -30,7 +30,7 @@ type ribEvent struct {
 	up   *peerUp
 	upd  *inUpdate
 	fam  wire.Family
-	orig Origination
+	orig *Origination // a pointer: every queued event has room for each field
 	pfx  netip.Prefix
 	fn   func(*ribState)
 }
@@ -70,6 +70,7 @@ type ribState struct {
 	fibOps  []fib.Op
 	version uint64
 	fns     []func(*ribState)
+	enc     []byte // scratch encoding buffer of send
 }
 
 var families = []wire.Family{wire.IPv4Unicast, wire.IPv6Unicast}
@@ -176,7 +177,7 @@ func (r *ribState) handle(ev ribEvent) {
 			}
 		}
 	case ribAnnounce:
-		r.announce(ev.orig)
+		r.announce(*ev.orig)
 	case ribWithdraw:
 		delete(r.orig, ev.pfx)
 		if t := r.tables[famOf(ev.pfx)]; t != nil {
@@ -560,12 +561,15 @@ func (r *ribState) advertise(p *ribPeer, f wire.Family, pfxs []netip.Prefix, for
 }
 
 func (r *ribState) send(p *ribPeer, u *wire.Update) {
-	b, err := u.AppendTo(nil, &p.up.opts)
+	var err error
+	r.enc, err = u.AppendTo(r.enc[:0], &p.up.opts)
 	if err != nil {
 		r.sp.log.printf("%s: cannot encode UPDATE: %v", p.s.name, err)
 		return
 	}
-	p.up.w.send(u, b)
+	// One allocation of the message's size: the writer and the trace
+	// keep it.
+	p.up.w.send(slices.Clone(r.enc), p.up.opts)
 }
 
 // inRIB runs fn in the RIB goroutine, after its current round, and waits.

@@ -172,8 +172,8 @@ func newSession(sp *Speaker, pc PeerConfig) *session {
 		name:      pc.PeerAddr.String(),
 		ibgp:      pc.PeerAS == sp.cfg.AS,
 		timers:    t,
-		events:    make(chan sessEvent, 64),
-		trace:     newTrace(sp.cfg.TraceLen),
+		events:    make(chan sessEvent, 16),
+		trace:     newTrace(sp.cfg.TraceLen, pc.PeerAddr.String()),
 		adminDown: pc.Shutdown,
 		idleHold:  sp.cfg.IdleHold,
 	}
@@ -381,7 +381,7 @@ func (s *session) newConn(nc net.Conn, outbound bool) {
 			w := newWriter(nc, func(outMsg) {})
 			n := &wire.Notification{Code: wire.CodeCease, Subcode: wire.SubcodeConnectionCollision}
 			b, _ := n.AppendTo(nil, nil)
-			w.send(n, b)
+			w.send(b, wire.Options{})
 			w.closeAfterFlush()
 			return
 		}
@@ -410,14 +410,14 @@ func (s *session) newConn(nc net.Conn, outbound bool) {
 // onSent runs on a writer goroutine after a message reached the socket.
 func (s *session) onSent(m outMsg) {
 	now := s.sp.clock.Now()
-	t := m.m.Type()
+	t := wire.Type(m.b[wire.HeaderLen-1])
 	s.stats.mu.Lock()
 	if int(t) < len(s.stats.sent) {
 		s.stats.sent[t]++
 	}
 	s.stats.lastWrite = now
 	s.stats.mu.Unlock()
-	s.trace.add(TraceEntry{Time: now, Peer: s.name, Dir: Sent, Type: t.String(), Msg: m.m})
+	s.trace.add(Sent, now, m.b, m.o, nil)
 }
 
 // send encodes and queues m on c.
@@ -427,7 +427,7 @@ func (s *session) send(c *conn, m wire.Message) {
 		s.sp.log.printf("%s: cannot encode %s: %v", s.name, m.Type(), err)
 		return
 	}
-	c.w.send(m, b)
+	c.w.send(b, c.opts)
 }
 
 // read handles a message, or the failure, of connection c.

@@ -88,6 +88,11 @@ type Event struct {
 	Changed int `json:",omitempty"`
 }
 
+// ribQueueLen is the RIB goroutine's queue: enough to coalesce a burst of
+// UPDATEs into one decision round; beyond it, sessions wait (and TCP
+// buffers hold the rest).
+const ribQueueLen = 256
+
 // New checks cfg and builds a speaker; nothing runs and no kernel object is
 // touched until Listen or Start.
 func New(cfg Config) (*Speaker, error) {
@@ -119,7 +124,7 @@ func New(cfg Config) (*Speaker, error) {
 		dialer:    cfg.Dialer,
 		log:       &logLines{w: cfg.Log, clock: cfg.Clock},
 		byAddr:    make(map[netip.Addr]*session),
-		ribIn:     make(chan ribEvent, 1024),
+		ribIn:     make(chan ribEvent, ribQueueLen),
 		changedCh: make(chan struct{}),
 		subs:      make(map[chan Event]struct{}),
 	}
@@ -392,7 +397,7 @@ func (sp *Speaker) Announce(o Origination) error {
 	if !o.Prefix.IsValid() || o.Prefix != o.Prefix.Masked() {
 		return fmt.Errorf("speaker %s: announce %v: not a masked prefix", sp.cfg.Name, o.Prefix)
 	}
-	sp.toRIB(ribEvent{kind: ribAnnounce, orig: o})
+	sp.toRIB(ribEvent{kind: ribAnnounce, orig: &o})
 	return nil
 }
 

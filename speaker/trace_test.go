@@ -1,0 +1,115 @@
+package speaker
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"lab/speaker/wire"
+)
+
+var addrCmp = cmp.Options{
+	cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
+	cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
+}
+
+// The trace keeps messages encoded and decodes them when read: what
+// comes out is what went in, the last n of them, oldest first, decoded
+// with the options each was encoded with.
+func TestTraceRing(t *testing.T) {
+	as4 := wire.Options{AS4: true}
+	t0 := time.Date(2017, 12, 15, 14, 14, 40, 0, time.UTC)
+	upd := func(as uint32) *wire.Update {
+		return &wire.Update{Attrs: []wire.Attr{
+			wire.Origin{}, wire.ASPath{Segments: []wire.ASSegment{{Type: wire.ASSequence, ASNs: []uint32{as, 4200000001}}}},
+			wire.NextHop{Addr: netip.MustParseAddr("10.0.0.1")},
+		}, NLRI: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/24")}}
+	}
+	msgs := []struct {
+		m    wire.Message
+		dir  Direction
+		opts wire.Options
+	}{
+		{peerOpen(2, 180, "0.0.0.3"), Sent, wire.Options{}},
+		{&wire.Keepalive{}, Received, wire.Options{}},
+		{upd(65001), Sent, as4},
+		{upd(4200000002), Received, as4},
+		{&wire.Notification{Code: wire.CodeCease, Subcode: wire.SubcodeAdminShutdown}, Sent, as4},
+	}
+	tr := newTrace(3, "2001:12::b")
+	// What a trace reader sees: the message as decoded from the wire
+	// (with the attribute flags it had there).
+	decoded := make([]wire.Message, len(msgs))
+	for i, x := range msgs {
+		b, err := x.m.AppendTo(nil, &x.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if decoded[i], err = wire.Parse(b, &x.opts); err != nil {
+			t.Fatal(err)
+		}
+		tr.add(x.dir, t0.Add(time.Duration(i)*time.Second), b, x.opts, nil)
+		var want []TraceEntry
+		for j := max(0, i-2); j <= i; j++ {
+			want = append(want, TraceEntry{Time: t0.Add(time.Duration(j) * time.Second), Peer: "2001:12::b", Dir: msgs[j].dir,
+				Type: msgs[j].m.Type().String(), Msg: decoded[j]})
+		}
+		if diff := cmp.Diff(want, tr.entries(), addrCmp); diff != "" {
+			t.Fatalf("after %d messages (-want +got):\n%s", i+1, diff)
+		}
+	}
+
+	// A follower gets every new message decoded, or as the caller had it.
+	c, stop := tr.follow()
+	defer stop()
+	k := &wire.Keepalive{}
+	tr.add(Received, t0, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 19, 4}, wire.Options{}, k)
+	if e := <-c; e.Msg != k || e.Type != "KEEPALIVE" {
+		t.Errorf("follower got %+v, want the caller's KEEPALIVE", e)
+	}
+	b, _ := upd(3).AppendTo(nil, &as4)
+	u, _ := wire.Parse(b, &as4)
+	tr.add(Sent, t0, b, as4, nil)
+	if e := <-c; !cmp.Equal(e.Msg, u, addrCmp) || e.Dir != Sent {
+		t.Errorf("follower got %+v, want %v", e, u)
+	}
+}
+
+// Through a session: the trace shows the OPENs and KEEPALIVEs of the
+// exchange and the first UPDATE, decoded.
+func TestTraceSession(t *testing.T) {
+	h := newHarness(t, nil)
+	p := h.remote()
+	local := h.establish(p, peerOpen(2, 180, "0.0.0.3"))
+	first := expect[*wire.Update](p)
+	expect[*wire.Update](p) // End-of-RIB
+	var got []TraceEntry
+	deadline := time.Now().Add(5 * time.Second)
+	for len(got) < 6 && time.Now().Before(deadline) {
+		tr, err := h.sp.Trace(addrB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = tr
+		if len(got) < 6 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	var kinds []string
+	for _, e := range got {
+		kinds = append(kinds, string(e.Dir)+" "+e.Type)
+	}
+	want := []string{"sent OPEN", "rcvd OPEN", "sent KEEPALIVE", "rcvd KEEPALIVE", "sent UPDATE", "sent UPDATE"}
+	if diff := cmp.Diff(want, kinds); diff != "" {
+		t.Fatalf("trace (-want +got):\n%s", diff)
+	}
+	// local and first were decoded by the test's peer from the wire.
+	if diff := cmp.Diff(wire.Message(local), got[0].Msg, addrCmp); diff != "" {
+		t.Errorf("traced OPEN (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wire.Message(first), got[4].Msg, addrCmp); diff != "" {
+		t.Errorf("traced UPDATE (-want +got):\n%s", diff)
+	}
+}
