@@ -29,7 +29,7 @@ func TestBIRD(t *testing.T) {
 		// paths it sends hold 4-byte ASes we must read (RFC 6793).
 		spec:             labSpec{peer: "bird", ourAS: 65001, peerAS: 4200000002},
 		start:            func(t *testing.T, l *testLab) daemon { return startBIRD(t, l, birdRoutes(l)) },
-		shutdownMessage:  true,
+		shutdownText:     shutdownMsg,
 		linkLocalNextHop: true,
 	})
 }

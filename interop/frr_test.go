@@ -38,7 +38,7 @@ func TestFRR(t *testing.T) {
 		// AS4 capability, and must show the real AS in paths.
 		spec:             labSpec{peer: "frr", ourAS: 4200000001, peerAS: 65002},
 		start:            func(t *testing.T, l *testLab) daemon { return startFRR(t, l) },
-		shutdownMessage:  true,
+		shutdownText:     shutdownMsg,
 		plainMED0:        true,
 		linkLocalNextHop: true,
 	})

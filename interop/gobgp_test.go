@@ -29,9 +29,9 @@ func TestGoBGP(t *testing.T) {
 	needBinary(t, "gobgpd", "gobgp")
 	runScenario(t, scenario{
 		// Both ASes 4-byte: AS_TRANS in both OPENs.
-		spec:            labSpec{peer: "gobgp", ourAS: 4200000001, peerAS: 4200000002},
-		start:           func(t *testing.T, l *testLab) daemon { return startGoBGP(t, l, true) },
-		shutdownMessage: true,
+		spec:         labSpec{peer: "gobgp", ourAS: 4200000001, peerAS: 4200000002},
+		start:        func(t *testing.T, l *testLab) daemon { return startGoBGP(t, l, true) },
+		shutdownText: shutdownMsg,
 	})
 }
 

@@ -1,0 +1,350 @@
+package interop
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"lab/topo"
+)
+
+// exabgp is ExaBGP in the external router's namespace. Its API process is
+// a shell that copies ExaBGP's JSON events to events.json and copies the
+// commands written to the cmd FIFO to ExaBGP: the test reads the one and
+// writes the other.
+type exabgp struct {
+	l      *testLab
+	events string
+	fifo   string
+	proc   *daemonProc
+}
+
+func TestExaBGP(t *testing.T) {
+	needBinary(t, "exabgp")
+	runScenario(t, scenario{
+		spec:  labSpec{peer: "exabgp", ourAS: 65001, peerAS: 65002},
+		start: func(t *testing.T, l *testLab) daemon { return startExaBGP(t, l) },
+		// `teardown 2` sends Cease/Administrative Shutdown with a
+		// shutdown communication of its own.
+		shutdownText: "Administrative Shutdown",
+	})
+}
+
+// exaRoute is an ExaBGP route statement for one of the daemon's routes.
+func exaRoute(l *testLab, pfx netip.Prefix, attr bool) string {
+	// ExaBGP sends the AS path it is given: it does not put its own AS
+	// first on an eBGP session, as the other daemons do.
+	s := fmt.Sprintf("route %v next-hop self origin igp as-path [ %d %d ]", pfx, l.peer.AS.Number, peerPrepend)
+	if attr {
+		s += fmt.Sprintf(" med %d community [ %s ] large-community [ %s ]", peerMED,
+			strings.Join(peerCommunities, " "), peerLarge(l.peer.AS.Number))
+	}
+	return s
+}
+
+func startExaBGP(t testing.TB, l *testLab) *exabgp {
+	t.Helper()
+	p := l.peer
+	d := &exabgp{l: l, events: filepath.Join(l.dir, "events.json"), fifo: filepath.Join(l.dir, "cmd.fifo")}
+	if err := syscall.Mkfifo(d.fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The FIFO is opened read-write so that it never reports end of file
+	// between two commands.
+	script := filepath.Join(l.dir, "api.sh")
+	err := os.WriteFile(script, []byte(fmt.Sprintf("#!/bin/sh\nexec 3<>%q\ncat <&3 &\nexec cat > %q\n", d.fifo, d.events)), 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "process api {\n  run /bin/sh %s;\n  encoder json;\n}\n", script)
+	for _, f := range families {
+		fmt.Fprintf(&b, `
+neighbor %v {
+  router-id %v;
+  local-address %v;
+  local-as %d;
+  peer-as %d;
+  family { %s unicast; }
+  api {
+    processes [ api ];
+    neighbor-changes;
+    receive { parsed; update; notification; }
+    send { notification; }
+  }
+  static {
+    %s;
+    %s;
+  }
+}
+`, l.ourAddr[f], p.RouterID, l.peerAddr[f], p.AS.Number, l.us.AS.Number, strings.ToLower(f.String()),
+			exaRoute(l, attrPrefix(false, f), true), exaRoute(l, plainPrefix(false, f), false))
+	}
+	conf := filepath.Join(l.dir, "exabgp.conf")
+	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{
+		"exabgp.daemon.user=root",
+		"exabgp.daemon.daemonize=false",
+		"exabgp.daemon.pid=" + filepath.Join(l.dir, "exabgp.pid"),
+		"exabgp.log.destination=" + filepath.Join(l.dir, "exabgp.log"),
+		"exabgp.log.level=INFO",
+		"exabgp.api.cli=false",
+		// Listen too (by default ExaBGP only connects): our speaker
+		// dials as well.
+		fmt.Sprintf("exabgp.tcp.bind=%v %v", l.peerAddr[topo.IPv4], l.peerAddr[topo.IPv6]),
+	}
+	d.proc = startDaemon(t, l.peerNS(), l.dir, "exabgp", env, "exabgp", conf)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("exabgp.log:\n%s", tail(filepath.Join(l.dir, "exabgp.log"), 60))
+			t.Logf("events.json:\n%s", tail(d.events, 30))
+		}
+	})
+	// ExaBGP has no control socket here: it is up once its API process
+	// runs, which creates events.json.
+	poll(t, 60*time.Second, "ExaBGP's API process", func() (bool, string) {
+		if err := d.proc.running(); err != nil {
+			t.Fatal(err)
+		}
+		_, err := os.Stat(d.events)
+		return err == nil, fmt.Sprint(err)
+	})
+	return d
+}
+
+// command writes an API command to ExaBGP.
+func (d *exabgp) command(cmd string) error {
+	f, err := os.OpenFile(d.fifo, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.WriteString(cmd + "\n")
+	return err
+}
+
+// exaEvent is one JSON line ExaBGP writes to its API process.
+type exaEvent struct {
+	Type     string `json:"type"`
+	Neighbor struct {
+		Address struct {
+			Peer string `json:"peer"`
+		} `json:"address"`
+		State     string `json:"state"`
+		Reason    string `json:"reason"`
+		Direction string `json:"direction"`
+		Message   struct {
+			Update *struct {
+				Attribute *struct {
+					Origin    string     `json:"origin"`
+					ASPath    []uint32   `json:"as-path"`
+					MED       *uint32    `json:"med"`
+					Community [][]uint32 `json:"community"`
+					Large     [][]uint32 `json:"large-community"`
+				} `json:"attribute"`
+				// Announce is family -> next hop -> NLRI.
+				Announce map[string]map[string][]struct {
+					NLRI string `json:"nlri"`
+				} `json:"announce"`
+				Withdraw map[string][]struct {
+					NLRI string `json:"nlri"`
+				} `json:"withdraw"`
+			} `json:"update"`
+		} `json:"message"`
+		// Notification is beside message, not in it.
+		Notification *struct {
+			Code    int `json:"code"`
+			Subcode int `json:"subcode"`
+		} `json:"notification"`
+	} `json:"neighbor"`
+}
+
+// exaState is what ExaBGP's events say about one neighbour.
+type exaState struct {
+	state  string
+	routes map[netip.Prefix]*peerRoute
+	// lastRcvd is the last NOTIFICATION received, "6/2".
+	lastRcvd string
+}
+
+// replay reads every event so far and returns the state per neighbour.
+func (d *exabgp) replay() (map[netip.Addr]*exaState, error) {
+	f, err := os.Open(d.events)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[netip.Addr]*exaState{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(line) == 0 || line[0] != '{' {
+			continue // "done", the acknowledgement of a command
+		}
+		// ExaBGP 4.2 writes the raw NOTIFICATION data into the "reason"
+		// of a state event, control characters included (the length
+		// byte of a shutdown communication): invalid JSON, blanked.
+		for i, c := range line {
+			if c < 0x20 {
+				line[i] = ' '
+			}
+		}
+		var ev exaEvent
+		if err := json.Unmarshal(line, &ev); err != nil {
+			return nil, fmt.Errorf("event %s: %w", line, err)
+		}
+		peer, err := netip.ParseAddr(ev.Neighbor.Address.Peer)
+		if err != nil {
+			continue
+		}
+		st := out[peer]
+		if st == nil {
+			st = &exaState{routes: map[netip.Prefix]*peerRoute{}}
+			out[peer] = st
+		}
+		switch ev.Type {
+		case "state":
+			st.state = ev.Neighbor.State
+			if st.state == "down" {
+				clear(st.routes)
+			}
+		case "notification":
+			if n := ev.Neighbor.Notification; n != nil && ev.Neighbor.Direction == "receive" {
+				st.lastRcvd = fmt.Sprintf("%d/%d", n.Code, n.Subcode)
+			}
+		case "update":
+			u := ev.Neighbor.Message.Update
+			if u == nil || ev.Neighbor.Direction != "receive" {
+				continue
+			}
+			for _, ws := range u.Withdraw {
+				for _, w := range ws {
+					if p, err := netip.ParsePrefix(w.NLRI); err == nil {
+						delete(st.routes, p)
+					}
+				}
+			}
+			for _, byNH := range u.Announce {
+				for nh, nlris := range byNH {
+					// ExaBGP lists an IPv6 next hop of a global and a
+					// link-local address (RFC 2545) as two next hops
+					// with the same NLRI: keep the global one.
+					if a, err := netip.ParseAddr(nh); err == nil && a.IsLinkLocalUnicast() && len(byNH) > 1 {
+						continue
+					}
+					r := exaPeerRoute(u.Attribute, nh)
+					for _, n := range nlris {
+						if p, err := netip.ParsePrefix(n.NLRI); err == nil {
+							st.routes[p] = r
+						}
+					}
+				}
+			}
+		}
+	}
+	return out, sc.Err()
+}
+
+func exaPeerRoute(a *struct {
+	Origin    string     `json:"origin"`
+	ASPath    []uint32   `json:"as-path"`
+	MED       *uint32    `json:"med"`
+	Community [][]uint32 `json:"community"`
+	Large     [][]uint32 `json:"large-community"`
+}, nh string) *peerRoute {
+	r := &peerRoute{}
+	r.NextHop, _ = netip.ParseAddr(nh)
+	if a == nil {
+		return r
+	}
+	r.Origin = map[string]string{"igp": "i", "egp": "e", "incomplete": "?"}[a.Origin]
+	var path []string
+	for _, as := range a.ASPath {
+		path = append(path, fmt.Sprint(as))
+	}
+	r.ASPath = strings.Join(path, " ")
+	if a.MED != nil {
+		r.MED, r.HasMED = *a.MED, true
+	}
+	for _, c := range a.Community {
+		if len(c) == 2 {
+			r.Communities = append(r.Communities, fmt.Sprintf("%d:%d", c[0], c[1]))
+		}
+	}
+	r.Communities = sorted(r.Communities)
+	for _, c := range a.Large {
+		if len(c) == 3 {
+			r.LargeCommunities = append(r.LargeCommunities, fmt.Sprintf("%d:%d:%d", c[0], c[1], c[2]))
+		}
+	}
+	r.LargeCommunities = sorted(r.LargeCommunities)
+	return r
+}
+
+func (d *exabgp) neighbor(a netip.Addr) (*exaState, error) {
+	all, err := d.replay()
+	if err != nil {
+		return nil, err
+	}
+	if st := all[a]; st != nil {
+		return st, nil
+	}
+	return &exaState{}, nil
+}
+
+func (d *exabgp) established(_ context.Context, a netip.Addr) (bool, string, error) {
+	st, err := d.neighbor(a)
+	if err != nil {
+		return false, "", err
+	}
+	return st.state == "up", fmt.Sprintf("state %q", st.state), nil
+}
+
+func (d *exabgp) receivedCease(_ context.Context, a netip.Addr) (bool, string, error) {
+	st, err := d.neighbor(a)
+	if err != nil {
+		return false, "", err
+	}
+	return st.state != "up" && st.lastRcvd == "6/2", fmt.Sprintf("state %q, last notification received %q", st.state, st.lastRcvd), nil
+}
+
+func (d *exabgp) route(_ context.Context, pfx netip.Prefix) (*peerRoute, error) {
+	all, err := d.replay()
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range all {
+		if r := st.routes[pfx]; r != nil {
+			return r, nil
+		}
+	}
+	return nil, nil
+}
+
+func (d *exabgp) peerOf(pfx netip.Prefix) netip.Addr {
+	return d.l.ourAddr[topo.FamilyOf(pfx.Addr())]
+}
+
+func (d *exabgp) withdraw(_ context.Context, pfx netip.Prefix) error {
+	return d.command(fmt.Sprintf("neighbor %v withdraw %s", d.peerOf(pfx), exaRoute(d.l, pfx, false)))
+}
+
+// shutdown tears the session down with Cease/Administrative Shutdown
+// (subcode 2). ExaBGP has no administrative down state: it connects
+// again by itself, so enable has nothing to do.
+func (d *exabgp) shutdown(_ context.Context, a netip.Addr, _ string) error {
+	return d.command(fmt.Sprintf("neighbor %v teardown 2", a))
+}
+
+func (d *exabgp) enable(context.Context, netip.Addr) error { return nil }
