@@ -11,21 +11,25 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// batchLen is the number of route requests sent in one sendmsg. The
-// kernel answers each with an ACK that waits in the socket's receive
-// buffer until the batch is read back; 64 acknowledgements (about 1 KB of
-// buffer each, counting the kernel's overhead) stay well inside the
-// default 208 KB, so none is ever dropped.
+// batchLen is the number of route requests sent in one sendmsg. Only the
+// last asks for an acknowledgement, but the kernel answers every failed
+// request with its error: in the worst case all fail, and their answers
+// (about 1 KB of receive buffer each, counting the kernel's overhead) must
+// fit the socket's receive buffer (rcvBuf) until the batch is read back.
 const batchLen = 64
+
+// rcvBuf is the route socket's receive buffer: four times the worst case.
+const rcvBuf = 256 << 10
 
 // routeSocket is a raw rtnetlink socket that sends route requests in
 // batches: many RTM_NEWROUTE/RTM_DELROUTE messages in one sendmsg, which
-// rtnetlink processes one after the other before the call returns, then
-// one read of all their acknowledgements. Compared with one request and
-// one acknowledgement per route (netlink.Handle), a table of a few hundred
-// routes costs a few system calls instead of a thousand, and no
-// allocation per route. Owned by the FIB's writer goroutine (and by Close
-// once the writer is gone).
+// rtnetlink processes one after the other before the call returns. Only
+// the last requests an acknowledgement (NLM_F_ACK); a failed request is
+// answered with its error anyway, before that acknowledgement. Compared
+// with one request and one acknowledgement per route (netlink.Handle), a
+// table of a few hundred routes costs a few system calls instead of a
+// thousand, and no allocation per route. Owned by the FIB's writer
+// goroutine (and by Close once the writer is gone).
 type routeSocket struct {
 	fd   int
 	seq  uint32
@@ -49,7 +53,12 @@ func openRouteSocket(nsPath string) (*routeSocket, error) {
 	// than this means an acknowledgement was lost, and must not hang the
 	// writer.
 	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 10})
-	return &routeSocket{fd: fd, out: make([]byte, 0, batchLen*96), in: make([]byte, 64<<10)}, nil
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvBuf); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("fib: route socket buffer: %w", err)
+	}
+	// One answer per read (a datagram each), a few hundred bytes at most.
+	return &routeSocket{fd: fd, out: make([]byte, 0, batchLen*96), in: make([]byte, 4096)}, nil
 }
 
 // socketAt opens and binds a netlink socket of protocol proto inside the
@@ -138,13 +147,14 @@ func (s *routeSocket) exchange(ops []Op, errs []error) []error {
 	}
 	first := s.seq + 1
 	s.out = s.out[:0]
-	for _, op := range ops {
+	for i, op := range ops {
 		s.seq++
-		s.out = appendRouteMsg(s.out, op, s.seq)
+		s.out = appendRouteMsg(s.out, op, s.seq, i == len(ops)-1)
 	}
+	last := s.seq
 	base := len(errs)
 	for range ops {
-		errs = append(errs, errNoAck)
+		errs = append(errs, nil)
 	}
 	if err := unix.Sendto(s.fd, s.out, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		for i := base; i < len(errs); i++ {
@@ -152,14 +162,16 @@ func (s *routeSocket) exchange(ops []Op, errs []error) []error {
 		}
 		return errs
 	}
-	for pending := len(ops); pending > 0; {
+	for acked := false; !acked; {
 		n, _, err := unix.Recvfrom(s.fd, s.in, 0)
 		if err != nil {
 			if errors.Is(err, unix.EINTR) {
 				continue
 			}
+			// The answers are lost (or late): the outcome of every
+			// request of the batch is unknown, so each counts as failed.
 			for i := base; i < len(errs); i++ {
-				if errors.Is(errs[i], errNoAck) {
+				if errs[i] == nil {
 					errs[i] = fmt.Errorf("netlink receive: %w", err)
 				}
 			}
@@ -178,20 +190,16 @@ func (s *routeSocket) exchange(ops []Op, errs []error) []error {
 				continue // not an answer to this batch
 			}
 			i := base + int(seq-first)
-			if !errors.Is(errs[i], errNoAck) {
-				continue
-			}
-			pending--
-			errs[i] = nil
 			if code := int32(binary.NativeEndian.Uint32(body)); code != 0 {
 				errs[i] = ackError(unix.Errno(-code), body)
 			}
+			// Answers come in the order of the requests: the last
+			// request's answer comes last.
+			acked = seq == last
 		}
 	}
 	return errs
 }
-
-var errNoAck = errors.New("no acknowledgement from the kernel")
 
 // ackError is the error of an NLMSG_ERROR body: the errno, with the
 // extended ack message when the kernel sent one (NETLINK_EXT_ACK).
@@ -226,11 +234,14 @@ func rtaAlign(n int) int { return (n + unix.RTA_ALIGNTO - 1) &^ (unix.RTA_ALIGNT
 // RouteReplace and RouteDel build it (`ip route replace/del`): table main,
 // protocol Protocol, metric Metric, scope universe through a gateway and
 // link without one, type unicast (install), the output interface.
-func appendRouteMsg(b []byte, op Op, seq uint32) []byte {
+func appendRouteMsg(b []byte, op Op, seq uint32, ack bool) []byte {
 	r := op.Route
-	typ, flags := uint16(unix.RTM_NEWROUTE), uint16(unix.NLM_F_REQUEST|unix.NLM_F_ACK|unix.NLM_F_CREATE|unix.NLM_F_REPLACE)
+	typ, flags := uint16(unix.RTM_NEWROUTE), uint16(unix.NLM_F_REQUEST|unix.NLM_F_CREATE|unix.NLM_F_REPLACE)
 	if op.Delete {
-		typ, flags = unix.RTM_DELROUTE, unix.NLM_F_REQUEST|unix.NLM_F_ACK
+		typ, flags = unix.RTM_DELROUTE, unix.NLM_F_REQUEST
+	}
+	if ack {
+		flags |= unix.NLM_F_ACK
 	}
 	start := len(b)
 	ne := binary.NativeEndian
