@@ -119,3 +119,48 @@ func summarize(u *wire.Update) advSummary {
 }
 
 func itoa(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
+
+// A group of prefixes with one attribute set that does not fit one
+// message is split into as few UPDATEs as fit 4096 bytes; one that fits
+// goes in one UPDATE.
+func TestAdvertisePacking(t *testing.T) {
+	var local []netip.Prefix
+	h := newHarness(t, func(c *Config) {
+		c.Originate = nil
+		for i := range 1000 {
+			p := netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(i >> 8), byte(i)}), 64)
+			local = append(local, p)
+			c.Originate = append(c.Originate, Origination{Prefix: p})
+		}
+	})
+	p := h.remote()
+	h.establish(p, peerOpen(2, 180, "0.0.0.3"))
+	var got []netip.Prefix
+	var sizes []int
+	for {
+		u := expect[*wire.Update](p)
+		if _, _, ok := u.IsEndOfRIB(); ok {
+			break
+		}
+		b, err := u.AppendTo(nil, &p.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(b))
+		r, _ := u.MPReach()
+		got = append(got, r.NLRI...)
+	}
+	slices.SortFunc(got, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+	if diff := cmp.Diff(local, got, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
+		t.Errorf("advertised prefixes (-want +got):\n%s", diff)
+	}
+	// 1000 prefixes of 9 bytes: 3 messages of at most 4096 bytes.
+	if len(sizes) != 3 {
+		t.Errorf("%d UPDATEs of %v bytes, want 3", len(sizes), sizes)
+	}
+	for _, n := range sizes {
+		if n > wire.MaxMessageLen {
+			t.Errorf("UPDATE of %d bytes", n)
+		}
+	}
+}

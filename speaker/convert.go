@@ -189,15 +189,7 @@ func prefixLen(p netip.Prefix) int { return 1 + (p.Bits()+7)/8 }
 // does.
 func buildUpdates(fam wire.Family, attrs []wire.Attr, nhs []netip.Addr, nlri []netip.Prefix, o *wire.Options) []*wire.Update {
 	var out []*wire.Update
-	mk := func(batch []netip.Prefix) *wire.Update {
-		if fam == wire.IPv4Unicast {
-			return &wire.Update{Attrs: attrs, NLRI: batch}
-		}
-		all := make([]wire.Attr, 0, len(attrs)+1)
-		all = append(all, wire.MPReachNLRI{AFI: fam.AFI, SAFI: fam.SAFI, NextHops: nhs, NLRI: batch})
-		all = append(all, attrs...)
-		return &wire.Update{Attrs: all}
-	}
+	mk := func(batch []netip.Prefix) *wire.Update { return newUpdate(fam, attrs, nhs, batch) }
 	base, err := mk(nil).AppendTo(nil, o)
 	if err != nil {
 		return nil
@@ -217,6 +209,18 @@ func buildUpdates(fam wire.Family, attrs []wire.Attr, nhs []netip.Addr, nlri []n
 		out = append(out, mk(nlri[start:]))
 	}
 	return out
+}
+
+// newUpdate is one UPDATE of nlri with one attribute set (see
+// buildUpdates).
+func newUpdate(fam wire.Family, attrs []wire.Attr, nhs []netip.Addr, nlri []netip.Prefix) *wire.Update {
+	if fam == wire.IPv4Unicast {
+		return &wire.Update{Attrs: attrs, NLRI: nlri}
+	}
+	all := make([]wire.Attr, 0, len(attrs)+1)
+	all = append(all, wire.MPReachNLRI{AFI: fam.AFI, SAFI: fam.SAFI, NextHops: nhs, NLRI: nlri})
+	all = append(all, attrs...)
+	return &wire.Update{Attrs: all}
 }
 
 // buildWithdraws packs withdrawals into UPDATEs.
@@ -246,8 +250,9 @@ func buildWithdraws(fam wire.Family, ws []netip.Prefix, o *wire.Options) []*wire
 
 // wireAttrs renders an outgoing attribute set, in type code order.
 func (sp *Speaker) wireAttrs(a *rib.Attrs, fam wire.Family) []wire.Attr {
-	out := []wire.Attr{wire.Origin{Value: wire.OriginValue(a.Origin)}}
-	path := wire.ASPath{}
+	out := make([]wire.Attr, 1, 8) // room for the usual attributes
+	out[0] = wire.Origin{Value: wire.OriginValue(a.Origin)}
+	path := wire.ASPath{Segments: make([]wire.ASSegment, 0, len(a.ASPath))}
 	for _, s := range a.ASPath {
 		path.Segments = append(path.Segments, wire.ASSegment{Type: wire.SegmentType(s.Type), ASNs: s.ASNs})
 	}

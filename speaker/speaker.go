@@ -66,6 +66,10 @@ type Speaker struct {
 	closed    bool
 	changedCh chan struct{}
 	subs      map[chan Event]struct{}
+
+	// changedTaken (under mu): a waiter holds changedCh, the next change
+	// closes it.
+	changedTaken bool
 }
 
 // EventKind says what an Event reports.
@@ -284,17 +288,22 @@ func (sp *Speaker) toRIB(ev ribEvent) {
 	}
 }
 
-// changed wakes every WaitFor.
+// changed wakes every WaitFor. Sessions and the RIB goroutine call it
+// after every event: the channel is only replaced when a waiter took it.
 func (sp *Speaker) changed() {
 	sp.mu.Lock()
-	close(sp.changedCh)
-	sp.changedCh = make(chan struct{})
+	if sp.changedTaken {
+		close(sp.changedCh)
+		sp.changedCh = make(chan struct{})
+		sp.changedTaken = false
+	}
 	sp.mu.Unlock()
 }
 
 func (sp *Speaker) changedChan() <-chan struct{} {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
+	sp.changedTaken = true
 	return sp.changedCh
 }
 
