@@ -1,0 +1,29 @@
+// Package bench holds the lab's end-to-end benchmarks: they run the real
+// `lab` binary on generated topologies and measure what a user waits for.
+//
+// BenchmarkConvergeBA50, BenchmarkConvergeBA200 and BenchmarkConvergeBA500
+// generate a Barabási–Albert topology (one router and one IPv4 and one IPv6
+// prefix per AS, two links per new AS), start it with `lab up -d` under a
+// unique name and a private LAB_RUN_DIR, and poll every router's kernel
+// table over netlink, inside its namespace, until every router has a
+// route of protocol 200 to every other router's prefixes. They report:
+//
+//	up-s/op         `lab up -d` returning (data plane built, speakers started)
+//	converge-s/op   from starting `lab up` to the last router's full table
+//	peak-MB/op      the daemon's peak resident set (VmHWM) at convergence
+//	daemon-cpu-s/op the daemon's user+system CPU time at convergence
+//	poll-cpu-s/op   the benchmark's own CPU time while polling (what the
+//	                measurement costs the machine)
+//	down-s/op       `lab down` until it returns (everything removed)
+//
+// Nothing is left behind, even when an iteration fails: the daemon is
+// stopped with `lab down`, killed if that fails, and `lab clean` removes
+// what remains, all inside the benchmark's own run directory.
+//
+// Run (as root): `make bench`, or
+//
+//	go test -run '^$' -bench ConvergeBA200 ./bench/
+//
+// The binary is built once per run from ./cmd/lab; LAB_BIN names an
+// existing binary instead.
+package bench
