@@ -34,7 +34,7 @@ const (
 	// pollInterval separates two sweeps over the routers not yet
 	// converged: often enough to time convergence to a few tens of
 	// milliseconds, rarely enough to leave the CPUs to the lab.
-	pollInterval = 25 * time.Millisecond
+	pollInterval = 40 * time.Millisecond
 	// pollers dump namespaces in parallel; the machine has 2 CPUs.
 	pollers = 2
 )
@@ -261,22 +261,25 @@ type router struct {
 	seen   []bool
 	done   bool
 	doneAt time.Time
-	// lacking is a prefix the last dump did not find.
-	lacking netip.Prefix
+	// lacking are prefixes the last dump did not find, not yet found
+	// since.
+	lacking []netip.Prefix
 }
 
-// check reports whether r's table holds every prefix. While a prefix
-// found missing before is still missing, one lookup answers; otherwise a
-// dump of both families counts them all.
+// check reports whether r's table holds every prefix. While prefixes
+// found missing by the last dump are still missing, a few lookups answer
+// (the first of them usually); when they are all there, a dump of both
+// families counts every prefix again.
 func (r *router) check(buf []byte) (bool, error) {
-	if r.lacking.IsValid() {
-		ok, err := r.d.has(buf, r.lacking)
+	for len(r.lacking) > 0 {
+		ok, err := r.d.has(buf, r.lacking[0])
 		if err != nil {
 			return false, fmt.Errorf("%s: %w", r.name, err)
 		}
 		if !ok {
 			return false, nil
 		}
+		r.lacking = r.lacking[1:]
 	}
 	clear(r.seen)
 	have := 0
@@ -291,12 +294,16 @@ func (r *router) check(buf []byte) (bool, error) {
 			return false, fmt.Errorf("%s: %w", r.name, err)
 		}
 	}
-	r.lacking = netip.Prefix{}
-	if have < len(r.want) {
-		r.lacking = r.missing()[0]
+	r.lacking = r.missing()
+	if len(r.lacking) > maxLacking {
+		r.lacking = r.lacking[:maxLacking]
 	}
 	return have == len(r.want), nil
 }
+
+// maxLacking is the number of missing prefixes a router's check looks up
+// one by one before it dumps the tables again.
+const maxLacking = 8
 
 func (r *router) missing() []netip.Prefix {
 	var out []netip.Prefix
@@ -334,6 +341,12 @@ func (l *labRun) waitConverged(m *topo.Lab, t0 time.Time) (converged, error) {
 			}
 		}
 		r.seen = make([]bool, len(r.want))
+		// The first check is a lookup too, not a dump of every table
+		// at a time when none is complete.
+		for p := range r.want {
+			r.lacking = append(r.lacking, p)
+			break
+		}
 	}
 	bufs := make([][]byte, pollers)
 	for i := range bufs {
