@@ -53,6 +53,14 @@ type PeerConfig struct {
 	Families []wire.Family
 	// Passive peers are never dialled: the speaker waits for them.
 	Passive bool
+	// DialDelay makes the speaker wait this long for the peer's
+	// connection, at every start of the session, before dialling itself.
+	// Two speakers that dial each other at once collide (RFC 4271 section
+	// 6.8), and the collision rule can leave both without a session for a
+	// round; ConfigFromTopo sets it on one side of the sessions between
+	// two of the lab's speakers, so the other side's connection always
+	// comes first.
+	DialDelay time.Duration
 	// Password turns on TCP MD5 signatures (RFC 2385) with this key.
 	Password string
 	// Timers overrides the speaker's timers for this peer when non-nil.
@@ -117,6 +125,11 @@ type Config struct {
 	TraceLen int
 }
 
+// LabDialDelay is how long the lower-identifier side of a session between
+// two of the lab's speakers waits for the other's connection before it
+// dials itself (PeerConfig.DialDelay).
+const LabDialDelay = 500 * time.Millisecond
+
 // ConfigFromTopo builds the configuration of router r of lab l, whose
 // namespace is at nsPath: one peer per session of r, with descriptions as
 // the seed's ("as2rb (eBGP)"), the router's timers and compare-routerid,
@@ -145,6 +158,13 @@ func ConfigFromTopo(l *topo.Lab, r *topo.Router, nsPath string) Config {
 			PeerAddr:    peer.Addr,
 			PeerAS:      peer.Router.AS.Number,
 			Password:    s.Password,
+		}
+		// Between two of the lab's speakers, the one with the lower
+		// identifier lets the other dial first: the connection that the
+		// collision rule would keep is then the only one (external
+		// routers run their own daemons, and we dial them at once).
+		if !peer.Router.External && r.RouterID.Compare(peer.Router.RouterID) < 0 {
+			pc.DialDelay = LabDialDelay
 		}
 		if local.Iface != nil {
 			pc.Interface = local.Iface.Name

@@ -36,10 +36,10 @@ func TestConfigFromTopo(t *testing.T) {
 		Timers: DefaultTimers,
 		Peers: []PeerConfig{
 			{Description: "as2rb (eBGP)", LocalAddr: netip.MustParseAddr("2001:12::a"), PeerAddr: netip.MustParseAddr("2001:12::b"),
-				Interface: "as1ra-eth0", PeerAS: 2, Families: []wire.Family{wire.IPv6Unicast}, Password: "pw",
+				Interface: "as1ra-eth0", PeerAS: 2, Families: []wire.Family{wire.IPv6Unicast}, Password: "pw", DialDelay: LabDialDelay,
 				NextHop4: netip.MustParseAddr("10.0.12.1"), NextHop6: netip.MustParseAddr("2001:12::a")},
 			{Description: "as2rb (eBGP)", LocalAddr: netip.MustParseAddr("10.0.12.1"), PeerAddr: netip.MustParseAddr("10.0.12.2"),
-				Interface: "as1ra-eth0", PeerAS: 2, Families: []wire.Family{wire.IPv4Unicast}, Password: "pw",
+				Interface: "as1ra-eth0", PeerAS: 2, Families: []wire.Family{wire.IPv4Unicast}, Password: "pw", DialDelay: LabDialDelay,
 				NextHop4: netip.MustParseAddr("10.0.12.1"), NextHop6: netip.MustParseAddr("2001:12::a")},
 		},
 		Originate: []Origination{{Prefix: netip.MustParsePrefix("2001:1234:1::/64")}},
@@ -50,5 +50,12 @@ func TestConfigFromTopo(t *testing.T) {
 	}
 	if _, err := New(cfg); err != nil {
 		t.Errorf("New(ConfigFromTopo(...)): %v", err)
+	}
+	// The side with the higher identifier dials at once; the lower one
+	// (as1ra) lets it.
+	for _, p := range ConfigFromTopo(lab, rb, "/run/netns/lab-as2rb").Peers {
+		if p.DialDelay != 0 {
+			t.Errorf("as2rb waits %v before dialling %v; the higher identifier dials at once", p.DialDelay, p.PeerAddr)
+		}
 	}
 }

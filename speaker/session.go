@@ -123,6 +123,9 @@ type session struct {
 	conns        []*conn
 	adminDown    bool
 	connectAt    time.Time // ConnectRetry timer; zero when stopped
+	// lastCollision is when the peer last dropped one of our connections
+	// with Cease/Connection Collision Resolution.
+	lastCollision time.Time
 	idleUntil    time.Time // idle hold; zero when not holding
 	idleHold     time.Duration
 	dialCancel   context.CancelFunc
@@ -236,6 +239,14 @@ func (s *session) start() {
 	s.idleUntil = time.Time{}
 	if s.cfg.Passive {
 		s.setState(Active)
+		return
+	}
+	if s.cfg.DialDelay > 0 {
+		// Let the peer dial first: wait in Active, accepting its
+		// connection, and dial only if none came (the ConnectRetry timer
+		// fires early).
+		s.setState(Active)
+		s.connectAt = s.sp.clock.Now().Add(s.cfg.DialDelay)
 		return
 	}
 	s.setState(Connect)
@@ -462,12 +473,22 @@ func (s *session) read(ev sessEvent) {
 		s.stats.mu.Lock()
 		s.stats.lastNotif = "received " + n.String()
 		s.stats.mu.Unlock()
-		if n.Code == wire.CodeCease && n.Subcode == wire.SubcodeConnectionCollision && c != s.upConn {
+		if n.Code == wire.CodeCease && n.Subcode == wire.SubcodeConnectionCollision {
 			// The peer resolved a collision against this connection and
-			// keeps the other one (RFC 4271 section 6.8), which may still
-			// be our dial under way: not a failure to damp.
+			// keeps another (RFC 4271 section 6.8), maybe our dial still
+			// under way. Even an Established connection can lose: the
+			// rule has a race (a side that has not seen the second
+			// connection yet establishes the first, which the other side,
+			// seeing both, drops by the identifiers). Not a failure to
+			// damp — unless it keeps happening.
+			again := !s.lastCollision.IsZero() && now.Sub(s.lastCollision) < 5*time.Second
+			s.lastCollision = now
 			s.drop(c, nil, "Connection collision", n.String())
-			s.afterCollision()
+			if again {
+				s.afterDrop()
+			} else {
+				s.afterCollision()
+			}
 			return
 		}
 		s.drop(c, nil, "BGP Notification received", n.String())

@@ -695,3 +695,40 @@ func TestStateText(t *testing.T) {
 		t.Error("UnmarshalText accepted an unknown state")
 	}
 }
+
+// With DialDelay, the speaker waits in Active for the peer's connection
+// and accepts it without dialling; without one coming, it dials when the
+// delay ends.
+func TestDialDelay(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Peers[0].DialDelay = 500 * time.Millisecond })
+	h.waitState(addrB, Active)
+	select {
+	case <-h.dial.remote:
+		t.Fatal("dialled before the delay ended")
+	default:
+	}
+	in := h.inbound(addrB)
+	h.establish(in, peerOpen(2, 180, "0.0.0.9"))
+	h.waitState(addrB, Established)
+
+	h2 := newHarness(t, func(c *Config) { c.Peers[0].DialDelay = 500 * time.Millisecond })
+	h2.waitState(addrB, Active)
+	h2.clock.Advance(500 * time.Millisecond)
+	h2.establish(h2.remote(), peerOpen(2, 180, "0.0.0.9"))
+	h2.waitState(addrB, Established)
+}
+
+// A collision lost on an Established connection (the peer, seeing both
+// connections, dropped the one we had established) restarts the session
+// at once, without idle hold.
+func TestCollisionLostWhenEstablished(t *testing.T) {
+	h := newHarness(t, nil)
+	p := h.remote()
+	h.establish(p, peerOpen(2, 180, "0.0.0.9"))
+	h.waitState(addrB, Established)
+	p.send(&wire.Notification{Code: wire.CodeCease, Subcode: wire.SubcodeConnectionCollision})
+	// A new dial at once, no idle hold: the fake clock does not move.
+	p2 := h.remote()
+	h.establish(p2, peerOpen(2, 180, "0.0.0.9"))
+	h.waitState(addrB, Established)
+}
