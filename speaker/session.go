@@ -119,20 +119,20 @@ type session struct {
 	stats  peerStats
 
 	// Owned by the session goroutine.
-	state        State
-	conns        []*conn
-	adminDown    bool
-	connectAt    time.Time // ConnectRetry timer; zero when stopped
+	state     State
+	conns     []*conn
+	adminDown bool
+	connectAt time.Time // ConnectRetry timer; zero when stopped
 	// lastCollision is when the peer last dropped one of our connections
 	// with Cease/Connection Collision Resolution.
 	lastCollision time.Time
-	idleUntil    time.Time // idle hold; zero when not holding
-	idleHold     time.Duration
-	dialCancel   context.CancelFunc
-	dialID       uint64
-	upConn       *conn
-	refreshOnUp  bool
-	pendingReset string
+	idleUntil     time.Time // idle hold; zero when not holding
+	idleHold      time.Duration
+	dialCancel    context.CancelFunc
+	dialID        uint64
+	upConn        *conn
+	refreshOnUp   bool
+	pendingReset  string
 }
 
 // peerStats are a session's counters and status, written by the session
