@@ -137,8 +137,12 @@ func (r *ribState) run() {
 		}
 		// Coalesce: take whatever else is queued before deciding, so a
 		// burst of UPDATEs costs one decision and one UPDATE per prefix.
+		// A round stops at roundPrefixes changed prefixes, so that a full
+		// table is decided, installed and passed on while it still
+		// arrives, instead of all at once after its last UPDATE, and show
+		// commands (which wait for the round) keep answering.
 	drain:
-		for i := 0; i < 4096; i++ {
+		for i := 0; i < 4096 && r.pending() < roundPrefixes; i++ {
 			select {
 			case ev := <-r.sp.ribIn:
 				r.handle(ev)
@@ -149,6 +153,20 @@ func (r *ribState) run() {
 		r.process()
 		r.runFns()
 	}
+}
+
+// roundPrefixes bounds the prefixes one round of the RIB goroutine
+// decides (see run): large enough that bursts coalesce, small enough that
+// a round of a full table takes tens of milliseconds.
+const roundPrefixes = 1 << 15
+
+// pending returns the number of prefixes waiting for the decision process.
+func (r *ribState) pending() int {
+	n := 0
+	for _, t := range r.tables {
+		n += t.Pending()
+	}
+	return n
 }
 
 func (r *ribState) runFns() {

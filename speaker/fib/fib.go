@@ -230,6 +230,18 @@ func (f *FIB) run() {
 			pending[op.Route.Dst] = op
 		}
 	}
+	// reset empties the scratch state between batches. After a burst (a
+	// full table arriving) it is dropped rather than cleared: a cleared
+	// map keeps its buckets, and a full table's worth of them (with order
+	// and f.batch) is hundreds of bytes per route, held for good.
+	reset := func() {
+		if len(order) > 1<<12 {
+			pending, order, f.batch = make(map[netip.Prefix]Op), nil, nil
+			return
+		}
+		clear(pending)
+		order = order[:0]
+	}
 	for {
 		select {
 		case <-f.quit:
@@ -245,8 +257,7 @@ func (f *FIB) run() {
 				}
 			}
 			f.write(pending, order)
-			clear(pending)
-			order = order[:0]
+			reset()
 			close(c)
 		case ops := <-f.ops:
 			add(ops)
@@ -260,8 +271,7 @@ func (f *FIB) run() {
 				}
 			}
 			f.write(pending, order)
-			clear(pending)
-			order = order[:0]
+			reset()
 		}
 	}
 }
