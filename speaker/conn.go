@@ -28,43 +28,56 @@ type outMsg struct {
 }
 
 // writer owns the write side of a connection. Session and RIB goroutines
-// queue messages with send; the writer goroutine writes them in batches
-// (one writev per batch), so neither ever blocks on TCP.
+// queue messages with send (or queue, then flush); a writer goroutine
+// writes them in batches (one writev per batch), so neither ever blocks on
+// TCP. The goroutine runs only while there is something to write: a lab
+// has thousands of connections, most of them idle most of the time.
 type writer struct {
 	nc     net.Conn
 	onSent func(outMsg)
 
-	mu      sync.Mutex
-	q       []outMsg // guarded by mu
-	closing bool     // close once q is written
-	stopped bool     // the connection is closed: drop what comes
-	wake    chan struct{}
-	done    chan struct{}
+	mu       sync.Mutex
+	q        []outMsg // guarded by mu
+	spare    []outMsg // a written batch's slice, for the next one
+	closing  bool     // close once q is written
+	stopped  bool     // the connection is closed: drop what comes
+	running  bool     // a writer goroutine runs
+	finished bool     // done is closed
+	done     chan struct{}
 }
 
 func newWriter(nc net.Conn, onSent func(outMsg)) *writer {
-	w := &writer{nc: nc, onSent: onSent, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	go w.run()
-	return w
+	return &writer{nc: nc, onSent: onSent, done: make(chan struct{})}
 }
 
-// send queues a message encoded as b with options o. b must not change
-// afterwards.
+// send queues a message encoded as b with options o and has it written.
+// b must not change afterwards.
 func (w *writer) send(b []byte, o wire.Options) {
-	w.mu.Lock()
-	if w.stopped || w.closing {
-		w.mu.Unlock()
-		return
-	}
-	w.q = append(w.q, outMsg{b: b, o: o})
-	w.mu.Unlock()
-	w.signal()
+	w.queue(b, o)
+	w.flush()
 }
 
-func (w *writer) signal() {
-	select {
-	case w.wake <- struct{}{}:
-	default:
+// queue queues a message without waking the writer: the RIB goroutine
+// queues a round's UPDATEs, then flushes them together.
+func (w *writer) queue(b []byte, o wire.Options) {
+	w.mu.Lock()
+	if !w.stopped && !w.closing {
+		w.q = append(w.q, outMsg{b: b, o: o})
+	}
+	w.mu.Unlock()
+}
+
+// flush has what is queued written, and a closing or stopped connection
+// closed.
+func (w *writer) flush() {
+	w.mu.Lock()
+	start := !w.running && !w.finished && (len(w.q) > 0 || w.closing || w.stopped)
+	if start {
+		w.running = true
+	}
+	w.mu.Unlock()
+	if start {
+		go w.run()
 	}
 }
 
@@ -82,7 +95,7 @@ func (w *writer) closeAfterFlush() {
 	w.closing = true
 	w.mu.Unlock()
 	w.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
-	w.signal()
+	w.flush()
 }
 
 // abort closes the connection at once.
@@ -92,49 +105,53 @@ func (w *writer) abort() {
 	w.q = nil
 	w.mu.Unlock()
 	w.nc.Close()
-	w.signal()
+	w.flush()
 }
 
+// run is the writer goroutine: it writes batches until the queue is
+// empty, and ends; once the connection is to be closed, it closes it and
+// done.
 func (w *writer) run() {
-	defer close(w.done)
 	var bufs net.Buffers
-	for range w.wake {
-		for {
-			w.mu.Lock()
-			q := w.q
-			w.q = nil
-			closing, stopped := w.closing, w.stopped
+	for {
+		w.mu.Lock()
+		q := w.q
+		w.q, w.spare = w.spare, nil
+		closing, stopped := w.closing, w.stopped
+		if len(q) == 0 && !closing && !stopped {
+			w.running = false
+			w.spare = q
 			w.mu.Unlock()
-			if stopped {
-				w.nc.Close()
-				return
-			}
-			if len(q) == 0 {
-				if closing {
-					w.nc.Close()
-					w.mu.Lock()
-					w.stopped = true
-					w.mu.Unlock()
-					return
-				}
-				break
-			}
-			bufs = bufs[:0]
-			for _, m := range q {
-				bufs = append(bufs, m.b)
-			}
-			if _, err := bufs.WriteTo(w.nc); err != nil {
-				w.mu.Lock()
-				w.stopped = true
-				w.q = nil
-				w.mu.Unlock()
-				w.nc.Close()
-				return
-			}
-			for _, m := range q {
-				w.onSent(m)
-			}
+			return
 		}
+		if stopped || (closing && len(q) == 0) {
+			w.stopped, w.finished, w.running, w.q = true, true, false, nil
+			w.mu.Unlock()
+			w.nc.Close()
+			close(w.done)
+			return
+		}
+		w.mu.Unlock()
+		bufs = bufs[:0]
+		for _, m := range q {
+			bufs = append(bufs, m.b)
+		}
+		if _, err := bufs.WriteTo(w.nc); err != nil {
+			w.mu.Lock()
+			w.stopped = true
+			w.q = nil
+			w.mu.Unlock()
+			continue // closes and ends
+		}
+		for _, m := range q {
+			w.onSent(m)
+		}
+		clear(q)
+		w.mu.Lock()
+		if w.spare == nil {
+			w.spare = q[:0]
+		}
+		w.mu.Unlock()
 	}
 }
 

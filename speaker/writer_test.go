@@ -1,0 +1,102 @@
+package speaker
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"lab/speaker/wire"
+)
+
+// A writer's goroutine runs only while it has something to write: queued
+// messages wait for flush, go out in order, and the goroutine ends; a
+// close after flush writes what is queued first.
+func TestWriterOnDemand(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	var mu sync.Mutex
+	var sent [][]byte
+	w := newWriter(a, func(m outMsg) {
+		mu.Lock()
+		sent = append(sent, m.b)
+		mu.Unlock()
+	})
+	running := func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.running
+	}
+	if running() {
+		t.Fatal("a new writer runs before it has anything to write")
+	}
+	msgs := [][]byte{[]byte("one"), []byte("two"), []byte("three")}
+	for _, m := range msgs {
+		w.queue(m, wire.Options{})
+	}
+	if running() || w.queued() != 3 {
+		t.Fatalf("queue started the writer (running %v, %d queued)", running(), w.queued())
+	}
+	w.flush()
+	got := make([]byte, len("onetwothree"))
+	b.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(b, got); err != nil || string(got) != "onetwothree" {
+		t.Fatalf("read %q, %v", got, err)
+	}
+	waitFor(t, "the writer goroutine to end", func() bool { return !running() })
+	mu.Lock()
+	if len(sent) != 3 || !bytes.Equal(sent[2], msgs[2]) {
+		t.Errorf("onSent saw %q", sent)
+	}
+	mu.Unlock()
+
+	// send writes at once; closeAfterFlush writes the rest, then closes.
+	w.send([]byte("four"), wire.Options{})
+	w.queue([]byte("five"), wire.Options{})
+	w.closeAfterFlush()
+	rest, err := io.ReadAll(b)
+	if err != nil || string(rest) != "fourfive" {
+		t.Errorf("read %q, %v before the close", rest, err)
+	}
+	select {
+	case <-w.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("done not closed after the close")
+	}
+	w.send([]byte("six"), wire.Options{}) // dropped, and no goroutine starts
+	if running() || w.queued() != 0 {
+		t.Errorf("a closed writer took a message (running %v, %d queued)", running(), w.queued())
+	}
+}
+
+// abort closes the connection at once, without writing what is queued.
+func TestWriterAbort(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	w := newWriter(a, func(outMsg) {})
+	w.queue([]byte("never"), wire.Options{})
+	w.abort()
+	select {
+	case <-w.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("done not closed after abort")
+	}
+	b.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := b.Read(make([]byte, 8)); err != io.EOF {
+		t.Errorf("read %d bytes, %v; want EOF", n, err)
+	}
+}
+
+// waitFor polls cond until it holds, or fails the test after a deadline.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
