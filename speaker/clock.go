@@ -77,6 +77,21 @@ func (c *FakeClock) Advance(d time.Duration) {
 	}
 }
 
+// Next returns the earliest deadline of the armed timers, and whether
+// there is one: a test advances the clock once the timer it means to fire
+// is armed (the goroutine arming it may lag behind the state it shows).
+func (c *FakeClock) Next() (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var next time.Time
+	for t := range c.timers {
+		if next.IsZero() || t.at.Before(next) {
+			next = t.at
+		}
+	}
+	return next, !next.IsZero()
+}
+
 // Timers returns the number of running timers: a test can wait until a
 // session has armed its timers before advancing.
 func (c *FakeClock) Timers() int {

@@ -184,6 +184,22 @@ func (h *harness) waitState(addr netip.Addr, st State) {
 	}
 }
 
+// advance moves the fake clock by d once a timer due within d is armed.
+func (h *harness) advance(d time.Duration) {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if at, ok := h.clock.Next(); ok && !at.After(h.clock.Now().Add(d)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("no timer due within %v to advance to", d)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	h.clock.Advance(d)
+}
+
 func (h *harness) remote() *peer {
 	h.t.Helper()
 	select {
@@ -280,6 +296,12 @@ func TestSessionLifeAndHoldTimerExpiry(t *testing.T) {
 		t.Fatalf("second UPDATE is not the IPv6 End-of-RIB: %s", wire.Summary(eor))
 	}
 	p.send(wire.NewEndOfRIB(wire.AFIIPv6, wire.SAFIUnicast))
+	// The End-of-RIB must be taken in before the clock moves: the session
+	// goroutine may otherwise see the timers first and drop the
+	// connection with the UPDATE still queued.
+	if err := h.sp.WaitFor(h.ctx(), func(s *Snapshot) bool { return len(s.Neighbor(addrB).EndOfRIBReceived) > 0 }); err != nil {
+		t.Fatalf("End-of-RIB not received: %v", err)
+	}
 
 	n, err := h.sp.Neighbor(h.ctx(), addrB)
 	if err != nil {
@@ -294,11 +316,11 @@ func TestSessionLifeAndHoldTimerExpiry(t *testing.T) {
 	}
 	// Keepalive cadence: one every 30 s.
 	for i := 0; i < 2; i++ {
-		h.clock.Advance(30 * time.Second)
+		h.advance(30 * time.Second)
 		expect[*wire.Keepalive](p)
 	}
 	// 90 s without a message from the peer: Hold Timer Expired.
-	h.clock.Advance(30 * time.Second)
+	h.advance(30 * time.Second)
 	p.expectNotification(wire.CodeHoldTimerExpired, 0)
 	p.expectClosed()
 	h.waitState(addrB, Idle)
@@ -327,7 +349,7 @@ func TestSessionLifeAndHoldTimerExpiry(t *testing.T) {
 		}
 	}
 	// Idle hold (1 s), then Connect and a new dial.
-	h.clock.Advance(time.Second)
+	h.advance(time.Second)
 	p2 := h.remote()
 	expect[*wire.Open](p2)
 
