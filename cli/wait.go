@@ -67,6 +67,10 @@ func (e *Env) WaitConverged(ctx context.Context, timeout time.Duration) (*Conver
 	defer tick.Stop()
 	for {
 		counters, pending, n, err := e.collect(ctx)
+		if ctx.Err() != nil {
+			// Keep what the last full collection found: it says why.
+			return rep, errors.New("BGP did not converge in time")
+		}
 		rep.Sessions, rep.Pending = n, pending
 		if err != nil {
 			rep.Pending = []string{err.Error()}

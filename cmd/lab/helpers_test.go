@@ -101,9 +101,21 @@ func (l *testLab) must(args ...string) string {
 	l.t.Helper()
 	out, errs, code := l.run(nil, args...)
 	if code != 0 {
-		l.t.Fatalf("lab %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out, errs)
+		l.t.Fatalf("lab %s: exit %d\nstdout:\n%s\nstderr:\n%s%s", strings.Join(args, " "), code, out, errs, l.daemonLog())
 	}
 	return out
+}
+
+// daemonLog is the end of the lab daemon's log, for failure messages.
+func (l *testLab) daemonLog() string {
+	b, err := os.ReadFile(filepath.Join(l.runDir, l.name+".log"))
+	if err != nil {
+		return ""
+	}
+	if len(b) > 8000 {
+		b = b[len(b)-8000:]
+	}
+	return "\ndaemon log (end):\n" + string(b)
 }
 
 // up starts the lab detached from a topology file of the repository.
