@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -439,5 +440,61 @@ func TestValidateErrors(t *testing.T) {
 	out, _, code := l.run(nil, "validate", "../../topologies/simple-bgp.yaml")
 	if code != 0 || !strings.Contains(out, "ok") {
 		t.Errorf("simple-bgp.yaml: exit %d\n%s", code, out)
+	}
+}
+
+// TestSIGTERMTearsDown: SIGTERM (and SIGINT) to the daemon tear the lab
+// down cleanly, as `lab down` does.
+func TestSIGTERMTearsDown(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			l := newTestLab(t)
+			l.up("topologies/minimal.yaml")
+			pid := l.daemonPID()
+			if err := syscall.Kill(pid, sig); err != nil {
+				t.Fatal(err)
+			}
+			l.assertGone(pid)
+		})
+	}
+}
+
+// TestSourceAndCmdJSON: `source FILE` runs a script's lines in the shell;
+// `lab cmd --json` gives a node command's output and exit status.
+func TestSourceAndCmdJSON(t *testing.T) {
+	l := newTestLab(t)
+	l.up("topologies/minimal.yaml")
+	defer func() {
+		pid := l.daemonPID()
+		l.must("down", l.name)
+		l.assertGone(pid)
+	}()
+	script := filepath.Join(t.TempDir(), "s.txt")
+	os.WriteFile(script, []byte("# a comment\nwait 30\nh1 ping -c1 -W2 h4\nintfs\n"), 0o644)
+	out := l.must("cmd", l.name, "source "+script)
+	for _, want := range []string{"*** converged", "1 received", "h1: h1-eth0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("source output lacks %q:\n%s", want, out)
+		}
+	}
+	var res struct {
+		Node     string
+		Command  string
+		ExitCode int `json:"exit_code"`
+		Output   string
+	}
+	outJ, _, code := l.run(nil, "cmd", "--json", l.name, "h1 ip -6 route show default")
+	if code != 0 {
+		t.Fatalf("lab cmd --json: exit %d: %s", code, outJ)
+	}
+	if err := json.Unmarshal([]byte(outJ), &res); err != nil {
+		t.Fatalf("%q: %v", outJ, err)
+	}
+	if res.Node != "h1" || res.ExitCode != 0 || !strings.Contains(res.Output, "default via") {
+		t.Errorf("node command JSON: %+v", res)
+	}
+	outJ, _, code = l.run(nil, "cmd", "--json", l.name, "h1 false")
+	if code != 1 || !strings.Contains(outJ, `"exit_code":1`) {
+		t.Errorf("a failing node command: exit %d, %s", code, outJ)
 	}
 }
