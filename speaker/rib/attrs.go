@@ -16,8 +16,10 @@
 package rib
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -112,9 +114,11 @@ type Attrs struct {
 	Other string
 
 	// refs is the number of holders of this set (paths, Adj-RIB-Out
-	// entries). Owned by the goroutine that owns the Interner.
+	// entries); hash is its key's hash in the Interner, next the next set
+	// with the same hash. Owned by the goroutine that owns the Interner.
 	refs int32
-	key  string
+	hash uint64
+	next *Attrs
 }
 
 // DefaultLocalPref is the LOCAL_PREF assumed when none was received, as
@@ -290,27 +294,49 @@ func appendAddr(b []byte, a netip.Addr) []byte {
 }
 
 // Interner shares equal attribute sets. It belongs to one goroutine.
+//
+// Sets are found by the hash of their canonical key (appendKey), and
+// compared by key on a match; the key itself is not kept. A speaker of a
+// lab holds hundreds of thousands of sets, nearly all different, and a
+// key is about as large as the set's own fields.
 type Interner struct {
-	m   map[string]*Attrs
-	buf []byte
+	m    map[uint64]*Attrs // by key hash; equal hashes chained through next
+	n    int
+	seed maphash.Seed
+	buf  []byte
+	buf2 []byte
+	// sum replaces the key hash in tests (to make sets collide).
+	sum func([]byte) uint64
 }
 
 // NewInterner returns an empty Interner.
-func NewInterner() *Interner { return &Interner{m: make(map[string]*Attrs)} }
+func NewInterner() *Interner {
+	return &Interner{m: make(map[uint64]*Attrs), seed: maphash.MakeSeed()}
+}
 
 // Intern returns the shared set equal to a, with one more reference that
 // the caller owns and gives back with Release. a is copied when it is new:
 // the caller may reuse a and its slices afterwards.
 func (in *Interner) Intern(a *Attrs) *Attrs {
 	in.buf = a.appendKey(in.buf[:0])
-	if s, ok := in.m[string(in.buf)]; ok {
-		s.refs++
-		return s
+	var h uint64
+	if in.sum != nil {
+		h = in.sum(in.buf)
+	} else {
+		h = maphash.Bytes(in.seed, in.buf)
+	}
+	first := in.m[h]
+	for s := first; s != nil; s = s.next {
+		in.buf2 = s.appendKey(in.buf2[:0])
+		if bytes.Equal(in.buf, in.buf2) {
+			s.refs++
+			return s
+		}
 	}
 	s := a.clone()
-	s.key = string(in.buf)
-	s.refs = 1
-	in.m[s.key] = s
+	s.hash, s.next, s.refs = h, first, 1
+	in.m[h] = s
+	in.n++
 	return s
 }
 
@@ -328,19 +354,34 @@ func (in *Interner) Release(s *Attrs) {
 		return
 	}
 	s.refs--
-	if s.refs <= 0 {
-		delete(in.m, s.key)
+	if s.refs != 0 {
+		return // still held (or released once too often: leave the table be)
 	}
+	switch first := in.m[s.hash]; {
+	case first == s && s.next == nil:
+		delete(in.m, s.hash)
+	case first == s:
+		in.m[s.hash] = s.next
+	default:
+		for p := first; p != nil; p = p.next {
+			if p.next == s {
+				p.next = s.next
+				break
+			}
+		}
+	}
+	s.next = nil
+	in.n--
 }
 
 // Len returns the number of distinct sets held.
-func (in *Interner) Len() int { return len(in.m) }
+func (in *Interner) Len() int { return in.n }
 
 // clone makes a deep copy, packing the slices into as few allocations as
 // possible.
 func (a *Attrs) clone() *Attrs {
 	c := *a
-	c.refs, c.key = 0, ""
+	c.refs, c.hash, c.next = 0, 0, nil
 	if len(a.ASPath) > 0 {
 		n := 0
 		for _, s := range a.ASPath {
