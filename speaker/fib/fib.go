@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -271,6 +272,10 @@ func (f *FIB) Close() error {
 	return errors.Join(errs...)
 }
 
+// scratchIdle is how long the writer keeps the scratch state of a large
+// batch after its last batch (see run).
+const scratchIdle = time.Second
+
 // run is the writer goroutine.
 func (f *FIB) run() {
 	defer close(f.done)
@@ -284,22 +289,37 @@ func (f *FIB) run() {
 			pending[op.Route.Dst] = op
 		}
 	}
-	// reset empties the scratch state between batches. After a burst (a
-	// full table arriving) it is dropped rather than cleared: a cleared
+	// The scratch state is cleared between batches and keeps its size
+	// through a burst (a full table arriving). After a large batch it is
+	// dropped once the writer has been idle for scratchIdle, or at the
+	// next Sync (whoever syncs waits for the burst to be over): a cleared
 	// map keeps its buckets, and a full table's worth of them (with order
 	// and f.batch) is hundreds of bytes per route, held for good.
+	idle := time.NewTimer(time.Hour)
+	idle.Stop()
+	defer idle.Stop()
+	large := false
 	reset := func() {
 		if len(order) > 1<<12 {
-			pending, order, f.batch = make(map[netip.Prefix]Op), nil, nil
-			return
+			large = true
+			idle.Reset(scratchIdle)
 		}
 		clear(pending)
 		order = order[:0]
+	}
+	drop := func() {
+		if large {
+			pending, order, f.batch = make(map[netip.Prefix]Op), nil, nil
+			large = false
+			idle.Stop()
+		}
 	}
 	for {
 		select {
 		case <-f.quit:
 			return
+		case <-idle.C:
+			drop()
 		case c := <-f.sync:
 			// Everything queued before the Sync call is in f.ops already.
 			for drained := false; !drained; {
@@ -312,6 +332,7 @@ func (f *FIB) run() {
 			}
 			f.write(pending, order)
 			reset()
+			drop()
 			close(c)
 		case ops := <-f.ops:
 			add(ops)
