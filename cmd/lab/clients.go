@@ -25,22 +25,12 @@ import (
 // cmdRun is the Mininet experience: build, shell, tear down when the shell
 // exits — or dies: the daemon watches the shell's process.
 func cmdRun(args []string) error {
-	name, args, _ := flagValue(args, "--name")
 	quiet, args := flagBool(args, "-q", "--quiet")
-	if len(args) != 1 {
-		return errors.New("usage: lab run [--name NAME] [-q] FILE")
-	}
-	if err := needRoot("run"); err != nil {
-		return err
-	}
-	m, err := loadModel(args[0], name)
+	m, file, err := labToStart("run", "[-q]", args)
 	if err != nil {
-		return topoError(err)
-	}
-	if err := checkNotRunning(m.Name); err != nil {
 		return err
 	}
-	if err := startDaemon(m, args[0], os.Getpid(), os.Stdout); err != nil {
+	if err := startDaemon(m, file, os.Getpid(), os.Stdout); err != nil {
 		return err
 	}
 	sock := socketPath(m.Name)
@@ -107,6 +97,27 @@ func historyFile() string {
 	return filepath.Join(home, ".lab_history")
 }
 
+// labToStart parses `[--name NAME] FILE` for run and up (their own flags
+// removed already), checks root, loads and validates the topology, and
+// refuses a name a running lab has.
+func labToStart(cmd, flags string, args []string) (*topo.Lab, string, error) {
+	name, args, _ := flagValue(args, "--name")
+	if len(args) != 1 {
+		return nil, "", fmt.Errorf("usage: lab %s [--name NAME] %s FILE", cmd, flags)
+	}
+	if err := needRoot(cmd); err != nil {
+		return nil, "", err
+	}
+	m, err := loadModel(args[0], name)
+	if err != nil {
+		return nil, "", topoError(err)
+	}
+	if err := checkNotRunning(m.Name); err != nil {
+		return nil, "", err
+	}
+	return m, args[0], nil
+}
+
 // checkNotRunning refuses to start a lab whose name a running lab has.
 func checkNotRunning(name string) error {
 	if control.Alive(context.Background(), socketPath(name)) {
@@ -117,29 +128,19 @@ func checkNotRunning(name string) error {
 
 // cmdUp starts a lab daemon, in the foreground or detached (-d).
 func cmdUp(args []string) error {
-	name, args, _ := flagValue(args, "--name")
 	detach, args := flagBool(args, "-d", "--detach")
-	if len(args) != 1 {
-		return errors.New("usage: lab up [--name NAME] [-d] FILE")
-	}
-	if err := needRoot("up"); err != nil {
-		return err
-	}
-	m, err := loadModel(args[0], name)
+	m, file, err := labToStart("up", "[-d]", args)
 	if err != nil {
-		return topoError(err)
-	}
-	if err := checkNotRunning(m.Name); err != nil {
 		return err
 	}
 	if detach {
-		if err := startDaemon(m, args[0], 0, os.Stdout); err != nil {
+		if err := startDaemon(m, file, 0, os.Stdout); err != nil {
 			return err
 		}
 		fmt.Printf("*** lab %s runs in the background: `lab shell %s` opens a shell, `lab down %s` stops it\n", m.Name, m.Name, m.Name)
 		return nil
 	}
-	return runDaemon(daemonOpts{file: args[0], name: m.Name, progress: os.Stdout})
+	return runDaemon(daemonOpts{file: file, name: m.Name, progress: os.Stdout})
 }
 
 // cmdDown stops a lab. A lab whose daemon died is cleaned instead.
