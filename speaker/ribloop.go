@@ -55,6 +55,8 @@ type ribPeer struct {
 	out map[wire.Family]*rib.AdjOut
 	// Next-hop-self addresses, set when the session comes up.
 	nh4, nh6, ll6 netip.Addr
+	// queuedOn is the writer this round queued UPDATEs on (flushWriters).
+	queuedOn *writer
 }
 
 // ribState is owned by the RIB goroutine.
@@ -71,6 +73,13 @@ type ribState struct {
 	version uint64
 	fns     []func(*ribState)
 	enc     []byte // scratch encoding buffer of send
+	// groups and groupOf are advertise's scratch space.
+	groups  []outGroup
+	groupOf map[*rib.Attrs]int
+	// queued are the writers a round queued UPDATEs on, flushed together
+	// at its end (flushWriters).
+	queued      []*writer
+	queuedPeers []*ribPeer
 }
 
 var families = []wire.Family{wire.IPv4Unicast, wire.IPv6Unicast}
@@ -125,6 +134,7 @@ func (r *ribState) run() {
 		trackC = r.sp.track.Changes()
 	}
 	r.process()
+	r.flushWriters()
 	for {
 		select {
 		case <-r.sp.ctx.Done():
@@ -152,6 +162,7 @@ func (r *ribState) run() {
 		}
 		r.process()
 		r.runFns()
+		r.flushWriters()
 	}
 }
 
@@ -512,8 +523,9 @@ func (r *ribState) advertiseAll(p *ribPeer, f wire.Family, force bool) {
 
 // outGroup is the prefixes advertised with one attribute set.
 type outGroup struct {
-	best     *rib.Path // one of them: all export to the same set
-	exported bool      // the key is the exported set (local paths)
+	key      *rib.Attrs // what the Adj-RIB-Out records for them (outKey)
+	best     *rib.Path  // one of them: all export to the same set
+	exported bool       // the key is the exported set (local paths)
 	pfxs     []netip.Prefix
 }
 
@@ -524,8 +536,19 @@ func (r *ribState) advertise(p *ribPeer, f wire.Family, pfxs []netip.Prefix, for
 	out := p.out[f]
 	t := r.tables[f]
 	var withdraws []netip.Prefix
-	groups := make(map[*rib.Attrs]*outGroup)
-	var order []*rib.Attrs
+	// Groups are scratch space of the RIB goroutine, reused call after
+	// call: advertise runs for every peer in every round.
+	if r.groupOf == nil {
+		r.groupOf = make(map[*rib.Attrs]int)
+	}
+	groups := r.groups[:0]
+	defer func() {
+		clear(r.groupOf)
+		for i := range groups {
+			groups[i] = outGroup{pfxs: groups[i].pfxs[:0]}
+		}
+		r.groups = groups
+	}()
 	for _, pfx := range pfxs {
 		best := exported(p, t.Dest(pfx))
 		cur := out.Get(pfx)
@@ -543,20 +566,26 @@ func (r *ribState) advertise(p *ribPeer, f wire.Family, pfxs []netip.Prefix, for
 		}
 		out.Set(pfx, k)
 		r.in.Release(k)
-		g := groups[k]
-		if g == nil {
-			g = &outGroup{best: best, exported: isExport}
-			groups[k] = g
-			order = append(order, k)
+		i, ok := r.groupOf[k]
+		if !ok {
+			i = len(groups)
+			r.groupOf[k] = i
+			if i < cap(groups) {
+				groups = groups[:i+1]
+			} else {
+				groups = append(groups, outGroup{})
+			}
+			g := &groups[i]
+			g.key, g.best, g.exported = k, best, isExport
 		}
-		g.pfxs = append(g.pfxs, pfx)
+		groups[i].pfxs = append(groups[i].pfxs, pfx)
 	}
 	for _, u := range buildWithdraws(f, withdraws, &p.up.opts) {
 		r.send(p, u)
 	}
-	for _, k := range order {
-		g := groups[k]
-		a := k
+	for i := range groups {
+		g := &groups[i]
+		a := g.key
 		if !g.exported {
 			e := r.export(p, f, g.best)
 			a = &e
@@ -572,10 +601,52 @@ func (r *ribState) advertise(p *ribPeer, f wire.Family, pfxs []netip.Prefix, for
 				nhs = append(nhs, a.LinkLocal)
 			}
 		}
-		for _, u := range buildUpdates(f, attrs, nhs, g.pfxs, &p.up.opts) {
-			r.send(p, u)
+		// Most groups fit one message: encode it once. Those that do not
+		// are split to the session's maximum message size.
+		if !r.trySend(p, newUpdate(f, attrs, nhs, g.pfxs)) {
+			for _, u := range buildUpdates(f, attrs, nhs, g.pfxs, &p.up.opts) {
+				r.send(p, u)
+			}
 		}
 	}
+}
+
+// trySend sends u to p when it can be encoded (it fits the session's
+// maximum message size), and reports whether it did.
+func (r *ribState) trySend(p *ribPeer, u *wire.Update) bool {
+	b, err := u.AppendTo(r.enc[:0], &p.up.opts)
+	r.enc = b
+	if err != nil {
+		return false
+	}
+	r.queue(p, slices.Clone(b))
+	return true
+}
+
+// queue queues an encoded UPDATE for p; the writer writes it with the
+// rest of the round's (flushWriters), in as few system calls as the
+// socket allows, instead of waking up for every message.
+func (r *ribState) queue(p *ribPeer, b []byte) {
+	w := p.up.w
+	if p.queuedOn != w {
+		p.queuedOn = w
+		r.queued = append(r.queued, w)
+		r.queuedPeers = append(r.queuedPeers, p)
+	}
+	w.queue(b, p.up.opts)
+}
+
+// flushWriters has every writer the round queued on write.
+func (r *ribState) flushWriters() {
+	for _, w := range r.queued {
+		w.flush()
+	}
+	for _, p := range r.queuedPeers {
+		p.queuedOn = nil
+	}
+	clear(r.queued)
+	clear(r.queuedPeers)
+	r.queued, r.queuedPeers = r.queued[:0], r.queuedPeers[:0]
 }
 
 func (r *ribState) send(p *ribPeer, u *wire.Update) {
@@ -587,7 +658,7 @@ func (r *ribState) send(p *ribPeer, u *wire.Update) {
 	}
 	// One allocation of the message's size: the writer and the trace
 	// keep it.
-	p.up.w.send(slices.Clone(r.enc), p.up.opts)
+	r.queue(p, slices.Clone(r.enc))
 }
 
 // inRIB runs fn in the RIB goroutine, after its current round, and waits.
