@@ -167,7 +167,14 @@ func runInProcess(b *testing.B, m *topo.Lab, dir string) inprocResult {
 		}
 	}
 	if os.Getenv("LAB_BENCH_VERBOSE") != "" {
-		b.Logf("%s: converged in %v (CPU %v), %d UPDATEs, heap %.0f MB, %d goroutines", filepath.Base(m.File), res.converge, res.cpu, res.updates, res.heapMB, res.goroutines)
+		b.Logf("%s: converged in %v (CPU %v), %d UPDATEs, heap %.0f MB, %d goroutines (stacks %.0f MB), %d GCs, process RSS peak %.0f MB",
+			filepath.Base(m.File), res.converge, res.cpu, res.updates, res.heapMB, res.goroutines, float64(ms.StackInuse)/1e6, ms.NumGC, rssPeak())
 	}
 	return res
+}
+
+// rssPeak is this process's VmHWM, in MB.
+func rssPeak() float64 {
+	mb, _ := peakRSSMB(os.Getpid())
+	return mb
 }
