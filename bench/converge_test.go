@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"lab/bench/profile"
 	"lab/topo"
 )
 
@@ -166,7 +167,12 @@ func runOnce(b *testing.B, bin, file, dir string) metrics {
 	var out metrics
 	t0 := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), upTimeout)
-	upOut, err := l.cmd(ctx, "up", "-d", "--name", l.name, file).CombinedOutput()
+	up := l.cmd(ctx, "up", "-d", "--name", l.name, file)
+	cpuProf, heapProf := l.profilePaths(file)
+	if cpuProf != "" {
+		up.Env = append(up.Env, profile.CPUEnv+"="+cpuProf, profile.HeapEnv+"="+heapProf)
+	}
+	upOut, err := up.CombinedOutput()
 	cancel()
 	out.up = time.Since(t0)
 	if err != nil {
@@ -181,6 +187,9 @@ func runOnce(b *testing.B, bin, file, dir string) metrics {
 		b.Fatalf("%v%s", err, l.logTail())
 	}
 	out.converge = conv.at.Sub(t0)
+	if cpuProf != "" {
+		l.endProfiles(cpuProf, heapProf)
+	}
 	out.pollCPU = conv.cpu
 	if out.peakMB, err = peakRSSMB(l.pid); err != nil {
 		b.Fatal(err)
@@ -201,6 +210,35 @@ func runOnce(b *testing.B, bin, file, dir string) metrics {
 		b.Fatal(err)
 	}
 	return out
+}
+
+// profilePaths are the daemon's profiles when LAB_BENCH_PROFILE names a
+// directory: <dir>/<topology>-<lab>.cpu and .heap.
+func (l *labRun) profilePaths(file string) (cpu, heap string) {
+	dir := os.Getenv("LAB_BENCH_PROFILE")
+	if dir == "" {
+		return "", ""
+	}
+	base := filepath.Join(dir, strings.TrimSuffix(filepath.Base(file), ".yaml")+"-"+l.name)
+	return base + ".cpu", base + ".heap"
+}
+
+// endProfiles has the daemon write its profiles now (lab/bench/profile):
+// SIGUSR1, but only to a daemon that created its CPU profile at start, a
+// sign that it handles the signal (by default it would end the process).
+func (l *labRun) endProfiles(cpu, heap string) {
+	if _, err := os.Stat(cpu); err != nil {
+		l.b.Logf("no daemon profile (%v): the daemon does not call profile.Start", err)
+		return
+	}
+	syscall.Kill(l.pid, syscall.SIGUSR1)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if st, err := os.Stat(heap); err == nil && st.Size() > 0 {
+			l.b.Logf("daemon profiles: %s %s", cpu, heap)
+			return
+		}
+	}
+	l.b.Logf("the daemon wrote no heap profile to %s", heap)
 }
 
 // uniqueName is a lab name no other run uses: "bn" and 8 random hex

@@ -25,5 +25,7 @@
 //	go test -run '^$' -bench ConvergeBA200 ./bench/
 //
 // The binary is built once per run from ./cmd/lab; LAB_BIN names an
-// existing binary instead.
+// existing binary instead. LAB_BENCH_PROFILE=dir has the daemon write CPU
+// and heap profiles covering `lab up` to convergence into dir (see
+// lab/bench/profile; the daemon must call profile.Start).
 package bench
