@@ -32,6 +32,7 @@ const (
 	upTimeout       = 2 * time.Minute
 	convergeTimeout = 3 * time.Minute
 	downTimeout     = time.Minute
+	destroyTimeout  = 2 * time.Minute
 	// pollInterval separates two sweeps over the routers not yet
 	// converged: often enough to time convergence to a few tens of
 	// milliseconds, rarely enough to leave the CPUs to the lab.
@@ -117,10 +118,12 @@ func benchConverge(b *testing.B, n int) {
 	b.ReportMetric(sum.daemonCPU.Seconds()/nf, "daemon-cpu-s/op")
 	b.ReportMetric(sum.pollCPU.Seconds()/nf, "poll-cpu-s/op")
 	b.ReportMetric(sum.down.Seconds()/nf, "down-s/op")
+	b.ReportMetric(sum.destroy.Seconds()/nf, "destroy-s/op")
 }
 
 type metrics struct {
 	up, converge, down time.Duration
+	destroy            time.Duration
 	daemonCPU, pollCPU time.Duration
 	peakMB             float64
 }
@@ -129,6 +132,7 @@ func (m *metrics) add(o metrics) {
 	m.up += o.up
 	m.converge += o.converge
 	m.down += o.down
+	m.destroy += o.destroy
 	m.daemonCPU += o.daemonCPU
 	m.pollCPU += o.pollCPU
 	m.peakMB += o.peakMB
@@ -198,17 +202,33 @@ func runOnce(b *testing.B, bin, file, dir string) metrics {
 		b.Fatal(err)
 	}
 
+	var paths []string
+	for _, n := range m.Nodes() {
+		paths = append(paths, filepath.Join("/run/netns", l.name+"-"+n.Name))
+	}
+	w, err := watchNamespaces(paths)
+	if err != nil {
+		b.Fatalf("watching the lab's namespaces: %v", err)
+	}
+	defer w.close()
 	t1 := time.Now()
 	ctx, cancel = context.WithTimeout(context.Background(), downTimeout)
 	downOut, err := l.cmd(ctx, "down", l.name).CombinedOutput()
 	cancel()
-	out.down = time.Since(t1)
+	t2 := time.Now()
+	out.down = t2.Sub(t1)
 	if err != nil {
 		b.Fatalf("lab down: %v\n%s", err, tail(downOut, 20))
 	}
 	if err := l.checkGone(m); err != nil {
 		b.Fatal(err)
 	}
+	// The kernel destroys the namespaces, with their devices and routes,
+	// after lab down: the next iteration must not compete with that.
+	if err := w.wait(destroyTimeout); err != nil {
+		b.Fatal(err)
+	}
+	out.destroy = time.Since(t2)
 	return out
 }
 

@@ -15,6 +15,9 @@
 //	poll-cpu-s/op   the benchmark's own CPU time while polling (what the
 //	                measurement costs the machine)
 //	down-s/op       `lab down` until it returns (everything removed)
+//	destroy-s/op    then until the kernel has destroyed the namespaces
+//	                (it does so in the background; the next iteration
+//	                waits for it, so as not to compete with it)
 //
 // Nothing is left behind, even when an iteration fails: the daemon is
 // stopped with `lab down`, killed if that fails, and `lab clean` removes
