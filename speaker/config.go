@@ -188,5 +188,19 @@ func ConfigFromTopo(l *topo.Lab, r *topo.Router, nsPath string) Config {
 			Communities: o.Communities, LargeCommunities: o.LargeCommunities,
 		})
 	}
+	cfg.TraceLen = LabTraceLen(len(l.Sessions))
 	return cfg
+}
+
+// LabTraceMessages is the number of messages a lab's speakers keep in
+// their message traces, both ends of every session together.
+const LabTraceMessages = 1 << 16
+
+// LabTraceLen is the trace length (Config.TraceLen) of each peer in a lab
+// of the given number of sessions: LabTraceMessages shared out, between
+// 32 and the default 256. A class lab keeps 256 messages per peer; a
+// generated lab of 200 ASes (792 sessions) 41, where 256 would keep
+// 400,000 messages, more memory than all its routes.
+func LabTraceLen(sessions int) int {
+	return min(max(LabTraceMessages/max(1, 2*sessions), 32), 256)
 }

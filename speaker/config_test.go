@@ -43,6 +43,7 @@ func TestConfigFromTopo(t *testing.T) {
 				NextHop4: netip.MustParseAddr("10.0.12.1"), NextHop6: netip.MustParseAddr("2001:12::a")},
 		},
 		Originate: []Origination{{Prefix: netip.MustParsePrefix("2001:1234:1::/64")}},
+		TraceLen:  256,
 	}
 	if diff := cmp.Diff(want, cfg, cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
 		cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
@@ -56,6 +57,18 @@ func TestConfigFromTopo(t *testing.T) {
 	for _, p := range ConfigFromTopo(lab, rb, "/run/netns/lab-as2rb").Peers {
 		if p.DialDelay != 0 {
 			t.Errorf("as2rb waits %v before dialling %v; the higher identifier dials at once", p.DialDelay, p.PeerAddr)
+		}
+	}
+}
+
+// A lab's traces share LabTraceMessages: a class lab keeps the default
+// 256 messages per peer, a large generated one fewer, never under 32.
+func TestLabTraceLen(t *testing.T) {
+	for _, c := range []struct{ sessions, want int }{
+		{0, 256}, {6, 256}, {128, 256}, {129, 254}, {792, 41}, {1000, 32}, {5000, 32},
+	} {
+		if got := LabTraceLen(c.sessions); got != c.want {
+			t.Errorf("LabTraceLen(%d) = %d, want %d", c.sessions, got, c.want)
 		}
 	}
 }
