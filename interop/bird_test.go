@@ -29,7 +29,8 @@ func TestBIRD(t *testing.T) {
 	runScenario(t, scenario{
 		// The daemon's AS is a 4-byte one: its OPEN says AS_TRANS, and the
 		// paths it sends hold 4-byte ASes we must read (RFC 6793).
-		spec:             labSpec{peer: "bird", ourAS: 65001, peerAS: 4200000002},
+		// Over TCP MD5 (RFC 2385) too.
+		spec:             labSpec{peer: "bird", ourAS: 65001, peerAS: 4200000002, password: "bird-md5-key"},
 		start:            func(t *testing.T, l *testLab) daemon { return startBIRD(t, l, birdRoutes(l)) },
 		shutdownText:     shutdownMsg,
 		linkLocalNextHop: true,
@@ -83,6 +84,10 @@ func startBIRD(t testing.TB, l *testLab, extra string) *bird {
 	if strings.Contains(extra, "filter to_lab") {
 		export = "filter to_lab"
 	}
+	password := ""
+	if l.spec.password != "" {
+		password = fmt.Sprintf("password %q;", l.spec.password)
+	}
 	for _, f := range families {
 		// Retry at once after our shutdowns, instead of BIRD's 60 s error
 		// wait; the lab's side dials too.
@@ -91,9 +96,10 @@ func startBIRD(t testing.TB, l *testLab, extra string) *bird {
   neighbor %v as %d;
   connect retry time 1;
   error wait time 1, 2;
+  %s
   %s { import all; export %s; };
 }
-`, birdProto(f), l.peerAddr[f], p.AS.Number, l.ourAddr[f], l.us.AS.Number, strings.ToLower(f.String()), export)
+`, birdProto(f), l.peerAddr[f], p.AS.Number, l.ourAddr[f], l.us.AS.Number, password, strings.ToLower(f.String()), export)
 	}
 	conf := filepath.Join(l.dir, "bird.conf")
 	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {

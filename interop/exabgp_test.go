@@ -161,11 +161,6 @@ type exaEvent struct {
 				} `json:"withdraw"`
 			} `json:"update"`
 		} `json:"message"`
-		// Notification is beside message, not in it.
-		Notification *struct {
-			Code    int `json:"code"`
-			Subcode int `json:"subcode"`
-		} `json:"notification"`
 	} `json:"neighbor"`
 }
 
@@ -173,8 +168,12 @@ type exaEvent struct {
 type exaState struct {
 	state  string
 	routes map[netip.Prefix]*peerRoute
-	// lastRcvd is the last NOTIFICATION received, "6/2".
-	lastRcvd string
+	// lastDown is why the last Established session went down, in
+	// ExaBGP's words: "peer reset, message (notification received (6,2))
+	// error(Cease / Administrative Shutdown)". The connections refused
+	// afterwards (ExaBGP keeps connecting) go down too, and are not it.
+	lastDown string
+	wasUp    bool
 }
 
 // replay reads every event so far and returns the state per neighbour.
@@ -216,12 +215,14 @@ func (d *exabgp) replay() (map[netip.Addr]*exaState, error) {
 		switch ev.Type {
 		case "state":
 			st.state = ev.Neighbor.State
-			if st.state == "down" {
+			switch st.state {
+			case "up":
+				st.wasUp = true
+			case "down":
 				clear(st.routes)
-			}
-		case "notification":
-			if n := ev.Neighbor.Notification; n != nil && ev.Neighbor.Direction == "receive" {
-				st.lastRcvd = fmt.Sprintf("%d/%d", n.Code, n.Subcode)
+				if st.wasUp {
+					st.lastDown, st.wasUp = ev.Neighbor.Reason, false
+				}
 			}
 		case "update":
 			u := ev.Neighbor.Message.Update
@@ -316,7 +317,8 @@ func (d *exabgp) receivedCease(_ context.Context, a netip.Addr) (bool, string, e
 	if err != nil {
 		return false, "", err
 	}
-	return st.state != "up" && st.lastRcvd == "6/2", fmt.Sprintf("state %q, last notification received %q", st.state, st.lastRcvd), nil
+	ok := st.state != "up" && strings.Contains(st.lastDown, "notification received (6,2)")
+	return ok, fmt.Sprintf("state %q, last down %q", st.state, st.lastDown), nil
 }
 
 func (d *exabgp) route(_ context.Context, pfx netip.Prefix) (*peerRoute, error) {

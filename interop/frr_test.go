@@ -36,7 +36,8 @@ func TestFRR(t *testing.T) {
 	runScenario(t, scenario{
 		// Our AS is a 4-byte one: FRR sees AS_TRANS in our OPEN and our
 		// AS4 capability, and must show the real AS in paths.
-		spec:             labSpec{peer: "frr", ourAS: 4200000001, peerAS: 65002},
+		// Over TCP MD5 (RFC 2385): the link has a password.
+		spec:             labSpec{peer: "frr", ourAS: 4200000001, peerAS: 65002, password: "frr-md5-key"},
 		start:            func(t *testing.T, l *testLab) daemon { return startFRR(t, l) },
 		shutdownText:     shutdownMsg,
 		plainMED0:        true,
@@ -75,6 +76,9 @@ router bgp %d
 		fmt.Fprintf(&b, " neighbor %v remote-as %d\n", l.ourAddr[f], l.us.AS.Number)
 		// Retry quickly after our shutdowns; hold time stays the lab's.
 		fmt.Fprintf(&b, " neighbor %v timers connect 1\n", l.ourAddr[f])
+		if l.spec.password != "" {
+			fmt.Fprintf(&b, " neighbor %v password %s\n", l.ourAddr[f], l.spec.password)
+		}
 	}
 	for _, f := range families {
 		fmt.Fprintf(&b, " address-family %s unicast\n", frrAFI(f))

@@ -104,6 +104,9 @@ type labSpec struct {
 	extraPrefixes []string
 	// noPrefixes leaves our router without the standard routes.
 	noPrefixes bool
+	// password is the link's TCP MD5 key (RFC 2385), "" for none: the
+	// daemon must be configured with it too.
+	password string
 }
 
 // testLab is a built two-router lab: our speaker in "lab", and an
@@ -176,6 +179,9 @@ links:
       lab: [10.0.12.1/24, "fd00:12::1/64"]
       %s: [10.0.12.2/24, "fd00:12::2/64"]
 `, name, spec.ourAS, prefixes, spec.peer, spec.peerAS, spec.peer, spec.peer)
+	if spec.password != "" {
+		src += fmt.Sprintf("    password: %q\n", spec.password)
+	}
 	model, err := topo.Parse(spec.peer+".yaml", []byte(src))
 	if err != nil {
 		var b bytes.Buffer

@@ -85,9 +85,25 @@ func runScenario(t *testing.T, sc scenario) {
 	l.startSpeaker()
 	for _, f := range families {
 		if !t.Run(f.String(), func(t *testing.T) { runFamily(t, l, d, sc, f) }) {
-			break
+			return
 		}
 	}
+	// Closing our speaker (the lab going down) ends both sessions with
+	// Cease/Administrative Shutdown, as `shutdown` does for one.
+	t.Run("close", func(t *testing.T) {
+		if err := l.sp.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			poll(t, routeTimeout, fmt.Sprintf("the daemon to report Cease/Administrative Shutdown on %v", f), func() (bool, string) {
+				ok, st, err := d.receivedCease(context.Background(), l.ourAddr[f])
+				if err != nil {
+					return false, err.Error()
+				}
+				return ok, st
+			})
+		}
+	})
 }
 
 const (
