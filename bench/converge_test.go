@@ -339,6 +339,11 @@ func (r *router) check(buf []byte) (bool, error) {
 		}
 		r.lacking = r.lacking[1:]
 	}
+	return r.recount(buf)
+}
+
+// recount dumps r's tables and counts the prefixes it holds.
+func (r *router) recount(buf []byte) (bool, error) {
 	clear(r.seen)
 	have := 0
 	mark := func(p netip.Prefix) {
@@ -412,7 +417,11 @@ func (l *labRun) waitConverged(m *topo.Lab, t0 time.Time) (converged, error) {
 	}
 	cpu0 := selfCPU()
 	var lastProgress time.Time
-	deadline := t0.Add(convergeTimeout)
+	timeout := convergeTimeout
+	if d, err := time.ParseDuration(os.Getenv("LAB_BENCH_TIMEOUT")); err == nil {
+		timeout = d
+	}
+	deadline := t0.Add(timeout)
 	for {
 		var todo []*router
 		for _, r := range rs {
@@ -459,11 +468,12 @@ func (l *labRun) waitConverged(m *topo.Lab, t0 time.Time) (converged, error) {
 				if !r.done {
 					k++
 					if k <= 5 {
+						r.recount(bufs[0]) // what it holds now, for the report
 						fmt.Fprintf(&b, "\n  %s misses %d prefixes, e.g. %v", r.name, len(r.missing()), r.missing()[:min(3, len(r.missing()))])
 					}
 				}
 			}
-			return converged{}, fmt.Errorf("not converged after %v: %d of %d routers lack routes:%s", convergeTimeout, k, len(rs), b.String())
+			return converged{}, fmt.Errorf("not converged after %v: %d of %d routers lack routes:%s", timeout, k, len(rs), b.String())
 		}
 		time.Sleep(pollInterval)
 	}

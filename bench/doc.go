@@ -28,7 +28,8 @@
 //	go test -run '^$' -bench ConvergeBA200 ./bench/
 //
 // The binary is built once per run from ./cmd/lab; LAB_BIN names an
-// existing binary instead. LAB_BENCH_PROFILE=dir has the daemon write CPU
+// existing binary instead. LAB_BENCH_TIMEOUT (a duration, default 3m)
+// bounds the wait for convergence. LAB_BENCH_PROFILE=dir has the daemon write CPU
 // and heap profiles covering `lab up` to convergence into dir (see
 // lab/bench/profile; the daemon must call profile.Start).
 package bench
