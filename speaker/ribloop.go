@@ -350,7 +350,9 @@ func (r *ribState) update(p *ribPeer, u *inUpdate) {
 			}
 			continue
 		}
-		a := r.in.Intern(part.attrs)
+		// The reader built part.attrs for this UPDATE alone: it becomes
+		// the shared set when it is new.
+		a := r.in.InternOwned(part.attrs)
 		nh := r.nhs.Get(nhKey(a))
 		for _, n := range part.nlri {
 			if famOf(n) != part.fam {

@@ -317,7 +317,15 @@ func NewInterner() *Interner {
 // Intern returns the shared set equal to a, with one more reference that
 // the caller owns and gives back with Release. a is copied when it is new:
 // the caller may reuse a and its slices afterwards.
-func (in *Interner) Intern(a *Attrs) *Attrs {
+func (in *Interner) Intern(a *Attrs) *Attrs { return in.intern(a, false) }
+
+// InternOwned is Intern for a set the caller gives away: when it is new,
+// a itself becomes the shared set (no copy), so neither a nor the slices
+// it refers to may change afterwards. A speaker interns every attribute
+// set it receives: most are new, and copying them is garbage.
+func (in *Interner) InternOwned(a *Attrs) *Attrs { return in.intern(a, true) }
+
+func (in *Interner) intern(a *Attrs, owned bool) *Attrs {
 	in.buf = a.appendKey(in.buf[:0])
 	var h uint64
 	if in.sum != nil {
@@ -333,7 +341,12 @@ func (in *Interner) Intern(a *Attrs) *Attrs {
 			return s
 		}
 	}
-	s := a.clone()
+	s := a
+	if owned {
+		a.refs = 0
+	} else {
+		s = a.clone()
+	}
 	s.hash, s.next, s.refs = h, first, 1
 	in.m[h] = s
 	in.n++

@@ -57,3 +57,21 @@ func TestInternerCollisions(t *testing.T) {
 		t.Errorf("after a double release: got %p want %p, Len() = %d", got, b, in.Len())
 	}
 }
+
+// InternOwned keeps a new set as it is given, and finds an equal one
+// like Intern.
+func TestInternOwned(t *testing.T) {
+	in := NewInterner()
+	a := &Attrs{ASPath: seq(65001, 65002), MED: 3, HasMED: true}
+	s := in.InternOwned(a)
+	if s != a || s.refs != 1 {
+		t.Fatalf("InternOwned of a new set returned %p (refs %d), want %p", s, s.refs, a)
+	}
+	b := &Attrs{ASPath: seq(65001, 65002), MED: 3, HasMED: true}
+	if got := in.InternOwned(b); got != a || a.refs != 2 {
+		t.Errorf("an equal owned set: got %p (refs %d), want %p", got, a.refs, a)
+	}
+	if got := in.Intern(&Attrs{ASPath: seq(65001, 65002), MED: 3, HasMED: true}); got != a || in.Len() != 1 {
+		t.Errorf("Intern after InternOwned: got %p, Len %d", got, in.Len())
+	}
+}
