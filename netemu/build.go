@@ -363,12 +363,17 @@ const readyTimeout = 10 * time.Second
 // solicitation's retransmission time). With accept_dad=0 the same work
 // item clears the address's tentative flag right after joining, so "no
 // tentative address" means "every address answers neighbour discovery".
-// Devices without carrier are skipped: the kernel starts that work only
-// once the link is up.
+// The link-local address itself comes later still: the kernel creates it
+// (and its fe80::/64 route) from the same work queue once the carrier is
+// up, 100 to 300 ms after a 4-router lab's build; until then a router has
+// no route to a peer's link-local address (the next hop of every IPv6 BGP
+// route) and pings across the lab fail for that long. So a device with a
+// carrier must also have its link-local address. Devices without carrier
+// are skipped: the kernel starts that work only once the link is up.
 func waitReady(ctx context.Context, n *nsNode, devs []string) error {
 	deadline := time.Now().Add(readyTimeout)
 	for {
-		pending, err := tentative(n, devs)
+		pending, err := notReady(n, devs)
 		if err != nil {
 			return err
 		}
@@ -376,7 +381,7 @@ func waitReady(ctx context.Context, n *nsNode, devs []string) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: IPv6 addresses still tentative after %v: %s", n.node.Name, readyTimeout, strings.Join(pending, ", "))
+			return fmt.Errorf("%s: IPv6 addresses not ready after %v: %s", n.node.Name, readyTimeout, strings.Join(pending, ", "))
 		}
 		select {
 		case <-ctx.Done():
@@ -386,9 +391,10 @@ func waitReady(ctx context.Context, n *nsNode, devs []string) error {
 	}
 }
 
-// tentative lists the tentative IPv6 addresses ("dev addr") of n's
-// devices in devs (nil: all) that have a carrier.
-func tentative(n *nsNode, devs []string) ([]string, error) {
+// notReady lists what is not ready yet on n's devices in devs (nil: all)
+// that have a carrier: tentative IPv6 addresses ("dev addr") and missing
+// link-local addresses ("dev: no link-local address").
+func notReady(n *nsNode, devs []string) ([]string, error) {
 	links, err := n.h.LinkList()
 	if err != nil {
 		return nil, fmt.Errorf("%s: listing interfaces: %w", n.node.Name, err)
@@ -396,7 +402,7 @@ func tentative(n *nsNode, devs []string) ([]string, error) {
 	carrier := map[int]string{}
 	for _, k := range links {
 		a := k.Attrs()
-		if a.RawFlags&unix.IFF_LOWER_UP != 0 && (devs == nil || slices.Contains(devs, a.Name)) {
+		if a.RawFlags&unix.IFF_LOWER_UP != 0 && a.RawFlags&unix.IFF_LOOPBACK == 0 && (devs == nil || slices.Contains(devs, a.Name)) {
 			carrier[a.Index] = a.Name
 		}
 	}
@@ -405,11 +411,24 @@ func tentative(n *nsNode, devs []string) ([]string, error) {
 		return nil, fmt.Errorf("%s: listing addresses: %w", n.node.Name, err)
 	}
 	var out []string
+	hasLL := map[int]bool{}
 	for _, a := range addrs {
-		if dev, ok := carrier[a.LinkIndex]; ok && a.Flags&unix.IFA_F_TENTATIVE != 0 {
+		dev, ok := carrier[a.LinkIndex]
+		if !ok {
+			continue
+		}
+		if a.Flags&unix.IFA_F_TENTATIVE != 0 {
 			out = append(out, dev+" "+a.IPNet.String())
+		} else if a.IP.IsLinkLocalUnicast() {
+			hasLL[a.LinkIndex] = true
 		}
 	}
+	for idx, dev := range carrier {
+		if !hasLL[idx] {
+			out = append(out, dev+": no link-local address")
+		}
+	}
+	slices.Sort(out)
 	return out, nil
 }
 

@@ -73,9 +73,13 @@
 //     an address is never marked tentative, it looks usable before it can
 //     be reached, and nothing tells when it can. accept_dad=0 alone already
 //     skips duplicate address detection, so there is no DAD delay either
-//     way. SetLink and SetInterface wait the same way after bringing a
-//     device up (keep_addr_on_down makes kept addresses go through that
-//     work again).
+//     way. Every device with a carrier must also have its link-local
+//     address, which the kernel creates (with its fe80::/64 route) from the
+//     same work queue after the carrier comes up, 100 to 300 ms after a
+//     4-router build: before it, a router has no route to its peers'
+//     link-local addresses, the next hops of every IPv6 BGP route. SetLink
+//     and SetInterface wait the same way after bringing a device up
+//     (keep_addr_on_down makes kept addresses go through that work again).
 //
 // Interface names are the model's (as1ra-eth0). MACs are fixed,
 // 02:NN:NN:II:II:PP (node number, interface index, bridge port), so the
