@@ -174,6 +174,17 @@ func (d *bird) receivedCease(ctx context.Context, a netip.Addr) (bool, string, e
 	return ok, fmt.Sprintf("BGP state %q, last error %q", m["BGP state"], m["Last error"]), nil
 }
 
+func (d *bird) holdExpired(ctx context.Context, a netip.Addr) (bool, string, error) {
+	m, err := d.protocol(ctx, d.protoOf(a))
+	if err != nil {
+		return false, "", err
+	}
+	// "BGP Error: Hold timer expired": BIRD's own error, the NOTIFICATION
+	// it sent (received ones read "Received: ...").
+	ok := m["BGP state"] != "Established" && m["Last error"] == "BGP Error: Hold timer expired"
+	return ok, fmt.Sprintf("BGP state %q, last error %q", m["BGP state"], m["Last error"]), nil
+}
+
 // route parses `show route all P` (exact prefix):
 //
 //	10.100.0.0/24        unicast [lab4 10:32:01.123] * (100) [AS65001i]

@@ -321,6 +321,15 @@ func (d *exabgp) receivedCease(_ context.Context, a netip.Addr) (bool, string, e
 	return ok, fmt.Sprintf("state %q, last down %q", st.state, st.lastDown), nil
 }
 
+func (d *exabgp) holdExpired(_ context.Context, a netip.Addr) (bool, string, error) {
+	st, err := d.neighbor(a)
+	if err != nil {
+		return false, "", err
+	}
+	ok := st.state != "up" && strings.Contains(strings.ToLower(st.lastDown), "hold timer expired")
+	return ok, fmt.Sprintf("state %q, last down %q", st.state, st.lastDown), nil
+}
+
 func (d *exabgp) route(_ context.Context, pfx netip.Prefix) (*peerRoute, error) {
 	all, err := d.replay()
 	if err != nil {

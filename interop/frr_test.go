@@ -212,6 +212,16 @@ func (d *frr) receivedCease(ctx context.Context, a netip.Addr) (bool, string, er
 	return ok, st, nil
 }
 
+func (d *frr) holdExpired(ctx context.Context, a netip.Addr) (bool, string, error) {
+	n, err := d.neighbor(ctx, a)
+	if err != nil {
+		return false, "", err
+	}
+	st := fmt.Sprintf("bgpState %s, lastResetDueTo %q, lastNotificationReason %q, lastErrorCodeSubcode %q",
+		n.BGPState, n.LastResetDueTo, n.LastNotificationReason, n.LastErrorCodeSubcode)
+	return n.BGPState != "Established" && n.LastErrorCodeSubcode == "0400", st, nil
+}
+
 // frrRoute is the part of `show bgp <prefix> json` the test reads.
 type frrRoute struct {
 	Paths []struct {

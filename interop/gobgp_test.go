@@ -143,24 +143,36 @@ func (d *gobgp) established(ctx context.Context, a netip.Addr) (bool, string, er
 	return n.State.SessionState == 6, fmt.Sprintf("session_state %d", n.State.SessionState), nil
 }
 
-// receivedCease reads gobgpd's log: its API keeps no last error, its log
-// says why every session went down:
+// lastDown reads gobgpd's log: its API keeps no last error, its log says
+// why every session went down:
 //
 //	msg="Peer Down" Key=10.0.12.1 Reason="notification-received code 6(cease) subcode 2(administrative shutdown)"
-func (d *gobgp) receivedCease(ctx context.Context, a netip.Addr) (bool, string, error) {
+//	msg="Peer Down" Key=10.0.12.1 Reason=hold-timer-expired State=BGP_FSM_ESTABLISHED
+func (d *gobgp) lastDown(a netip.Addr) (string, error) {
 	b, err := os.ReadFile(d.log)
 	if err != nil {
-		return false, "", err
+		return "", err
 	}
-	re := regexp.MustCompile(`msg="Peer Down" Key="?` + regexp.QuoteMeta(a.String()) + `"? .*Reason="([^"]*)"`)
+	// logrus quotes a value only when it has spaces or quotes.
+	re := regexp.MustCompile(`msg="Peer Down" Key="?` + regexp.QuoteMeta(a.String()) + `"? .*Reason=(?:"([^"]*)"|(\S+))`)
 	var last string
 	for _, line := range strings.Split(string(b), "\n") {
 		if m := re.FindStringSubmatch(line); m != nil {
-			last = m[1]
+			last = m[1] + m[2]
 		}
 	}
+	return last, nil
+}
+
+func (d *gobgp) receivedCease(ctx context.Context, a netip.Addr) (bool, string, error) {
+	last, err := d.lastDown(a)
 	ok := strings.HasPrefix(last, "notification-received code 6(cease) subcode 2(administrative shutdown)")
-	return ok, fmt.Sprintf("last Peer Down reason %q", last), nil
+	return ok, fmt.Sprintf("last Peer Down reason %q", last), err
+}
+
+func (d *gobgp) holdExpired(ctx context.Context, a netip.Addr) (bool, string, error) {
+	last, err := d.lastDown(a)
+	return strings.HasPrefix(last, "hold-timer-expired"), fmt.Sprintf("last Peer Down reason %q", last), err
 }
 
 // gobgpPath is one path of `gobgp global rib -a F P -j`.

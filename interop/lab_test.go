@@ -60,6 +60,10 @@ var (
 func ourLarge(as uint32) string  { return fmt.Sprintf("%d:1:2", as) }
 func peerLarge(as uint32) string { return fmt.Sprintf("%d:3:4", as) }
 
+// labHold is the hold time of the lab's sessions; the daemons keep their
+// defaults (90 to 240 s), and the smaller one wins (RFC 4271 section 4.2).
+const labHold = 9 * time.Second
+
 // families is what every interop test runs over: one session per family,
 // as the lab makes them.
 var families = []topo.Family{topo.IPv4, topo.IPv6}
@@ -165,9 +169,10 @@ func buildLab(t testing.TB, spec labSpec) *testLab {
 	}
 	// connect-retry 1: our speaker dials the daemon, which may still be
 	// starting; a failed dial is retried a second later instead of two
-	// minutes (the seed's default).
+	// minutes (the seed's default). Hold 9 (keepalive 3), the class's
+	// timers, so that the hold timer step takes seconds.
 	src := fmt.Sprintf(`name: %s
-bgp: {connect-retry: 1}
+bgp: {connect-retry: 1, hold: %d}
 routers:
   lab:
     as: %d
@@ -178,7 +183,7 @@ links:
     addresses:
       lab: [10.0.12.1/24, "fd00:12::1/64"]
       %s: [10.0.12.2/24, "fd00:12::2/64"]
-`, name, spec.ourAS, prefixes, spec.peer, spec.peerAS, spec.peer, spec.peer)
+`, name, labHold/time.Second, spec.ourAS, prefixes, spec.peer, spec.peerAS, spec.peer, spec.peer)
 	if spec.password != "" {
 		src += fmt.Sprintf("    password: %q\n", spec.password)
 	}

@@ -37,6 +37,9 @@ type daemon interface {
 	// NOTIFICATION it received on the session with a was Cease/
 	// Administrative Shutdown (6/2); status is how it says it.
 	receivedCease(ctx context.Context, a netip.Addr) (ok bool, status string, err error)
+	// holdExpired reports whether the daemon says its session with a
+	// went down because its hold timer expired.
+	holdExpired(ctx context.Context, a netip.Addr) (ok bool, status string, err error)
 }
 
 // scenario is what differs between daemons in the common test.
@@ -88,6 +91,73 @@ func runScenario(t *testing.T, sc scenario) {
 			return
 		}
 	}
+	// The seed's failure: the link drops everything while its carrier
+	// stays up, and only the hold timers notice. Both sides give up after
+	// the negotiated hold time: we send Hold Timer Expired (4/0) into the
+	// void, and so does the daemon. The link restored, both sessions come
+	// back with their routes.
+	if !t.Run("hold-timer", func(t *testing.T) {
+		link := l.model.LinkBetween(l.us.Name, l.peer.Name)[0]
+		for _, f := range families {
+			n, err := l.sp.Neighbor(context.Background(), l.peerAddr[f])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n.HoldTime != labHold {
+				t.Errorf("%v: negotiated hold time %v, want %v", f, n.HoldTime, labHold)
+			}
+		}
+		if err := l.net.Blackhole(link, true); err != nil {
+			t.Fatal(err)
+		}
+		restored := false
+		restore := func() {
+			if !restored {
+				restored = true
+				if err := l.net.Blackhole(link, false); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+		defer restore()
+		const want = "sent Hold Timer Expired (4/0)"
+		l.waitSpeaker(t, labHold+routeTimeout, "both our sessions to expire", func(s *speaker.Snapshot) bool {
+			for _, f := range families {
+				if n := s.Neighbor(l.peerAddr[f]); n.State == speaker.Established || n.LastNotification != want {
+					return false
+				}
+			}
+			return true
+		})
+		for _, f := range families {
+			poll(t, labHold+routeTimeout, fmt.Sprintf("the daemon's %v session to expire", f), func() (bool, string) {
+				ok, st, err := d.holdExpired(context.Background(), l.ourAddr[f])
+				if err != nil {
+					return false, err.Error()
+				}
+				return ok, st
+			})
+		}
+		for _, f := range families {
+			n, err := l.sp.Neighbor(context.Background(), l.peerAddr[f])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "BGP Notification send (Hold Timer Expired (4/0))"; n.LastReset != want {
+				t.Errorf("%v: our last reset %q, want %q", f, n.LastReset, want)
+			}
+		}
+		restore()
+		for _, f := range families {
+			l.waitSpeaker(t, upTimeout, fmt.Sprintf("our %v session back with the daemon's route", f), func(s *speaker.Snapshot) bool {
+				r := s.Table(wireFamily(f)).Route(attrPrefix(false, f))
+				return s.Neighbor(l.peerAddr[f]).State == speaker.Established && r != nil && r.Best() != nil
+			})
+		}
+	}) {
+		return
+	}
+
 	// Closing our speaker (the lab going down) ends both sessions with
 	// Cease/Administrative Shutdown, as `shutdown` does for one.
 	t.Run("close", func(t *testing.T) {
