@@ -318,3 +318,10 @@ func (d *bird) waker(ctx context.Context) (stop func()) {
 	}()
 	return func() { cancel(); <-done }
 }
+
+// refreshIn is `reload in`, which asks a peer that can refresh for its
+// routes again.
+func (d *bird) refreshIn(ctx context.Context, a netip.Addr) (bool, error) {
+	_, err := d.birdc(ctx, "reload", "in", d.protoOf(a))
+	return true, err
+}

@@ -74,6 +74,7 @@ neighbor %v {
   local-as %d;
   peer-as %d;
   family { %s unicast; }
+  capability { route-refresh; }
   api {
     processes [ api ];
     neighbor-changes;
@@ -359,3 +360,7 @@ func (d *exabgp) shutdown(_ context.Context, a netip.Addr, _ string) error {
 }
 
 func (d *exabgp) enable(context.Context, netip.Addr) error { return nil }
+
+func (d *exabgp) refreshIn(_ context.Context, a netip.Addr) (bool, error) {
+	return true, d.command(fmt.Sprintf("neighbor %v announce route-refresh %s unicast", a, strings.ToLower(topo.FamilyOf(a).String())))
+}

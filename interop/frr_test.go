@@ -308,3 +308,8 @@ func (d *frr) enable(ctx context.Context, a netip.Addr) error {
 }
 
 var _ = slices.Contains[[]string]
+
+func (d *frr) refreshIn(ctx context.Context, a netip.Addr) (bool, error) {
+	_, err := d.vtysh(ctx, fmt.Sprintf("clear bgp %s unicast %v soft in", frrAFI(topo.FamilyOf(a)), a))
+	return true, err
+}

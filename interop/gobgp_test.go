@@ -274,3 +274,7 @@ func (d *gobgp) enable(ctx context.Context, a netip.Addr) error {
 	_, err := d.cli(ctx, "neighbor", a.String(), "enable")
 	return err
 }
+
+// refreshIn: GoBGP keeps an Adj-RIB-In, and its `softresetin` applies
+// its policies to it again without asking the peer.
+func (d *gobgp) refreshIn(context.Context, netip.Addr) (bool, error) { return false, nil }

@@ -37,6 +37,10 @@ type daemon interface {
 	// NOTIFICATION it received on the session with a was Cease/
 	// Administrative Shutdown (6/2); status is how it says it.
 	receivedCease(ctx context.Context, a netip.Addr) (ok bool, status string, err error)
+	// refreshIn makes the daemon ask us for our routes again with a
+	// ROUTE-REFRESH (its soft reset inbound); sent is false for a daemon
+	// that cannot.
+	refreshIn(ctx context.Context, a netip.Addr) (sent bool, err error)
 	// holdExpired reports whether the daemon says its session with a
 	// went down because its hold timer expired.
 	holdExpired(ctx context.Context, a netip.Addr) (ok bool, status string, err error)
@@ -308,6 +312,42 @@ func runFamily(t *testing.T, l *testLab, d daemon, sc scenario, f topo.Family) {
 		if kr := l.kernelRoute(t, plainPrefix(false, f)); kr != nil {
 			t.Errorf("kernel still routes withdrawn %v: %v", plainPrefix(false, f), kr)
 		}
+	})
+
+	// ROUTE-REFRESH (RFC 2918) both ways: the daemon answers ours by
+	// sending its routes again, and we answer its one by sending ours.
+	step("refresh", func(t *testing.T) {
+		before, err := l.sp.Neighbor(ctx, theirs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.sp.ResetPeer(theirs, false); err != nil {
+			t.Fatal(err)
+		}
+		l.waitSpeaker(t, routeTimeout, "the daemon to answer our ROUTE-REFRESH", func(s *speaker.Snapshot) bool {
+			n := s.Neighbor(theirs)
+			return n.State == speaker.Established && n.Sent.RouteRefresh > before.Sent.RouteRefresh &&
+				n.Rcvd.Updates > before.Rcvd.Updates
+		})
+		before, err = l.sp.Neighbor(ctx, theirs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent, err := d.refreshIn(ctx, ours)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sent {
+			t.Log("the daemon cannot send a ROUTE-REFRESH: the half where we answer one is not run")
+			return
+		}
+		l.waitSpeaker(t, routeTimeout, "the daemon's ROUTE-REFRESH and our answer", func(s *speaker.Snapshot) bool {
+			n := s.Neighbor(theirs)
+			return n.State == speaker.Established && n.Rcvd.RouteRefresh > before.Rcvd.RouteRefresh &&
+				n.Sent.Updates > before.Sent.Updates
+		})
+		waitOurRoute(t, attrPrefix(false, f), wantTheirs)
+		waitPeerRoute(t, attrPrefix(true, f), wantOurs(attrPrefix(true, f)))
 	})
 
 	step("we-shut-down", func(t *testing.T) {
