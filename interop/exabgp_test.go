@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"lab/speaker"
 	"lab/topo"
 )
 
@@ -31,12 +34,16 @@ func TestExaBGP(t *testing.T) {
 	needBinary(t, "exabgp")
 	runScenario(t, scenario{
 		spec:  labSpec{peer: "exabgp", ourAS: 65001, peerAS: 65002},
-		start: func(t *testing.T, l *testLab) daemon { return startExaBGP(t, l) },
+		start: func(t *testing.T, l *testLab) daemon { return startExaBGP(t, l, false) },
 		// `teardown 2` sends Cease/Administrative Shutdown with a
 		// shutdown communication of its own.
 		shutdownText: "Administrative Shutdown",
 	})
 }
+
+// asTrans is AS_TRANS, the AS a speaker without 4-octet AS numbers sees
+// in place of one (RFC 6793 section 9).
+const asTrans = 23456
 
 // exaRoute is an ExaBGP route statement for one of the daemon's routes.
 func exaRoute(l *testLab, pfx netip.Prefix, attr bool) string {
@@ -50,7 +57,10 @@ func exaRoute(l *testLab, pfx netip.Prefix, attr bool) string {
 	return s
 }
 
-func startExaBGP(t testing.TB, l *testLab) *exabgp {
+// startExaBGP configures ExaBGP from the lab's model. twoOctet makes it a
+// speaker without 4-octet AS numbers (no AS4 capability), which knows our
+// 4-octet AS as AS_TRANS (RFC 6793).
+func startExaBGP(t testing.TB, l *testLab, twoOctet bool) *exabgp {
 	t.Helper()
 	p := l.peer
 	d := &exabgp{l: l, events: filepath.Join(l.dir, "events.json"), fifo: filepath.Join(l.dir, "cmd.fifo")}
@@ -66,6 +76,13 @@ func startExaBGP(t testing.TB, l *testLab) *exabgp {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "process api {\n  run /bin/sh %s;\n  encoder json;\n}\n", script)
+	peerAS, caps := l.us.AS.Number, "route-refresh;"
+	if twoOctet {
+		caps += " asn4 disable;"
+		if peerAS > 0xffff {
+			peerAS = asTrans
+		}
+	}
 	for _, f := range families {
 		fmt.Fprintf(&b, `
 neighbor %v {
@@ -74,11 +91,11 @@ neighbor %v {
   local-as %d;
   peer-as %d;
   family { %s unicast; }
-  capability { route-refresh; }
+  capability { %s }
   api {
     processes [ api ];
     neighbor-changes;
-    receive { parsed; update; notification; }
+    receive { parsed; packets; update; notification; }
     send { notification; }
   }
   static {
@@ -86,7 +103,7 @@ neighbor %v {
     %s;
   }
 }
-`, l.ourAddr[f], p.RouterID, l.peerAddr[f], p.AS.Number, l.us.AS.Number, strings.ToLower(f.String()),
+`, l.ourAddr[f], p.RouterID, l.peerAddr[f], p.AS.Number, peerAS, strings.ToLower(f.String()), caps,
 			exaRoute(l, attrPrefix(false, f), true), exaRoute(l, plainPrefix(false, f), false))
 	}
 	conf := filepath.Join(l.dir, "exabgp.conf")
@@ -161,6 +178,10 @@ type exaEvent struct {
 					NLRI string `json:"nlri"`
 				} `json:"withdraw"`
 			} `json:"update"`
+			// Body is the raw UPDATE after its header, "0x..." in hex:
+			// with `receive { packets; }`, ExaBGP reports each message
+			// twice, raw then parsed, as two events.
+			Body string `json:"body"`
 		} `json:"message"`
 	} `json:"neighbor"`
 }
@@ -175,6 +196,10 @@ type exaState struct {
 	// afterwards (ExaBGP keeps connecting) go down too, and are not it.
 	lastDown string
 	wasUp    bool
+	// raw is the body of the last UPDATE that announced each prefix, in
+	// hex, when ExaBGP reports packets.
+	raw     map[netip.Prefix]string
+	lastRaw string
 }
 
 // replay reads every event so far and returns the state per neighbour.
@@ -210,7 +235,7 @@ func (d *exabgp) replay() (map[netip.Addr]*exaState, error) {
 		}
 		st := out[peer]
 		if st == nil {
-			st = &exaState{routes: map[netip.Prefix]*peerRoute{}}
+			st = &exaState{routes: map[netip.Prefix]*peerRoute{}, raw: map[netip.Prefix]string{}}
 			out[peer] = st
 		}
 		switch ev.Type {
@@ -226,8 +251,15 @@ func (d *exabgp) replay() (map[netip.Addr]*exaState, error) {
 				}
 			}
 		case "update":
+			if ev.Neighbor.Direction != "receive" {
+				continue
+			}
+			if b := ev.Neighbor.Message.Body; b != "" {
+				st.lastRaw = b
+				continue
+			}
 			u := ev.Neighbor.Message.Update
-			if u == nil || ev.Neighbor.Direction != "receive" {
+			if u == nil {
 				continue
 			}
 			for _, ws := range u.Withdraw {
@@ -249,6 +281,7 @@ func (d *exabgp) replay() (map[netip.Addr]*exaState, error) {
 					for _, n := range nlris {
 						if p, err := netip.ParsePrefix(n.NLRI); err == nil {
 							st.routes[p] = r
+							st.raw[p] = st.lastRaw
 						}
 					}
 				}
@@ -363,4 +396,71 @@ func (d *exabgp) enable(context.Context, netip.Addr) error { return nil }
 
 func (d *exabgp) refreshIn(_ context.Context, a netip.Addr) (bool, error) {
 	return true, d.command(fmt.Sprintf("neighbor %v announce route-refresh %s unicast", a, strings.ToLower(topo.FamilyOf(a).String())))
+}
+
+// TestExaBGPTwoOctetAS: a peer without 4-octet AS numbers (RFC 6793), as
+// old routers are. Our AS is a 4-octet one: the peer knows it as AS_TRANS,
+// our routes reach it with AS_TRANS in AS_PATH and the real path in
+// AS4_PATH (checked on the wire), and its 2-octet paths reach us whole.
+func TestExaBGPTwoOctetAS(t *testing.T) {
+	needBinary(t, "exabgp")
+	l := buildLab(t, labSpec{peer: "exabgp", ourAS: 4200000001, peerAS: 65002})
+	d := startExaBGP(t, l, true)
+	l.startSpeaker()
+	ctx := context.Background()
+	// In the UPDATE's path attributes, hex: AS_PATH (well-known, type 2,
+	// 4 bytes) holding one AS_SEQUENCE of AS_TRANS in 2 octets, and
+	// AS4_PATH (optional transitive, type 17, 6 bytes) holding our AS.
+	const (
+		wireASPath  = "40020402015BA0"
+		wireAS4Path = "C011060201FA56EA01"
+	)
+	for _, f := range families {
+		ours, theirs := l.ourAddr[f], l.peerAddr[f]
+		l.waitSpeaker(t, upTimeout, fmt.Sprintf("our %v session Established", f), func(s *speaker.Snapshot) bool {
+			return s.Neighbor(theirs).State == speaker.Established
+		})
+		n, err := l.sp.Neighbor(ctx, theirs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range n.Capabilities {
+			if c.Name == "4 Byte AS" && (!c.Advertised || c.Received) {
+				t.Errorf("%v: 4-octet AS capability advertised %v, received %v; want advertised only", f, c.Advertised, c.Received)
+			}
+		}
+		// ExaBGP shows the path merged from AS_PATH and AS4_PATH (RFC
+		// 6793 section 4.2.3): our real AS.
+		want := &peerRoute{ASPath: fmt.Sprint(l.us.AS.Number), Origin: "i", MED: ourMED, HasMED: true,
+			Communities: ourCommunities, LargeCommunities: []string{ourLarge(l.us.AS.Number)}, NextHop: ours}
+		pfx := attrPrefix(true, f)
+		poll(t, routeTimeout, fmt.Sprintf("ExaBGP's route to %v", pfx), func() (bool, string) {
+			got, err := d.route(ctx, pfx)
+			if err != nil {
+				return false, err.Error()
+			}
+			diff := cmp.Diff(want, got, cmpAddr)
+			return diff == "", "(-want +got)\n" + diff
+		})
+		all, err := d.replay()
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := strings.ToUpper(all[ours].raw[pfx])
+		if !strings.Contains(raw, wireASPath) || !strings.Contains(raw, wireAS4Path) {
+			t.Errorf("%v: the UPDATE ExaBGP received has no AS_PATH %s and AS4_PATH %s: %s", pfx, wireASPath, wireAS4Path, raw)
+		}
+		wantTheirs := &peerRoute{ASPath: fmt.Sprintf("%d %d", l.peer.AS.Number, peerPrepend), Origin: "i", MED: peerMED, HasMED: true,
+			Communities: peerCommunities, LargeCommunities: []string{peerLarge(l.peer.AS.Number)}, NextHop: theirs}
+		var diff string
+		ctx, cancel := context.WithTimeout(ctx, routeTimeout)
+		err = l.sp.WaitFor(ctx, func(*speaker.Snapshot) bool {
+			diff = cmp.Diff(wantTheirs, l.ourRoute(t, attrPrefix(false, f)), cmpAddr)
+			return diff == ""
+		})
+		cancel()
+		if err != nil {
+			t.Fatalf("our route to %v: %v (-want +got)\n%s", attrPrefix(false, f), err, diff)
+		}
+	}
 }
