@@ -14,9 +14,9 @@ lab: deps build
 test: deps-test build vet
 	$(GO) test -race -count=1 -timeout 60m ./...
 
-## bench: the benchmarks (build of 200 routers, convergence, codec, RIB)
+## bench: the benchmarks, one package at a time so they do not disturb each other
 bench: deps-test build
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 build:
 	$(GO) build -o $(BIN) ./cmd/lab

@@ -23,7 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"lab/bench/profile"
+	"lab/internal/profile"
 	"lab/topo"
 )
 
@@ -243,7 +243,7 @@ func (l *labRun) profilePaths(file string) (cpu, heap string) {
 	return base + ".cpu", base + ".heap"
 }
 
-// endProfiles has the daemon write its profiles now (lab/bench/profile):
+// endProfiles has the daemon write its profiles now (lab/internal/profile):
 // SIGUSR1, but only to a daemon that created its CPU profile at start, a
 // sign that it handles the signal (by default it would end the process).
 func (l *labRun) endProfiles(cpu, heap string) {

@@ -31,5 +31,5 @@
 // existing binary instead. LAB_BENCH_TIMEOUT (a duration, default 3m)
 // bounds the wait for convergence. LAB_BENCH_PROFILE=dir has the daemon write CPU
 // and heap profiles covering `lab up` to convergence into dir (see
-// lab/bench/profile; the daemon must call profile.Start).
+// lab/internal/profile; the daemon must call profile.Start).
 package bench

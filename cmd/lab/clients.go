@@ -120,7 +120,11 @@ func labToStart(cmd, flags string, args []string) (*topo.Lab, string, error) {
 
 // checkNotRunning refuses to start a lab whose name a running lab has.
 func checkNotRunning(name string) error {
-	if control.Alive(context.Background(), socketPath(name)) {
+	st, found, err := labState(name)
+	if err != nil {
+		return err
+	}
+	if (found && st.Alive) || control.Alive(context.Background(), socketPath(name)) {
 		return fmt.Errorf("a lab called %s is already running: `lab down %s` stops it, or give this one another name with --name", name, name)
 	}
 	return nil
@@ -143,7 +147,10 @@ func cmdUp(args []string) error {
 	return runDaemon(daemonOpts{file: file, name: m.Name, progress: os.Stdout})
 }
 
-// cmdDown stops a lab. A lab whose daemon died is cleaned instead.
+// cmdDown stops a lab and waits until everything it made is gone. A busy
+// daemon may take seconds to answer; it is asked on its socket and waited
+// for, never taken for dead. A daemon that cannot be reached there is
+// sent SIGTERM; a dead one's leftovers are cleaned.
 func cmdDown(args []string) error {
 	if len(args) != 1 {
 		return errors.New("usage: lab down NAME")
@@ -152,27 +159,64 @@ func cmdDown(args []string) error {
 		return err
 	}
 	name := args[0]
-	sock := socketPath(name)
-	if control.Alive(context.Background(), sock) {
-		fmt.Printf("*** Stopping lab %s\n", name)
-		t := time.Now()
-		if _, err := control.Do(context.Background(), sock, control.Request{Op: control.OpDown}, os.Stdout); err != nil {
-			return err
-		}
-		fmt.Printf("*** Done (%.2fs)\n", time.Since(t).Seconds())
-		return nil
-	}
-	sts, err := netemu.ReadStates(runDir())
+	st, found, err := labState(name)
 	if err != nil {
 		return err
 	}
+	t := time.Now()
+	_, err = control.Do(context.Background(), socketPath(name), control.Request{Op: control.OpDown}, os.Stdout)
+	switch {
+	case err == nil:
+	case !errors.Is(err, control.ErrNotRunning):
+		return err
+	case !found:
+		return fmt.Errorf("no lab called %s (lab ls lists them)", name)
+	case st.Alive:
+		fmt.Printf("*** lab %s's daemon (pid %d) does not answer on its socket: sending SIGTERM\n", name, st.PID)
+		if err := syscall.Kill(st.PID, syscall.SIGTERM); err != nil {
+			return err
+		}
+		if err := waitGone(name, 2*time.Minute); err != nil {
+			return err
+		}
+	default:
+		fmt.Printf("*** lab %s's daemon is gone: cleaning what it left\n", name)
+		return cleanAndReport()
+	}
+	fmt.Printf("*** Stopped lab %s (%.2fs)\n", name, time.Since(t).Seconds())
+	return nil
+}
+
+// labState returns the state file of the lab called name, if any.
+func labState(name string) (netemu.State, bool, error) {
+	sts, err := netemu.ReadStates(runDir())
+	if err != nil {
+		return netemu.State{}, false, err
+	}
 	for _, s := range sts {
 		if s.Name == name {
-			fmt.Printf("*** lab %s's daemon is gone: cleaning what it left\n", name)
-			return cleanAndReport()
+			return s, true, nil
 		}
 	}
-	return fmt.Errorf("no lab called %s (lab ls lists the running ones)", name)
+	return netemu.State{}, false, nil
+}
+
+// waitGone waits until the lab's daemon is dead and its state file gone.
+func waitGone(name string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		st, found, err := labState(name)
+		if err != nil {
+			return err
+		}
+		if !found || !st.Alive {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("lab %s's daemon (pid %d) still runs after %v", name, st.PID, d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func cmdLs(args []string) error {
@@ -186,8 +230,10 @@ func cmdLs(args []string) error {
 	tw := tabwriter.NewWriter(os.Stdout, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tPID\tSTATE\tNODES\tTOPOLOGY")
 	for _, s := range sts {
+		// The daemon's pid (checked against its start time), not a ping
+		// of its socket: a busy daemon may take seconds to answer.
 		state := "running"
-		if !control.Alive(context.Background(), socketPath(s.Name)) {
+		if !s.Alive {
 			state = "dead (lab clean removes it)"
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", s.Name, s.PID, state, len(s.Namespaces), s.File)

@@ -18,6 +18,7 @@ import (
 
 	"lab/cli"
 	"lab/control"
+	"lab/internal/profile"
 	"lab/netemu"
 	"lab/topo"
 )
@@ -161,6 +162,9 @@ func runDaemon(o daemonOpts) (err error) {
 		}
 	}
 
+	// LAB_CPUPROFILE / LAB_HEAPPROFILE: profiles from here to the lab's
+	// end (or SIGUSR1), for `make bench` and anyone chasing a slow lab.
+	stopProfile := profile.Start()
 	d := &labDaemon{model: m, start: time.Now(), stop: cancel, tornDown: make(chan struct{})}
 	progress := func(format string, a ...any) {
 		fmt.Fprintf(o.progress, format+"\n", a...)
@@ -187,6 +191,7 @@ func runDaemon(o daemonOpts) (err error) {
 	}
 
 	<-ctx.Done()
+	stopProfile() // the heap as the lab ran, before teardown frees it
 	d.teardown(func(format string, a ...any) { fmt.Printf(format+"\n", a...) })
 	close(d.tornDown)
 	<-served
