@@ -25,8 +25,13 @@ type bird struct {
 }
 
 func TestBIRD(t *testing.T) {
-	needBinary(t, "bird", "birdc")
-	runScenario(t, scenario{
+	runScenario(t, birdScenario())
+}
+
+// birdScenario is the common scenario with BIRD 2.
+func birdScenario() scenario {
+	return scenario{
+		bins: []string{"bird", "birdc"},
 		// The daemon's AS is a 4-byte one: its OPEN says AS_TRANS, and the
 		// paths it sends hold 4-byte ASes we must read (RFC 6793).
 		// Over TCP MD5 (RFC 2385) too.
@@ -34,7 +39,7 @@ func TestBIRD(t *testing.T) {
 		start:            func(t *testing.T, l *testLab) daemon { return startBIRD(t, l, birdRoutes(l)) },
 		shutdownText:     shutdownMsg,
 		linkLocalNextHop: true,
-	})
+	}
 }
 
 // birdProto names the BGP protocol of the session of family f.

@@ -31,14 +31,19 @@ type exabgp struct {
 }
 
 func TestExaBGP(t *testing.T) {
-	needBinary(t, "exabgp")
-	runScenario(t, scenario{
+	runScenario(t, exabgpScenario())
+}
+
+// exabgpScenario is the common scenario with ExaBGP.
+func exabgpScenario() scenario {
+	return scenario{
+		bins:  []string{"exabgp"},
 		spec:  labSpec{peer: "exabgp", ourAS: 65001, peerAS: 65002},
 		start: func(t *testing.T, l *testLab) daemon { return startExaBGP(t, l, false) },
 		// `teardown 2` sends Cease/Administrative Shutdown with a
 		// shutdown communication of its own.
 		shutdownText: "Administrative Shutdown",
-	})
+	}
 }
 
 // asTrans is AS_TRANS, the AS a speaker without 4-octet AS numbers sees

@@ -32,8 +32,13 @@ type frr struct {
 }
 
 func TestFRR(t *testing.T) {
-	needBinary(t, frrBgpd, frrZebra, "vtysh")
-	runScenario(t, scenario{
+	runScenario(t, frrScenario())
+}
+
+// frrScenario is the common scenario with FRR's bgpd and zebra.
+func frrScenario() scenario {
+	return scenario{
+		bins: []string{frrBgpd, frrZebra, "vtysh"},
 		// Our AS is a 4-byte one: FRR sees AS_TRANS in our OPEN and our
 		// AS4 capability, and must show the real AS in paths.
 		// Over TCP MD5 (RFC 2385): the link has a password.
@@ -42,7 +47,7 @@ func TestFRR(t *testing.T) {
 		shutdownText:     shutdownMsg,
 		plainMED0:        true,
 		linkLocalNextHop: true,
-	})
+	}
 }
 
 // startFRR configures bgpd from the lab's model: a neighbour per session,

@@ -26,13 +26,18 @@ type gobgp struct {
 }
 
 func TestGoBGP(t *testing.T) {
-	needBinary(t, "gobgpd", "gobgp")
-	runScenario(t, scenario{
+	runScenario(t, gobgpScenario())
+}
+
+// gobgpScenario is the common scenario with gobgpd.
+func gobgpScenario() scenario {
+	return scenario{
+		bins: []string{"gobgpd", "gobgp"},
 		// Both ASes 4-byte: AS_TRANS in both OPENs.
 		spec:         labSpec{peer: "gobgp", ourAS: 4200000001, peerAS: 4200000002},
 		start:        func(t *testing.T, l *testLab) daemon { return startGoBGP(t, l, true) },
 		shutdownText: shutdownMsg,
-	})
+	}
 }
 
 // startGoBGP configures gobgpd from the lab's model: a neighbour per

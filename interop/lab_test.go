@@ -111,7 +111,19 @@ type labSpec struct {
 	// password is the link's TCP MD5 key (RFC 2385), "" for none: the
 	// daemon must be configured with it too.
 	password string
+	// transit adds a second embedded router, "lab2" in AS transitAS,
+	// behind ours: its routes reach the daemon through ours, and the
+	// daemon's reach it.
+	transit bool
 }
+
+// transitAS is lab2's AS, and transitRoute4/6 the routes it originates.
+const transitAS = 65010
+
+var (
+	transitRoute4 = netip.MustParsePrefix("10.110.0.0/24")
+	transitRoute6 = netip.MustParsePrefix("2001:db8:110::/48")
+)
 
 // testLab is a built two-router lab: our speaker in "lab", and an
 // external router for the daemon under test.
@@ -123,6 +135,8 @@ type testLab struct {
 	us    *topo.Router
 	peer  *topo.Router
 	sp    *speaker.Speaker
+	// sp2 is lab2's speaker (labSpec.transit), else nil.
+	sp2 *speaker.Speaker
 	// dir holds the daemon's configuration, sockets, pid and log files.
 	dir string
 	// ourAddr and peerAddr are the link's addresses, by family: the
@@ -187,6 +201,24 @@ links:
 	if spec.password != "" {
 		src += fmt.Sprintf("    password: %q\n", spec.password)
 	}
+	if spec.transit {
+		// After the daemon's link, so that our router's interface to the
+		// daemon stays lab-eth0.
+		src += `  - endpoints: [lab, lab2]
+    addresses:
+      lab: [10.0.13.1/24, "fd00:13::1/64"]
+      lab2: [10.0.13.3/24, "fd00:13::3/64"]
+`
+		src = strings.Replace(src, "\nlinks:\n", fmt.Sprintf(`
+  lab2:
+    as: %d
+    router-id: 10.254.0.3
+    prefixes:
+      - {prefix: %v, med: 5, communities: ["65010:1"], large-communities: ["65010:1:1"]}
+      - {prefix: %v, med: 5, communities: ["65010:1"], large-communities: ["65010:1:1"]}
+links:
+`, transitAS, transitRoute4, transitRoute6), 1)
+	}
 	model, err := topo.Parse(spec.peer+".yaml", []byte(src))
 	if err != nil {
 		var b bytes.Buffer
@@ -212,7 +244,7 @@ links:
 	}
 	for _, s := range model.Sessions {
 		local, remote, ok := s.End(l.us)
-		if !ok {
+		if !ok || remote.Router != l.peer {
 			continue
 		}
 		l.ourAddr[s.Family] = local.Addr
@@ -254,39 +286,55 @@ func (l *testLab) peerNS() string { return l.net.NamespacePath(l.spec.peer) }
 // closes it at cleanup (which sends Cease to the daemon).
 func (l *testLab) startSpeaker() {
 	l.t.Helper()
-	cfg := speaker.ConfigFromTopo(l.model, l.us, l.net.NamespacePath(l.us.Name))
+	l.sp = l.newSpeaker(l.us)
+	if r := l.model.Router("lab2"); r != nil {
+		l.sp2 = l.newSpeaker(r)
+	}
+	for _, sp := range []*speaker.Speaker{l.sp, l.sp2} {
+		if sp != nil {
+			if err := sp.Listen(); err != nil {
+				l.t.Fatal(err)
+			}
+		}
+	}
+	for _, sp := range []*speaker.Speaker{l.sp, l.sp2} {
+		if sp != nil {
+			if err := sp.Start(context.Background()); err != nil {
+				l.t.Fatal(err)
+			}
+		}
+	}
+}
+
+func (l *testLab) newSpeaker(r *topo.Router) *speaker.Speaker {
+	cfg := speaker.ConfigFromTopo(l.model, r, l.net.NamespacePath(r.Name))
 	if testing.Verbose() {
-		cfg.Log = &testLog{t: l.t}
+		cfg.Log = &testLog{t: l.t, name: r.Name}
 	}
 	sp, err := speaker.New(cfg)
 	if err != nil {
 		l.t.Fatal(err)
 	}
-	l.sp = sp
 	l.t.Cleanup(func() {
 		if l.t.Failed() {
-			l.t.Logf("our speaker's log:\n%s", strings.Join(sp.LogLines(), "\n"))
+			l.t.Logf("%s's log:\n%s", r.Name, strings.Join(sp.LogLines(), "\n"))
 		}
 		sp.Close()
 	})
-	if err := sp.Listen(); err != nil {
-		l.t.Fatal(err)
-	}
-	if err := sp.Start(context.Background()); err != nil {
-		l.t.Fatal(err)
-	}
+	return sp
 }
 
 // testLog writes the speaker's log lines to the test's log (go test -v).
 type testLog struct {
-	t  testing.TB
-	mu sync.Mutex
+	t    testing.TB
+	name string
+	mu   sync.Mutex
 }
 
 func (w *testLog) Write(b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.t.Logf("lab: %s", bytes.TrimRight(b, "\n"))
+	w.t.Logf("%s: %s", w.name, bytes.TrimRight(b, "\n"))
 	return len(b), nil
 }
 
@@ -311,7 +359,13 @@ func (l *testLab) waitSpeaker(t testing.TB, timeout time.Duration, what string, 
 // daemons are checked in; nil when it has none.
 func (l *testLab) ourRoute(t testing.TB, pfx netip.Prefix) *peerRoute {
 	t.Helper()
-	r, err := l.sp.Route(context.Background(), pfx)
+	return bestRoute(t, l.sp, pfx)
+}
+
+// bestRoute is sp's best path to pfx in the daemons' terms, or nil.
+func bestRoute(t testing.TB, sp *speaker.Speaker, pfx netip.Prefix) *peerRoute {
+	t.Helper()
+	r, err := sp.Route(context.Background(), pfx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,8 @@ type daemon interface {
 
 // scenario is what differs between daemons in the common test.
 type scenario struct {
+	// bins are the daemon's programs; tests skip without them.
+	bins []string
 	spec labSpec
 	// start starts the daemon for l (configured from l's model) and
 	// returns once its control socket answers.
@@ -87,6 +89,7 @@ const shutdownMsg = "interop: class is over"
 //  7. the daemon shuts it down: we report the NOTIFICATION it sent, with
 //     its shutdown communication, in the neighbour's state and our log.
 func runScenario(t *testing.T, sc scenario) {
+	needBinary(t, sc.bins...)
 	l := buildLab(t, sc.spec)
 	d := sc.start(t, l)
 	l.startSpeaker()
@@ -417,4 +420,59 @@ func runFamily(t *testing.T, l *testLab, d daemon, sc scenario, f topo.Family) {
 		waitUp(t)
 		waitOurRoute(t, attrPrefix(false, f), wantTheirs)
 	})
+}
+
+// TestTransit: routes crossing our router between the daemon and a second
+// embedded router, lab2 (AS 65010), for every daemon. On the way through
+// our AS goes first in the path, the MED stays behind (RFC 4271 section
+// 5.1.4: a MED learned from a neighbouring AS is not passed to another),
+// communities and large communities cross unchanged, and the next hop is
+// ours.
+func TestTransit(t *testing.T) {
+	for _, sc := range []scenario{frrScenario(), birdScenario(), gobgpScenario(), exabgpScenario()} {
+		t.Run(sc.spec.peer, func(t *testing.T) {
+			needBinary(t, sc.bins...)
+			spec := sc.spec
+			spec.transit = true
+			l := buildLab(t, spec)
+			d := sc.start(t, l)
+			l.startSpeaker()
+			for _, f := range families {
+				pfx := transitRoute4
+				if f == topo.IPv6 {
+					pfx = transitRoute6
+				}
+				want := &peerRoute{ASPath: fmt.Sprintf("%d %d", spec.ourAS, transitAS), Origin: "i",
+					Communities: []string{"65010:1"}, LargeCommunities: []string{"65010:1:1"}, NextHop: l.ourAddr[f]}
+				poll(t, upTimeout, fmt.Sprintf("the daemon's route to %v, from lab2 through us", pfx), func() (bool, string) {
+					got, err := d.route(context.Background(), pfx)
+					if err != nil {
+						return false, err.Error()
+					}
+					diff := cmp.Diff(want, got, cmpAddr)
+					return diff == "", "(-want +got)\n" + diff
+				})
+
+				// The daemon's attr route at lab2, from us.
+				var via netip.Addr
+				for _, s := range l.model.Sessions {
+					if _, remote, ok := s.End(l.model.Router("lab2")); ok && s.Family == f {
+						via = remote.Addr
+					}
+				}
+				want = &peerRoute{ASPath: fmt.Sprintf("%d %d %d", spec.ourAS, spec.peerAS, peerPrepend), Origin: "i",
+					Communities: peerCommunities, LargeCommunities: []string{peerLarge(spec.peerAS)}, NextHop: via}
+				ctx, cancel := context.WithTimeout(context.Background(), upTimeout)
+				var diff string
+				err := l.sp2.WaitFor(ctx, func(*speaker.Snapshot) bool {
+					diff = cmp.Diff(want, bestRoute(t, l.sp2, attrPrefix(false, f)), cmpAddr)
+					return diff == ""
+				})
+				cancel()
+				if err != nil {
+					t.Fatalf("lab2's route to %v: %v (-want +got)\n%s", attrPrefix(false, f), err, diff)
+				}
+			}
+		})
+	}
 }
