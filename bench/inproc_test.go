@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,7 +14,6 @@ import (
 
 	"lab/netemu"
 	"lab/speaker"
-	"lab/speaker/wire"
 	"lab/topo"
 )
 
@@ -30,6 +30,12 @@ import (
 //	updates/op     UPDATE messages sent by all speakers until then
 //	heap-MB/op     Go heap in use at convergence, after a GC
 //	goroutines/op  goroutines at convergence
+//	established-s/op from netemu.Build to the last session Established
+//	built-s/op     netemu.Build alone
+//	advertised/op  prefixes in every Adj-RIB-Out at convergence: the
+//	               fewest UPDATEs that could have carried them, when no
+//	               two prefixes share an attribute set (a BA lab's
+//	               prefixes each have their own AS path)
 //
 // LAB_BENCH_VERBOSE=1 logs progress every half second;
 // LAB_BENCH_HEAPPROFILE=file writes the heap profile at convergence.
@@ -45,7 +51,7 @@ func benchSpeakers(b *testing.B, n int) {
 		b.Fatal(err)
 	}
 	dir := b.TempDir()
-	var conv, cpu, pollCPU, updates, heap, gor float64
+	var conv, cpu, pollCPU, updates, heap, gor, est, built, adv float64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		m, err := topo.ParseAs(fmt.Sprintf("ba%d.yaml", n), y, uniqueName())
@@ -59,6 +65,9 @@ func benchSpeakers(b *testing.B, n int) {
 		updates += float64(r.updates)
 		heap += r.heapMB
 		gor += float64(r.goroutines)
+		est += r.established.Seconds()
+		built += r.built.Seconds()
+		adv += float64(r.advertised)
 	}
 	nf := float64(b.N)
 	b.ReportMetric(conv/nf, "converge-s/op")
@@ -67,6 +76,9 @@ func benchSpeakers(b *testing.B, n int) {
 	b.ReportMetric(updates/nf, "updates/op")
 	b.ReportMetric(heap/nf, "heap-MB/op")
 	b.ReportMetric(gor/nf, "goroutines/op")
+	b.ReportMetric(est/nf, "established-s/op")
+	b.ReportMetric(built/nf, "built-s/op")
+	b.ReportMetric(adv/nf, "advertised/op")
 }
 
 type inprocResult struct {
@@ -76,6 +88,12 @@ type inprocResult struct {
 	updates    uint64
 	heapMB     float64
 	goroutines int
+	// established is when the last session reached Established, built
+	// when netemu.Build returned.
+	established time.Duration
+	built       time.Duration
+	started     time.Duration // the speakers' Start calls
+	advertised  int
 }
 
 func runInProcess(b *testing.B, m *topo.Lab, dir string) inprocResult {
@@ -86,6 +104,7 @@ func runInProcess(b *testing.B, m *topo.Lab, dir string) inprocResult {
 	if err != nil {
 		b.Fatal(err)
 	}
+	built := time.Since(t0)
 	var sps []*speaker.Speaker
 	stop := func() {
 		var wg sync.WaitGroup
@@ -113,38 +132,63 @@ func runInProcess(b *testing.B, m *topo.Lab, dir string) inprocResult {
 			b.Fatal(err)
 		}
 	}
+	// Every session end's state, from the speakers' events.
+	var (
+		estMu   sync.Mutex
+		estN    int
+		estLast time.Time
+		estWG   sync.WaitGroup
+	)
+	for _, sp := range sps {
+		ev, stopEv := sp.Subscribe()
+		defer stopEv()
+		up := map[netip.Addr]bool{}
+		estWG.Add(1)
+		go func() {
+			defer estWG.Done()
+			for e := range ev {
+				if e.Kind != speaker.EventPeerState || up[e.Peer] == (e.State == speaker.Established) {
+					continue
+				}
+				up[e.Peer] = e.State == speaker.Established
+				estMu.Lock()
+				if up[e.Peer] {
+					estN++
+					estLast = time.Now()
+				} else {
+					estN--
+				}
+				estMu.Unlock()
+			}
+		}()
+	}
+	tStart := time.Now()
 	for _, sp := range sps {
 		if err := sp.Start(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}
+	started := time.Since(tStart)
 	l := &labRun{b: b, name: m.Name}
 	if os.Getenv("LAB_BENCH_VERBOSE") != "" {
 		l.progress = func(done int) {
-			est, sess := 0, 0
-			for _, sp := range sps {
-				for _, f := range []wire.Family{wire.IPv4Unicast, wire.IPv6Unicast} {
-					sum, err := sp.Summary(ctx, f)
-					if err != nil {
-						continue
-					}
-					for _, p := range sum.Peers {
-						sess++
-						if p.State == speaker.Established {
-							est++
-						}
-					}
-				}
-			}
-			debugDump(t0)
-			b.Logf("%6.2fs: %d/%d sessions established, %d/%d routers converged", time.Since(t0).Seconds(), est, sess, done, len(sps))
+			estMu.Lock()
+			est := estN
+			estMu.Unlock()
+			b.Logf("%6.2fs: %d/%d session ends established, %d/%d routers converged", time.Since(t0).Seconds(), est, 2*len(m.Sessions), done, len(sps))
 		}
 	}
 	c, err := l.waitConverged(m, t0)
 	if err != nil {
 		b.Fatal(err)
 	}
-	res := inprocResult{converge: c.at.Sub(t0), cpu: selfCPU() - cpu0, pollCPU: c.cpu, goroutines: runtime.NumGoroutine()}
+	res := inprocResult{converge: c.at.Sub(t0), cpu: selfCPU() - cpu0, pollCPU: c.cpu, goroutines: runtime.NumGoroutine(), built: built, started: started}
+	estMu.Lock()
+	res.established = estLast.Sub(t0)
+	if estN != 2*len(m.Sessions) {
+		b.Logf("%d of %d session ends Established at convergence", estN, 2*len(m.Sessions))
+	}
+	estMu.Unlock()
 	runtime.GC()
 	if path := os.Getenv("LAB_BENCH_HEAPPROFILE"); path != "" {
 		// The heap at convergence (go test -memprofile writes it after
@@ -164,11 +208,14 @@ func runInProcess(b *testing.B, m *topo.Lab, dir string) inprocResult {
 				b.Fatal(err)
 			}
 			res.updates += n.Sent.Updates
+			for _, f := range n.Families {
+				res.advertised += f.Advertised
+			}
 		}
 	}
 	if os.Getenv("LAB_BENCH_VERBOSE") != "" {
-		b.Logf("%s: converged in %v (CPU %v), %d UPDATEs, heap %.0f MB, %d goroutines (stacks %.0f MB), %d GCs, process RSS peak %.0f MB",
-			filepath.Base(m.File), res.converge, res.cpu, res.updates, res.heapMB, res.goroutines, float64(ms.StackInuse)/1e6, ms.NumGC, rssPeak())
+		b.Logf("%s: built in %v, speakers started in %v, every session Established at %v, converged in %v (CPU %v), %d UPDATEs for %d advertised prefixes, heap %.0f MB, %d goroutines (stacks %.0f MB), %d GCs, process RSS peak %.0f MB",
+			filepath.Base(m.File), res.built, res.started, res.established, res.converge, res.cpu, res.updates, res.advertised, res.heapMB, res.goroutines, float64(ms.StackInuse)/1e6, ms.NumGC, rssPeak())
 	}
 	return res
 }
