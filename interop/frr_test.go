@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -311,8 +310,6 @@ func (d *frr) shutdown(ctx context.Context, a netip.Addr, msg string) error {
 func (d *frr) enable(ctx context.Context, a netip.Addr) error {
 	return d.configure(ctx, fmt.Sprintf("no neighbor %v shutdown", a))
 }
-
-var _ = slices.Contains[[]string]
 
 func (d *frr) refreshIn(ctx context.Context, a netip.Addr) (bool, error) {
 	_, err := d.vtysh(ctx, fmt.Sprintf("clear bgp %s unicast %v soft in", frrAFI(topo.FamilyOf(a)), a))

@@ -75,8 +75,8 @@ var cmpAddr = cmpopts.EquateComparable(netip.Addr{})
 // shutdownMsg is the shutdown communication daemons send us.
 const shutdownMsg = "interop: class is over"
 
-// runScenario is the interop test every daemon goes through, once per
-// address family, on one lab:
+// runScenario is the interop test every daemon goes through, on one lab.
+// Once per address family (runFamily):
 //
 //  1. both sides reach Established;
 //  2. the daemon's attr route reaches our Loc-RIB (and our kernel) with
@@ -84,10 +84,15 @@ const shutdownMsg = "interop: class is over"
 //  3. ours reaches the daemon with ours;
 //  4. we withdraw a route and the daemon loses it;
 //  5. the daemon withdraws one and we lose it (and our kernel too);
-//  6. we shut the session down: the daemon reports Cease/Administrative
+//  6. ROUTE-REFRESH both ways is answered;
+//  7. we shut the session down: the daemon reports Cease/Administrative
 //     Shutdown (6/2) received; we let it up again and routes come back;
-//  7. the daemon shuts it down: we report the NOTIFICATION it sent, with
+//  8. the daemon shuts it down: we report the NOTIFICATION it sent, with
 //     its shutdown communication, in the neighbour's state and our log.
+//
+// Then for both sessions: the link silently drops everything and both
+// sides' hold timers expire; and our speaker closes, which the daemon sees
+// as Cease 6/2 on both.
 func runScenario(t *testing.T, sc scenario) {
 	needBinary(t, sc.bins...)
 	l := buildLab(t, sc.spec)
