@@ -11,8 +11,11 @@ import (
 
 // famPart is what an UPDATE says about one address family.
 type famPart struct {
-	fam       wire.Family
-	attrs     *rib.Attrs // nil when the part only withdraws
+	fam   wire.Family
+	attrs *rib.Attrs // nil when the part only withdraws
+	// nh and ll are the next hops of nlri (rib.NextHop's Global and
+	// LinkLocal).
+	nh, ll    netip.Addr
 	nlri      []netip.Prefix
 	withdrawn []netip.Prefix
 	eor       bool
@@ -31,11 +34,15 @@ type inUpdate struct {
 // process looking at them (AGGREGATOR, extended communities, unknown
 // optional transitive ones): rib.Attrs.Other holds their encoding, this
 // table the decoded values to send again. Entries are never removed: there
-// are as many as distinct combinations seen, a handful in practice.
+// are as many as distinct combinations seen, a handful in practice. There
+// is one table per process (others), as there is one rib.Interner: a set
+// interned by one speaker may be advertised by another.
 type otherAttrs struct {
 	mu sync.Mutex
 	m  map[string][]wire.Attr
 }
+
+var others otherAttrs
 
 func (o *otherAttrs) intern(attrs []wire.Attr) string {
 	if len(attrs) == 0 {
@@ -80,7 +87,7 @@ func (sp *Speaker) convertIn(u *wire.Update, o *wire.Options, perr error, p *Pee
 		withdrawAll = true
 	}
 	var base rib.Attrs
-	var others []wire.Attr
+	var other []wire.Attr
 	for _, a := range u.Attrs {
 		switch a := a.(type) {
 		case wire.Origin:
@@ -115,10 +122,10 @@ func (sp *Speaker) convertIn(u *wire.Update, o *wire.Options, perr error, p *Pee
 				}
 			}
 		case wire.ExtendedCommunities:
-			others = append(others, a)
+			other = append(other, a)
 		case wire.UnknownAttr:
 			if pa, ok := a.Propagate(); ok {
-				others = append(others, pa)
+				other = append(other, pa)
 			}
 		}
 	}
@@ -128,9 +135,9 @@ func (sp *Speaker) convertIn(u *wire.Update, o *wire.Options, perr error, p *Pee
 		}
 	}
 	if ag, ok := u.EffectiveAggregator(o); ok {
-		others = append([]wire.Attr{wire.Aggregator{AS: ag.AS, Addr: ag.Addr}}, others...)
+		other = append([]wire.Attr{wire.Aggregator{AS: ag.AS, Addr: ag.Addr}}, other...)
 	}
-	base.Other = sp.others.intern(others)
+	base.Other = others.intern(other)
 
 	if len(u.NLRI) > 0 || len(u.Withdrawn) > 0 {
 		part := famPart{fam: wire.IPv4Unicast, withdrawn: u.Withdrawn}
@@ -139,7 +146,7 @@ func (sp *Speaker) convertIn(u *wire.Update, o *wire.Options, perr error, p *Pee
 		} else if len(u.NLRI) > 0 {
 			a := base
 			if nh, ok := u.NextHop(); ok {
-				a.NextHop = nh.Addr
+				part.nh = nh.Addr
 			}
 			part.attrs, part.nlri = &a, u.NLRI
 		}
@@ -151,7 +158,7 @@ func (sp *Speaker) convertIn(u *wire.Update, o *wire.Options, perr error, p *Pee
 			part.withdrawn = r.NLRI
 		} else {
 			a := base
-			setMPNextHops(&a, r.NextHops, p.Interface)
+			part.nh, part.ll = mpNextHops(r.NextHops, p.Interface)
 			part.attrs, part.nlri = &a, r.NLRI
 		}
 		in.parts = append(in.parts, part)
@@ -164,19 +171,21 @@ func (sp *Speaker) convertIn(u *wire.Update, o *wire.Options, perr error, p *Pee
 
 // setMPNextHops reads an MP_REACH next hop (RFC 2545 section 3): a global
 // address, optionally followed by a link-local one; a lone link-local
-// address is allowed too. Link-local addresses get the interface as zone.
-func setMPNextHops(a *rib.Attrs, nhs []netip.Addr, iface string) {
+// address is allowed too. The link-local address gets the interface as
+// zone.
+func mpNextHops(nhs []netip.Addr, iface string) (global, linkLocal netip.Addr) {
 	for i, nh := range nhs {
 		nh = nh.Unmap()
 		switch {
 		case nh.Is6() && nh.IsLinkLocalUnicast():
-			if !a.LinkLocal.IsValid() {
-				a.LinkLocal = nh.WithZone(iface)
+			if !linkLocal.IsValid() {
+				linkLocal = nh.WithZone(iface)
 			}
 		case i == 0:
-			a.NextHop = nh
+			global = nh
 		}
 	}
+	return global, linkLocal
 }
 
 // prefixLen is the encoded size of a prefix in NLRI.
@@ -248,8 +257,10 @@ func buildWithdraws(fam wire.Family, ws []netip.Prefix, o *wire.Options) []*wire
 	return out
 }
 
-// wireAttrs renders an outgoing attribute set, in type code order.
-func (sp *Speaker) wireAttrs(a *rib.Attrs, fam wire.Family) []wire.Attr {
+// wireAttrs renders an outgoing attribute set, in type code order, with
+// NEXT_HOP nh4 when it is valid (IPv4 unicast; other families carry their
+// next hops in MP_REACH_NLRI).
+func wireAttrs(a *rib.Attrs, nh4 netip.Addr) []wire.Attr {
 	out := make([]wire.Attr, 1, 8) // room for the usual attributes
 	out[0] = wire.Origin{Value: wire.OriginValue(a.Origin)}
 	path := wire.ASPath{Segments: make([]wire.ASSegment, 0, len(a.ASPath))}
@@ -257,8 +268,8 @@ func (sp *Speaker) wireAttrs(a *rib.Attrs, fam wire.Family) []wire.Attr {
 		path.Segments = append(path.Segments, wire.ASSegment{Type: wire.SegmentType(s.Type), ASNs: s.ASNs})
 	}
 	out = append(out, path)
-	if fam == wire.IPv4Unicast && a.NextHop.IsValid() {
-		out = append(out, wire.NextHop{Addr: a.NextHop})
+	if nh4.IsValid() {
+		out = append(out, wire.NextHop{Addr: nh4})
 	}
 	if a.HasMED {
 		out = append(out, wire.MED{Value: a.MED})
@@ -269,9 +280,8 @@ func (sp *Speaker) wireAttrs(a *rib.Attrs, fam wire.Family) []wire.Attr {
 	if a.AtomicAggregate {
 		out = append(out, wire.AtomicAggregate{})
 	}
-	others := sp.others.get(a.Other)
 	var rest []wire.Attr
-	for _, o := range others {
+	for _, o := range others.get(a.Other) {
 		if o.Code() < wire.AttrCommunities {
 			out = append(out, o)
 		} else {

@@ -94,7 +94,7 @@ func famOf(p netip.Prefix) wire.Family {
 func newRIBState(sp *Speaker) *ribState {
 	r := &ribState{
 		sp:      sp,
-		in:      rib.NewInterner(),
+		in:      rib.Shared(),
 		tables:  make(map[wire.Family]*rib.Table),
 		peers:   make(map[*session]*ribPeer),
 		orig:    make(map[netip.Prefix]Origination),
@@ -220,11 +220,6 @@ func (r *ribState) handle(ev ribEvent) {
 func (r *ribState) announce(o Origination) {
 	r.orig[o.Prefix] = o
 	a := rib.Attrs{Origin: rib.OriginIGP, MED: o.MED, HasMED: true, Communities: o.Communities}
-	if o.Prefix.Addr().Is4() {
-		a.NextHop = netip.IPv4Unspecified()
-	} else {
-		a.NextHop = netip.IPv6Unspecified()
-	}
 	for _, l := range o.LargeCommunities {
 		a.LargeCommunities = append(a.LargeCommunities, rib.LargeCommunity{Global: l[0], Local1: l[1], Local2: l[2]})
 	}
@@ -310,13 +305,6 @@ func (r *ribState) linkLocalsChanged() {
 	}
 }
 
-func nhKey(a *rib.Attrs) netip.Addr {
-	if a.NextHop.IsValid() && !a.NextHop.IsLinkLocalUnicast() && !a.NextHop.IsUnspecified() {
-		return a.NextHop
-	}
-	return a.LinkLocal
-}
-
 func (r *ribState) update(p *ribPeer, u *inUpdate) {
 	if p.up == nil || u == nil {
 		return
@@ -353,7 +341,7 @@ func (r *ribState) update(p *ribPeer, u *inUpdate) {
 		// The reader built part.attrs for this UPDATE alone: it becomes
 		// the shared set when it is new.
 		a := r.in.InternOwned(part.attrs)
-		nh := r.nhs.Get(nhKey(a))
+		nh := r.nhs.Get(part.nh, part.ll)
 		for _, n := range part.nlri {
 			if famOf(n) != part.fam {
 				continue
@@ -439,21 +427,21 @@ func (r *ribState) process() {
 // link-local next hop on the session's interface for IPv6 (as the seed's
 // `via fe80::… dev as1ra-eth1`), else through the next hop.
 func (r *ribState) kernelRoute(pfx netip.Prefix, p *rib.Path) (fib.Route, bool) {
-	if p == nil || p.Src.Local {
+	if p == nil || p.Src.Local || p.NH == nil {
 		return fib.Route{}, false
 	}
-	a := p.Attrs
-	if pfx.Addr().Is6() && a.LinkLocal.IsValid() {
-		idx := r.sp.track.IfIndex(a.LinkLocal.Zone())
+	nh := p.NH
+	if pfx.Addr().Is6() && nh.LinkLocal.IsValid() {
+		idx := r.sp.track.IfIndex(nh.LinkLocal.Zone())
 		if idx == 0 {
 			return fib.Route{}, false
 		}
-		return fib.Route{Dst: pfx, Gw: a.LinkLocal.WithZone(""), IfIndex: idx}, true
+		return fib.Route{Dst: pfx, Gw: nh.LinkLocal.WithZone(""), IfIndex: idx}, true
 	}
-	if !a.NextHop.IsValid() || p.NH == nil {
+	if !nh.Global.IsValid() {
 		return fib.Route{}, false
 	}
-	return fib.Route{Dst: pfx, Gw: a.NextHop, IfIndex: p.NH.IfIndex}, true
+	return fib.Route{Dst: pfx, Gw: nh.Global, IfIndex: nh.IfIndex}, true
 }
 
 // exported returns the best path of d when it is advertised to p, or nil.
@@ -474,10 +462,10 @@ func exported(p *ribPeer, d *rib.Dest) *rib.Path {
 }
 
 // export returns the attributes to advertise best (exported to p) with:
-// next hop self, our AS prepended for an eBGP peer, LOCAL_PREF for an
-// iBGP one.
-func (r *ribState) export(p *ribPeer, f wire.Family, best *rib.Path) rib.Attrs {
-	out := *best.Attrs
+// our AS prepended for an eBGP peer, LOCAL_PREF for an iBGP one. The next
+// hop is self (exportNextHops).
+func (r *ribState) export(p *ribPeer, best *rib.Path) rib.Attrs {
+	out := best.Attrs.Copy()
 	out.OriginatorID, out.ClusterList = netip.Addr{}, nil
 	if p.src.IBGP {
 		out.HasLocalPref, out.LocalPref = true, best.Attrs.EffectiveLocalPref()
@@ -490,16 +478,21 @@ func (r *ribState) export(p *ribPeer, f wire.Family, best *rib.Path) rib.Attrs {
 			out.HasMED, out.MED = false, 0
 		}
 	}
-	// Next hop self.
-	if f == wire.IPv4Unicast {
-		out.NextHop, out.LinkLocal = p.nh4, netip.Addr{}
-	} else {
-		out.NextHop, out.LinkLocal = p.nh6, p.ll6
-		if out.LinkLocal == out.NextHop {
-			out.LinkLocal = netip.Addr{}
-		}
-	}
 	return out
+}
+
+// exportNextHops returns the next hops of routes of family f advertised to
+// p, next hop self: the NEXT_HOP attribute for IPv4 unicast (nh4), else
+// the MP_REACH_NLRI next hops (global, then link-local when there is one).
+func exportNextHops(p *ribPeer, f wire.Family) (nh4 netip.Addr, mp []netip.Addr) {
+	if f == wire.IPv4Unicast {
+		return p.nh4, nil
+	}
+	mp = []netip.Addr{p.nh6}
+	if p.ll6.IsValid() && p.ll6 != p.nh6 {
+		mp = append(mp, p.ll6)
+	}
+	return netip.Addr{}, mp
 }
 
 // outKey is what p's Adj-RIB-Out records for advertising best (with a
@@ -513,7 +506,7 @@ func (r *ribState) export(p *ribPeer, f wire.Family, best *rib.Path) rib.Attrs {
 // are a few of them.
 func (r *ribState) outKey(p *ribPeer, f wire.Family, best *rib.Path) (*rib.Attrs, bool) {
 	if best.Src.Local {
-		a := r.export(p, f, best)
+		a := r.export(p, best)
 		return r.in.Intern(&a), true
 	}
 	return r.in.Retain(best.Attrs), false
@@ -585,23 +578,17 @@ func (r *ribState) advertise(p *ribPeer, f wire.Family, pfxs []netip.Prefix, for
 	for _, u := range buildWithdraws(f, withdraws, &p.up.opts) {
 		r.send(p, u)
 	}
+	nh4, nhs := exportNextHops(p, f)
 	for i := range groups {
 		g := &groups[i]
 		a := g.key
 		if !g.exported {
-			e := r.export(p, f, g.best)
+			e := r.export(p, g.best)
 			a = &e
 		}
-		attrs := r.sp.wireAttrs(a, f)
+		attrs := wireAttrs(a, nh4)
 		if !p.up.opts.AS4 {
 			attrs = wire.For2OctetPeer(attrs)
-		}
-		var nhs []netip.Addr
-		if f != wire.IPv4Unicast {
-			nhs = []netip.Addr{a.NextHop}
-			if a.LinkLocal.IsValid() {
-				nhs = append(nhs, a.LinkLocal)
-			}
 		}
 		// Most groups fit one message: encode it once. Those that do not
 		// are split to the session's maximum message size.

@@ -440,13 +440,21 @@ func (r *ribState) route(pfx netip.Prefix, d *rib.Dest) Route {
 		a := p.Attrs
 		v := PathView{
 			Valid: p.Valid(), Best: i == d.BestIndex(), Internal: p.Src.IBGP, Local: p.Src.Local,
-			NextHop: a.NextHop, LinkLocal: a.LinkLocal.WithZone(""),
 			Metric: a.MED, HasMetric: a.HasMED, Weight: p.Src.Weight(),
 			ASPath: a.PathString(), Origin: a.Origin.Code(),
 			LastUpdate: time.Unix(0, p.Time),
 		}
-		if !v.NextHop.IsValid() {
-			v.NextHop = v.LinkLocal
+		switch {
+		case p.NH != nil:
+			v.NextHop, v.LinkLocal = p.NH.Global, p.NH.LinkLocal.WithZone("")
+			if !v.NextHop.IsValid() {
+				v.NextHop = v.LinkLocal
+			}
+		case pfx.Addr().Is4():
+			// A local route: FRR shows 0.0.0.0 (or ::).
+			v.NextHop = netip.IPv4Unspecified()
+		default:
+			v.NextHop = netip.IPv6Unspecified()
 		}
 		if p.Src.IBGP || a.HasLocalPref && p.Src.Local {
 			v.LocPrf, v.HasLocPrf = a.EffectiveLocalPref(), true

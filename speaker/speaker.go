@@ -57,7 +57,6 @@ type Speaker struct {
 	track  *fib.Tracker
 
 	refused atomic.Int64
-	others  otherAttrs
 
 	mu        sync.Mutex
 	listeners []net.Listener

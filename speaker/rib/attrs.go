@@ -4,9 +4,10 @@
 // it won, the Adj-RIB-Out of every peer, and the interning of path
 // attribute sets shared by all of them.
 //
-// The package is pure data: no goroutines, no locks, no kernel. A Table and
+// The package is pure data: no goroutines, no kernel. A Table and
 // everything reachable from it belongs to one goroutine (the speaker's RIB
-// goroutine); nothing here may be used from two goroutines at once.
+// goroutine); only the Interner, which the speakers of a process share,
+// is safe for concurrent use.
 //
 // Memory is the design constraint (a full table is about a million paths):
 // attribute sets are interned and reference counted, so a path is a small
@@ -16,13 +17,15 @@
 package rib
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Origin is the ORIGIN attribute (RFC 4271 section 5.1.1).
@@ -87,13 +90,10 @@ func (c LargeCommunity) String() string {
 type Attrs struct {
 	Origin Origin
 	ASPath []Segment
-	// NextHop is the IPv4 NEXT_HOP, or the IPv6 global next hop of
-	// MP_REACH_NLRI (RFC 2545 section 3). It is the address the decision
-	// process resolves.
-	NextHop netip.Addr
-	// LinkLocal is the IPv6 link-local next hop (the second address of a
-	// 32-byte MP_REACH next hop), or the zero Addr.
-	LinkLocal netip.Addr
+	// The next hop is not an attribute of the set but of the path
+	// (Path.NH): with next hop self, every peer's routes carry its own
+	// address, and sets without it are shared by the routes of every
+	// speaker of the process that learnt the same path.
 	MED       uint32
 	HasMED    bool
 	LocalPref uint32
@@ -114,11 +114,14 @@ type Attrs struct {
 	Other string
 
 	// refs is the number of holders of this set (paths, Adj-RIB-Out
-	// entries); hash is its key's hash in the Interner, next the next set
-	// with the same hash. Owned by the goroutine that owns the Interner.
-	refs int32
-	hash uint64
-	next *Attrs
+	// entries), changed atomically by any goroutine holding a reference;
+	// hash is its key's hash in the Interner (fixed once interned); next,
+	// the next set with the same hash, and linked, whether the set is in
+	// the Interner, are guarded by the lock of the set's shard.
+	refs   int32
+	linked bool
+	hash   uint64
+	next   *Attrs
 }
 
 // DefaultLocalPref is the LOCAL_PREF assumed when none was received, as
@@ -247,8 +250,6 @@ func (a *Attrs) appendKey(b []byte) []byte {
 	b = append(b, fl)
 	b = binary.BigEndian.AppendUint32(b, a.MED)
 	b = binary.BigEndian.AppendUint32(b, a.LocalPref)
-	b = appendAddr(b, a.NextHop)
-	b = appendAddr(b, a.LinkLocal)
 	b = appendAddr(b, a.OriginatorID)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(a.ASPath)))
 	for _, s := range a.ASPath {
@@ -293,26 +294,51 @@ func appendAddr(b []byte, a netip.Addr) []byte {
 	return append(b, z...)
 }
 
-// Interner shares equal attribute sets. It belongs to one goroutine.
+// Interner shares equal attribute sets. It is safe for concurrent use:
+// the speakers of a lab run in one process and share one Interner (see
+// Shared), so that the set a router advertises to all its neighbours is
+// held once, however many of them hold it.
 //
-// Sets are found by the hash of their canonical key (appendKey), and
-// compared by key on a match; the key itself is not kept. A speaker of a
-// lab holds hundreds of thousands of sets, nearly all different, and a
-// key is about as large as the set's own fields.
+// Sets are found by the hash of their canonical key (appendKey) and
+// compared field by field on a match; the key itself is not kept. The
+// table is split in shards by hash, each with its own lock, so that the
+// RIB goroutines of hundreds of speakers seldom wait for one another.
+// References are counted atomically: Retain and Release of a set that
+// stays held touch no lock.
 type Interner struct {
-	m    map[uint64]*Attrs // by key hash; equal hashes chained through next
-	n    int
-	seed maphash.Seed
-	buf  []byte
-	buf2 []byte
+	seed   maphash.Seed
+	n      atomic.Int64
+	shards [internShards]internShard
 	// sum replaces the key hash in tests (to make sets collide).
 	sum func([]byte) uint64
 }
 
+const (
+	internShardBits = 6
+	internShards    = 1 << internShardBits
+)
+
+type internShard struct {
+	mu sync.Mutex
+	m  map[uint64]*Attrs // by key hash; equal hashes chained through next
+	// Shards are written by different goroutines: keep each on its own
+	// cache line.
+	_ [64 - 16]byte
+}
+
 // NewInterner returns an empty Interner.
 func NewInterner() *Interner {
-	return &Interner{m: make(map[uint64]*Attrs), seed: maphash.MakeSeed()}
+	in := &Interner{seed: maphash.MakeSeed()}
+	for i := range in.shards {
+		in.shards[i].m = make(map[uint64]*Attrs)
+	}
+	return in
 }
+
+var shared = NewInterner()
+
+// Shared returns the process's Interner, which every speaker uses.
+func Shared() *Interner { return shared }
 
 // Intern returns the shared set equal to a, with one more reference that
 // the caller owns and gives back with Release. a is copied when it is new:
@@ -325,56 +351,70 @@ func (in *Interner) Intern(a *Attrs) *Attrs { return in.intern(a, false) }
 // set it receives: most are new, and copying them is garbage.
 func (in *Interner) InternOwned(a *Attrs) *Attrs { return in.intern(a, true) }
 
+func (in *Interner) shard(h uint64) *internShard {
+	return &in.shards[h>>(64-internShardBits)]
+}
+
 func (in *Interner) intern(a *Attrs, owned bool) *Attrs {
-	in.buf = a.appendKey(in.buf[:0])
+	// Most keys fit the stack buffer; a long AS_PATH or many communities
+	// spill to the heap.
+	var kb [256]byte
+	key := a.appendKey(kb[:0])
 	var h uint64
 	if in.sum != nil {
-		h = in.sum(in.buf)
+		h = in.sum(key)
 	} else {
-		h = maphash.Bytes(in.seed, in.buf)
+		h = maphash.Bytes(in.seed, key)
 	}
-	first := in.m[h]
+	sh := in.shard(h)
+	sh.mu.Lock()
+	first := sh.m[h]
 	for s := first; s != nil; s = s.next {
-		in.buf2 = s.appendKey(in.buf2[:0])
-		if bytes.Equal(in.buf, in.buf2) {
-			s.refs++
+		if s.equal(a) {
+			// A set whose count just fell to zero is still linked until
+			// its releaser takes the lock, and may be taken again: the
+			// releaser then finds it held and leaves it.
+			atomic.AddInt32(&s.refs, 1)
+			sh.mu.Unlock()
 			return s
 		}
 	}
 	s := a
-	if owned {
-		a.refs = 0
-	} else {
+	if !owned {
 		s = a.clone()
 	}
-	s.hash, s.next, s.refs = h, first, 1
-	in.m[h] = s
-	in.n++
+	s.hash, s.next, s.linked = h, first, true
+	atomic.StoreInt32(&s.refs, 1)
+	sh.m[h] = s
+	sh.mu.Unlock()
+	in.n.Add(1)
 	return s
 }
 
-// Retain adds a reference to an interned set.
+// Retain adds a reference to an interned set the caller holds.
 func (in *Interner) Retain(s *Attrs) *Attrs {
 	if s != nil {
-		s.refs++
+		atomic.AddInt32(&s.refs, 1)
 	}
 	return s
 }
 
 // Release drops a reference; the set is forgotten when none is left.
 func (in *Interner) Release(s *Attrs) {
-	if s == nil {
-		return
-	}
-	s.refs--
-	if s.refs != 0 {
+	if s == nil || atomic.AddInt32(&s.refs, -1) != 0 {
 		return // still held (or released once too often: leave the table be)
 	}
-	switch first := in.m[s.hash]; {
+	sh := in.shard(s.hash)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if !s.linked || atomic.LoadInt32(&s.refs) != 0 {
+		return // taken again by Intern meanwhile, or unlinked already
+	}
+	switch first := sh.m[s.hash]; {
 	case first == s && s.next == nil:
-		delete(in.m, s.hash)
+		delete(sh.m, s.hash)
 	case first == s:
-		in.m[s.hash] = s.next
+		sh.m[s.hash] = s.next
 	default:
 		for p := first; p != nil; p = p.next {
 			if p.next == s {
@@ -383,18 +423,49 @@ func (in *Interner) Release(s *Attrs) {
 			}
 		}
 	}
-	s.next = nil
-	in.n--
+	s.next, s.linked = nil, false
+	in.n.Add(-1)
 }
 
 // Len returns the number of distinct sets held.
-func (in *Interner) Len() int { return in.n }
+func (in *Interner) Len() int { return int(in.n.Load()) }
+
+// equal reports whether a and b hold the same attributes: exactly when
+// their keys (appendKey) are equal.
+func (a *Attrs) equal(b *Attrs) bool {
+	if a.Origin != b.Origin || a.HasMED != b.HasMED || a.HasLocalPref != b.HasLocalPref ||
+		a.AtomicAggregate != b.AtomicAggregate || a.MED != b.MED || a.LocalPref != b.LocalPref ||
+		a.OriginatorID != b.OriginatorID || a.Other != b.Other || len(a.ASPath) != len(b.ASPath) {
+		return false
+	}
+	for i := range a.ASPath {
+		if a.ASPath[i].Type != b.ASPath[i].Type || !slices.Equal(a.ASPath[i].ASNs, b.ASPath[i].ASNs) {
+			return false
+		}
+	}
+	return slices.Equal(a.Communities, b.Communities) &&
+		slices.Equal(a.LargeCommunities, b.LargeCommunities) &&
+		slices.Equal(a.ClusterList, b.ClusterList)
+}
+
+// Copy returns a's attributes in a new set that is not interned (the
+// interning state is not copied). It shares a's slices: change them by
+// replacing them, never in place. Use it to derive a set from an
+// interned one: copying the struct itself would read its reference count,
+// which other speakers change concurrently.
+func (a *Attrs) Copy() Attrs {
+	return Attrs{
+		Origin: a.Origin, ASPath: a.ASPath, MED: a.MED, HasMED: a.HasMED,
+		LocalPref: a.LocalPref, HasLocalPref: a.HasLocalPref, AtomicAggregate: a.AtomicAggregate,
+		Communities: a.Communities, LargeCommunities: a.LargeCommunities,
+		OriginatorID: a.OriginatorID, ClusterList: a.ClusterList, Other: a.Other,
+	}
+}
 
 // clone makes a deep copy, packing the slices into as few allocations as
 // possible.
 func (a *Attrs) clone() *Attrs {
-	c := *a
-	c.refs, c.hash, c.next = 0, 0, nil
+	c := a.Copy()
 	if len(a.ASPath) > 0 {
 		n := 0
 		for _, s := range a.ASPath {

@@ -1,6 +1,15 @@
 package rib
 
-import "testing"
+import (
+	"fmt"
+	"net/netip"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
 
 // Sets whose keys hash alike share a chain: each is found by its key,
 // and releasing any of them, first, middle or last, leaves the others.
@@ -41,12 +50,13 @@ func TestInternerCollisions(t *testing.T) {
 			in.Release(got)
 		}
 	}
-	if in.Len() != 1 || in.m[7] != sets[1] || sets[1].next != nil {
-		t.Errorf("Len() = %d, chain head %p (want %p alone)", in.Len(), in.m[7], sets[1])
+	sh := in.shard(7)
+	if in.Len() != 1 || sh.m[7] != sets[1] || sets[1].next != nil {
+		t.Errorf("Len() = %d, chain head %p (want %p alone)", in.Len(), sh.m[7], sets[1])
 	}
 	in.Release(sets[1])
-	if in.Len() != 0 || len(in.m) != 0 {
-		t.Errorf("Len() = %d, %d hashes left, want none", in.Len(), len(in.m))
+	if in.Len() != 0 || len(sh.m) != 0 {
+		t.Errorf("Len() = %d, %d hashes left, want none", in.Len(), len(sh.m))
 	}
 	// A set released once too often does not disturb the table.
 	a := in.Intern(&Attrs{MED: 1})
@@ -73,5 +83,95 @@ func TestInternOwned(t *testing.T) {
 	}
 	if got := in.Intern(&Attrs{ASPath: seq(65001, 65002), MED: 3, HasMED: true}); got != a || in.Len() != 1 {
 		t.Errorf("Intern after InternOwned: got %p, Len %d", got, in.Len())
+	}
+}
+
+// The speakers of a process share one Interner: goroutines interning,
+// retaining and releasing equal and different sets at once always get
+// the one set of a key while any holds it, and leave nothing behind.
+func TestInternerConcurrent(t *testing.T) {
+	in := NewInterner()
+	const workers, rounds, keys = 8, 2000, 16
+	var wg sync.WaitGroup
+	errs := make(chan string, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			held := make([]*Attrs, keys)
+			for i := range rounds {
+				k := (i*7 + w) % keys
+				s := in.Intern(&Attrs{ASPath: seq(65000, uint32(k)), MED: uint32(k), HasMED: true})
+				if s.MED != uint32(k) || s.ASPath[0].ASNs[1] != uint32(k) {
+					errs <- fmt.Sprintf("key %d interned as %+v", k, s)
+					return
+				}
+				if held[k] != nil && held[k] != s {
+					errs <- fmt.Sprintf("key %d: two sets held at once (%p, %p)", k, held[k], s)
+					return
+				}
+				if held[k] == nil {
+					held[k] = in.Retain(s)
+				}
+				in.Release(s)
+				if i%3 == 0 {
+					in.Release(held[k])
+					held[k] = nil
+				}
+			}
+			for _, s := range held {
+				in.Release(s)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if in.Len() != 0 {
+		t.Errorf("Len() = %d after every set was released, want 0", in.Len())
+	}
+	for i := range in.shards {
+		if n := len(in.shards[i].m); n != 0 {
+			t.Errorf("shard %d holds %d hashes", i, n)
+		}
+	}
+}
+
+// Copy carries every attribute (a field added to Attrs and forgotten in
+// Copy would be lost on export), and none of the interning state.
+func TestAttrsCopy(t *testing.T) {
+	var a Attrs
+	v := reflect.ValueOf(&a).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if !v.Type().Field(i).IsExported() {
+			continue
+		}
+		switch f.Kind() {
+		case reflect.Bool:
+			f.SetBool(true)
+		case reflect.Uint8, reflect.Uint32:
+			f.SetUint(uint64(i + 1))
+		case reflect.String:
+			f.SetString("x")
+		case reflect.Slice, reflect.Struct:
+		default:
+			t.Fatalf("field %s: kind %v not handled by this test", v.Type().Field(i).Name, f.Kind())
+		}
+	}
+	a.ASPath = seq(1, 2)
+	a.Communities = []uint32{3}
+	a.LargeCommunities = []LargeCommunity{{1, 2, 3}}
+	a.OriginatorID = netip.MustParseAddr("10.0.0.1")
+	a.ClusterList = []uint32{4}
+	s := NewInterner().Intern(&a)
+	c := s.Copy()
+	if diff := cmp.Diff(a, c, cmpopts.IgnoreUnexported(Attrs{}), cmp.Comparer(func(x, y netip.Addr) bool { return x == y })); diff != "" {
+		t.Errorf("Copy (-want +got):\n%s", diff)
+	}
+	if c.refs != 0 || c.linked || c.next != nil || c.hash != 0 {
+		t.Errorf("Copy kept the interning state: refs %d linked %v", c.refs, c.linked)
 	}
 }

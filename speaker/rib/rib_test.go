@@ -44,7 +44,7 @@ func build(t testing.TB, compareRID bool, paths ...tpath) (*Table, *NextHops) {
 	for i, p := range paths {
 		var nh *NextHop
 		if p.nh != "" {
-			nh = nhs.Get(netip.MustParseAddr(p.nh))
+			nh = nhs.Get(netip.MustParseAddr(p.nh), netip.Addr{})
 		}
 		tb.Update(pfx, Path{Attrs: in.Intern(&p.attrs), Src: p.src, NH: nh, Time: int64(i)})
 	}
@@ -152,7 +152,7 @@ func TestOlderPathKeepsSelected(t *testing.T) {
 		t.Fatalf("first best = %q %v", name, r)
 	}
 	in := tb.in
-	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2)}), Src: peerB, NH: tb.nh.Get(netip.MustParseAddr("2001:12::b")), Time: 5})
+	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2)}), Src: peerB, NH: tb.nh.Get(netip.MustParseAddr("2001:12::b"), netip.Addr{}), Time: 5})
 	if name, r := bestOf(t, tb); name != "as3rc (eBGP)" || r != ReasonOlder {
 		t.Errorf("after newer path: best = %q %v, want as3rc (eBGP) Older Path", name, r)
 	}
@@ -194,8 +194,8 @@ func TestNextHopTracking(t *testing.T) {
 	in := NewInterner()
 	tb := NewTable(in, nhs)
 	tb.CompareRouterID = true
-	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2)}), Src: peerB, NH: nhs.Get(netip.MustParseAddr("2001:12::b"))})
-	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(3, 2)}), Src: peerC, NH: nhs.Get(netip.MustParseAddr("2001:13::c"))})
+	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2)}), Src: peerB, NH: nhs.Get(netip.MustParseAddr("2001:12::b"), netip.Addr{})})
+	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(3, 2)}), Src: peerC, NH: nhs.Get(netip.MustParseAddr("2001:13::c"), netip.Addr{})})
 	if name, _ := bestOf(t, tb); name != "as2rb (eBGP)" {
 		t.Fatalf("best = %q", name)
 	}
@@ -232,26 +232,26 @@ func TestAdjRIBIn(t *testing.T) {
 	in := tb.in
 	p2 := netip.MustParsePrefix("2001:1234:3::/64")
 	a := in.Intern(&Attrs{ASPath: seq(2)})
-	if !tb.Update(pfx, Path{Attrs: a, Src: peerB, NH: nhs.Get(netip.MustParseAddr("2001:12::b"))}) {
+	if !tb.Update(pfx, Path{Attrs: a, Src: peerB, NH: nhs.Get(netip.MustParseAddr("2001:12::b"), netip.Addr{})}) {
 		t.Fatal("first update: no change")
 	}
 	// An identical update is an implicit duplicate: no change, refs kept.
-	if tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2)}), Src: peerB, NH: nhs.Get(netip.MustParseAddr("2001:12::b"))}) {
+	if tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2)}), Src: peerB, NH: nhs.Get(netip.MustParseAddr("2001:12::b"), netip.Addr{})}) {
 		t.Error("duplicate update reported a change")
 	}
 	if a.refs != 1 {
 		t.Errorf("refs after duplicate = %d, want 1", a.refs)
 	}
 	// Implicit withdraw: the same source's new path replaces the old.
-	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2, 5)}), Src: peerB, NH: nhs.Get(netip.MustParseAddr("2001:12::b"))})
+	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2, 5)}), Src: peerB, NH: nhs.Get(netip.MustParseAddr("2001:12::b"), netip.Addr{})})
 	if n := len(tb.Dest(pfx).Paths()); n != 1 {
 		t.Errorf("paths after replace = %d", n)
 	}
 	if in.Len() != 1 {
 		t.Errorf("interner holds %d sets, want 1 (the replaced set released)", in.Len())
 	}
-	tb.Update(p2, Path{Attrs: in.Intern(&Attrs{ASPath: seq(3)}), Src: peerC, NH: nhs.Get(netip.MustParseAddr("2001:13::c"))})
-	tb.Update(p2, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2, 3)}), Src: peerB, NH: nhs.Get(netip.MustParseAddr("2001:12::b"))})
+	tb.Update(p2, Path{Attrs: in.Intern(&Attrs{ASPath: seq(3)}), Src: peerC, NH: nhs.Get(netip.MustParseAddr("2001:13::c"), netip.Addr{})})
+	tb.Update(p2, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2, 3)}), Src: peerB, NH: nhs.Get(netip.MustParseAddr("2001:12::b"), netip.Addr{})})
 	tb.Process(nil)
 	if got := tb.SourceCount(peerB); got != 2 {
 		t.Errorf("SourceCount(peerB) = %d", got)
@@ -309,8 +309,7 @@ func TestAdjOut(t *testing.T) {
 
 func TestInterning(t *testing.T) {
 	in := NewInterner()
-	src := Attrs{ASPath: seq(2, 4), Communities: []uint32{1<<16 | 100}, LargeCommunities: []LargeCommunity{{1, 2, 3}},
-		NextHop: netip.MustParseAddr("2001:12::b"), LinkLocal: netip.MustParseAddr("fe80::1")}
+	src := Attrs{ASPath: seq(2, 4), Communities: []uint32{1<<16 | 100}, LargeCommunities: []LargeCommunity{{1, 2, 3}}}
 	a := in.Intern(&src)
 	// The caller may reuse its slices: the interned copy is independent.
 	src.ASPath[0].ASNs[0] = 99
@@ -318,8 +317,7 @@ func TestInterning(t *testing.T) {
 	if a.ASPath[0].ASNs[0] != 2 || a.Communities[0] != 1<<16|100 {
 		t.Fatal("interned set shares the caller's slices")
 	}
-	b := in.Intern(&Attrs{ASPath: seq(2, 4), Communities: []uint32{1<<16 | 100}, LargeCommunities: []LargeCommunity{{1, 2, 3}},
-		NextHop: netip.MustParseAddr("2001:12::b"), LinkLocal: netip.MustParseAddr("fe80::1")})
+	b := in.Intern(&Attrs{ASPath: seq(2, 4), Communities: []uint32{1<<16 | 100}, LargeCommunities: []LargeCommunity{{1, 2, 3}}})
 	if a != b {
 		t.Error("equal sets not shared")
 	}
@@ -328,7 +326,7 @@ func TestInterning(t *testing.T) {
 		{ASPath: []Segment{{SegSet, []uint32{2, 4}}}},
 		{ASPath: seq(2, 4), HasMED: true},
 		{ASPath: seq(2, 4), MED: 1, HasMED: true},
-		{ASPath: seq(2, 4), LinkLocal: netip.MustParseAddr("fe80::1%eth0")},
+		{ASPath: seq(2, 4), OriginatorID: netip.MustParseAddr("10.0.0.1")},
 		{ASPath: seq(2, 4), Other: "\xc0\x63\x00"},
 		{ASPath: seq(2), Communities: []uint32{4}},
 		{ASPath: seq(2, 4), Communities: []uint32{}},
@@ -398,11 +396,11 @@ func BenchmarkInsert1MIPv4(b *testing.B) {
 		in := NewInterner()
 		nhs := NewNextHops(nil)
 		tb := NewTable(in, nhs)
-		attrs := Attrs{NextHop: nhAddr, ASPath: seq(65002, 0, 0)}
+		attrs := Attrs{ASPath: seq(65002, 0, 0)}
 		for i, p := range prefixes {
 			attrs.ASPath[0].ASNs[1] = uint32(i % 5000)
 			attrs.ASPath[0].ASNs[2] = uint32(i % 7)
-			tb.Update(p, Path{Attrs: in.Intern(&attrs), Src: src, NH: nhs.Get(nhAddr), Time: int64(i)})
+			tb.Update(p, Path{Attrs: in.Intern(&attrs), Src: src, NH: nhs.Get(nhAddr, netip.Addr{}), Time: int64(i)})
 		}
 		tb.Process(func(netip.Prefix, *Path, *Path, Reason) {})
 		b.StopTimer()
@@ -423,4 +421,44 @@ func BenchmarkInsert1MIPv4(b *testing.B) {
 func ExampleReason() {
 	fmt.Println(ReasonASPath, "|", ReasonOlder)
 	// Output: AS Path | Older Path
+}
+
+// A path's next hop is its own (not its attribute set's): the addresses
+// received, and the one resolved — the global address unless it is
+// missing, link-local or unspecified.
+func TestNextHopsGet(t *testing.T) {
+	var resolved []netip.Addr
+	nhs := NewNextHops(func(a netip.Addr) (int, bool) {
+		resolved = append(resolved, a)
+		return 2, true
+	})
+	g, ll := netip.MustParseAddr("2001:12::b"), netip.MustParseAddr("fe80::b%eth0")
+	tests := []struct {
+		global, ll, want netip.Addr
+	}{
+		{g, ll, g},
+		{g, netip.Addr{}, g},
+		{netip.Addr{}, ll, ll},
+		{netip.IPv6Unspecified(), ll, ll},
+		{netip.MustParseAddr("fe80::c"), ll, ll},
+		{netip.MustParseAddr("10.0.0.2"), netip.Addr{}, netip.MustParseAddr("10.0.0.2")},
+	}
+	for _, tt := range tests {
+		h := nhs.Get(tt.global, tt.ll)
+		if h.Addr != tt.want || h.Global != tt.global || h.LinkLocal != tt.ll || !h.Reachable || h.IfIndex != 2 {
+			t.Errorf("Get(%v, %v) = %+v, want Addr %v", tt.global, tt.ll, h, tt.want)
+		}
+	}
+	// The same pair is the same NextHop, resolved once; another pair is
+	// another one.
+	n := len(resolved)
+	if a, b := nhs.Get(g, ll), nhs.Get(g, ll); a != b || len(resolved) != n {
+		t.Errorf("the same next hops gave %p and %p (%d resolutions)", a, b, len(resolved)-n)
+	}
+	if nhs.Get(g, ll) == nhs.Get(g, netip.Addr{}) {
+		t.Error("next hops with and without a link-local address are one")
+	}
+	if nhs.Len() != len(tests) {
+		t.Errorf("Len() = %d, want %d", nhs.Len(), len(tests))
+	}
 }

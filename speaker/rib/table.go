@@ -35,12 +35,22 @@ func (s *Source) Weight() uint32 {
 
 func (s *Source) external() bool { return !s.Local && !s.IBGP }
 
-// NextHop is a next hop address and whether the kernel can reach it. Paths
-// share NextHop values through NextHops, so a reachability change is one
-// write that every path using the next hop sees.
+// NextHop is a path's next hop, as received, and whether the kernel can
+// reach it. Paths share NextHop values through NextHops, so a
+// reachability change is one write that every path using the next hop
+// sees; a speaker has a few of them (one or two per peer), where its
+// paths are many.
 type NextHop struct {
-	// Addr is the address resolved. A link-local address carries its
-	// interface name as zone.
+	// Global is the IPv4 NEXT_HOP, or the IPv6 global next hop of
+	// MP_REACH_NLRI (RFC 2545 section 3); the zero Addr when the peer
+	// sent a link-local address alone.
+	Global netip.Addr
+	// LinkLocal is the IPv6 link-local next hop (the second address of a
+	// 32-byte MP_REACH next hop), zoned with its interface's name, or the
+	// zero Addr.
+	LinkLocal netip.Addr
+	// Addr is the address resolved: Global, unless it is missing,
+	// link-local or unspecified, else LinkLocal.
 	Addr netip.Addr
 	// Reachable is the last resolution's answer.
 	Reachable bool
@@ -49,6 +59,9 @@ type NextHop struct {
 	refs    int32
 }
 
+// nhKey is a NextHop's identity in NextHops.
+type nhKey struct{ global, linkLocal netip.Addr }
+
 // Resolver answers whether a next hop is reachable, and through which
 // interface.
 type Resolver func(netip.Addr) (ifindex int, ok bool)
@@ -56,7 +69,7 @@ type Resolver func(netip.Addr) (ifindex int, ok bool)
 // NextHops is the set of next hops the paths of a speaker use, with their
 // reachability. It belongs to the RIB goroutine.
 type NextHops struct {
-	m       map[netip.Addr]*NextHop
+	m       map[nhKey]*NextHop
 	resolve Resolver
 }
 
@@ -66,19 +79,24 @@ func NewNextHops(r Resolver) *NextHops {
 	if r == nil {
 		r = func(netip.Addr) (int, bool) { return 0, true }
 	}
-	return &NextHops{m: make(map[netip.Addr]*NextHop), resolve: r}
+	return &NextHops{m: make(map[nhKey]*NextHop), resolve: r}
 }
 
-// Get returns the shared NextHop for a with one more reference, resolving
-// it when it is new.
-func (n *NextHops) Get(a netip.Addr) *NextHop {
-	if h, ok := n.m[a]; ok {
+// Get returns the shared NextHop of a path received with next hops global
+// and linkLocal (either may be the zero Addr), with one more reference,
+// resolving it when it is new.
+func (n *NextHops) Get(global, linkLocal netip.Addr) *NextHop {
+	k := nhKey{global, linkLocal}
+	if h, ok := n.m[k]; ok {
 		h.refs++
 		return h
 	}
-	h := &NextHop{Addr: a, refs: 1}
-	h.IfIndex, h.Reachable = n.resolve(a)
-	n.m[a] = h
+	h := &NextHop{Global: global, LinkLocal: linkLocal, Addr: global, refs: 1}
+	if !global.IsValid() || global.IsLinkLocalUnicast() || global.IsUnspecified() {
+		h.Addr = linkLocal
+	}
+	h.IfIndex, h.Reachable = n.resolve(h.Addr)
+	n.m[k] = h
 	return h
 }
 
@@ -97,7 +115,7 @@ func (n *NextHops) Release(h *NextHop) {
 	}
 	h.refs--
 	if h.refs <= 0 {
-		delete(n.m, h.Addr)
+		delete(n.m, nhKey{h.Global, h.LinkLocal})
 	}
 }
 
