@@ -37,8 +37,9 @@ func TestExaBGP(t *testing.T) {
 // exabgpScenario is the common scenario with ExaBGP.
 func exabgpScenario() scenario {
 	return scenario{
-		bins:  []string{"exabgp"},
-		spec:  labSpec{peer: "exabgp", ourAS: 65001, peerAS: 65002},
+		bins: []string{"exabgp"},
+		// Over TCP MD5, as the seed's ExaBGP guide configures it.
+		spec:  labSpec{peer: "exabgp", ourAS: 65001, peerAS: 65002, password: "exabgp-md5-key"},
 		start: func(t *testing.T, l *testLab) daemon { return startExaBGP(t, l, false) },
 		// `teardown 2` sends Cease/Administrative Shutdown with a
 		// shutdown communication of its own.
@@ -82,6 +83,10 @@ func startExaBGP(t testing.TB, l *testLab, twoOctet bool) *exabgp {
 	var b strings.Builder
 	fmt.Fprintf(&b, "process api {\n  run /bin/sh %s;\n  encoder json;\n}\n", script)
 	peerAS, caps := l.us.AS.Number, "route-refresh;"
+	md5 := ""
+	if l.spec.password != "" {
+		md5 = fmt.Sprintf("md5-password %q;", l.spec.password)
+	}
 	if twoOctet {
 		caps += " asn4 disable;"
 		if peerAS > 0xffff {
@@ -95,6 +100,7 @@ neighbor %v {
   local-address %v;
   local-as %d;
   peer-as %d;
+  %s
   family { %s unicast; }
   capability { %s }
   api {
@@ -108,7 +114,7 @@ neighbor %v {
     %s;
   }
 }
-`, l.ourAddr[f], p.RouterID, l.peerAddr[f], p.AS.Number, peerAS, strings.ToLower(f.String()), caps,
+`, l.ourAddr[f], p.RouterID, l.peerAddr[f], p.AS.Number, peerAS, md5, strings.ToLower(f.String()), caps,
 			exaRoute(l, attrPrefix(false, f), true), exaRoute(l, plainPrefix(false, f), false))
 	}
 	conf := filepath.Join(l.dir, "exabgp.conf")
