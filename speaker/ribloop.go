@@ -247,7 +247,7 @@ func (r *ribState) peerUp(p *ribPeer, up *peerUp) {
 	}
 	for _, f := range up.families {
 		if p.out[f] == nil {
-			p.out[f] = rib.NewAdjOut(r.in)
+			p.out[f] = rib.NewAdjOut(r.tables[f])
 		}
 		r.advertiseAll(p, f, false)
 		// End-of-RIB after the initial table (RFC 4724 section 2).
@@ -374,6 +374,13 @@ func (r *ribState) nextHopsChanged() {
 // process runs the decision process, then pushes the results to the
 // kernel and to the peers.
 func (r *ribState) process() {
+	// Destinations left without paths go once the round has recorded
+	// their withdrawals in every Adj-RIB-Out.
+	defer func() {
+		for _, t := range r.tables {
+			t.Sweep()
+		}
+	}()
 	n := 0
 	for _, f := range families {
 		t := r.tables[f]
@@ -545,11 +552,12 @@ func (r *ribState) advertise(p *ribPeer, f wire.Family, pfxs []netip.Prefix, for
 		r.groups = groups
 	}()
 	for _, pfx := range pfxs {
-		best := exported(p, t.Dest(pfx))
-		cur := out.Get(pfx)
+		d := t.Dest(pfx)
+		best := exported(p, d)
+		cur := out.Get(d)
 		if best == nil {
 			if cur != nil {
-				out.Delete(pfx)
+				out.Delete(d)
 				withdraws = append(withdraws, pfx)
 			}
 			continue
@@ -559,7 +567,7 @@ func (r *ribState) advertise(p *ribPeer, f wire.Family, pfxs []netip.Prefix, for
 			r.in.Release(k)
 			continue
 		}
-		out.Set(pfx, k)
+		out.Set(d, k)
 		r.in.Release(k)
 		i, ok := r.groupOf[k]
 		if !ok {

@@ -300,7 +300,7 @@ func (sp *Speaker) Route(ctx context.Context, pfx netip.Prefix) (*Route, error) 
 	var out *Route
 	err := sp.inRIB(ctx, func(r *ribState) {
 		t := r.tables[famOf(pfx)]
-		if d := t.Dest(pfx.Masked()); d != nil {
+		if d := t.Dest(pfx.Masked()); d != nil && len(d.Paths()) > 0 {
 			rt := r.route(pfx.Masked(), d)
 			out = &rt
 		}

@@ -284,26 +284,69 @@ func TestAdjRIBIn(t *testing.T) {
 }
 
 func TestAdjOut(t *testing.T) {
-	in := NewInterner()
-	out := NewAdjOut(in)
+	tb, nhs := build(t, false, tpath{peerB, Attrs{ASPath: seq(2)}, "2001:12::b"})
+	tb.Process(nil)
+	in := tb.in
+	out := NewAdjOut(tb)
+	d := tb.Dest(pfx)
 	a := in.Intern(&Attrs{ASPath: seq(1)})
-	if !out.Set(pfx, a) || out.Set(pfx, a) {
+	if !out.Set(d, a) || out.Set(d, a) {
 		t.Error("Set: first must change, second must not")
 	}
 	b := in.Intern(&Attrs{ASPath: seq(1, 3)})
-	if !out.Set(pfx, b) || out.Get(pfx) != b {
+	if !out.Set(d, b) || out.Get(d) != b || out.Len() != 1 {
 		t.Error("Set with new attrs")
 	}
 	in.Release(a)
-	if in.Len() != 1 {
-		t.Errorf("interner = %d sets, want 1", in.Len())
+	in.Release(b)
+	if in.Len() != 2 { // the path's set and b
+		t.Errorf("interner = %d sets, want 2", in.Len())
 	}
-	if !out.Delete(pfx) || out.Delete(pfx) || out.Len() != 0 {
+	if out.Get(nil) != nil {
+		t.Error("Get(nil) is not nil")
+	}
+
+	// The path is withdrawn: the destination stays, without paths, until
+	// the Adj-RIB-Out records the withdrawal and the table is swept.
+	tb.Remove(pfx, peerB)
+	tb.Process(nil)
+	tb.Sweep()
+	if tb.Dest(pfx) != d || tb.Len() != 0 || len(tb.Prefixes()) != 0 {
+		t.Fatalf("withdrawn but advertised: Dest %p (want %p), Len %d, Prefixes %v", tb.Dest(pfx), d, tb.Len(), tb.Prefixes())
+	}
+	if !out.Delete(d) || out.Delete(d) || out.Len() != 0 {
 		t.Error("Delete")
 	}
-	in.Release(b)
+	tb.Sweep()
+	if tb.Dest(pfx) != nil {
+		t.Error("a destination without paths nor advertisements is kept")
+	}
 	if in.Len() != 0 {
 		t.Errorf("interner = %d sets after all released", in.Len())
+	}
+
+	// Its id goes to the next new destination, which is not advertised.
+	p2 := netip.MustParsePrefix("2001:1234:3::/64")
+	tb.Update(p2, Path{Attrs: in.Intern(&Attrs{ASPath: seq(3)}), Src: peerC, NH: nhs.Get(netip.MustParseAddr("2001:13::c"), netip.Addr{})})
+	tb.Process(nil)
+	d2 := tb.Dest(p2)
+	if d2.id != d.id || out.Get(d2) != nil {
+		t.Errorf("new destination: id %d (freed %d), advertised %p", d2.id, d.id, out.Get(d2))
+	}
+
+	// A session going down clears its Adj-RIB-Out; a destination left
+	// without paths by then goes at the next Sweep.
+	out.Set(d2, tb.Dest(p2).Paths()[0].Attrs)
+	tb.RemoveSource(peerC)
+	tb.Process(nil)
+	tb.Sweep()
+	if tb.Dest(p2) == nil {
+		t.Fatal("dropped while advertised")
+	}
+	out.Clear()
+	tb.Sweep()
+	if tb.Dest(p2) != nil || out.Len() != 0 || in.Len() != 0 {
+		t.Errorf("after Clear and Sweep: Dest %p, Len %d, %d sets", tb.Dest(p2), out.Len(), in.Len())
 	}
 }
 

@@ -160,10 +160,16 @@ type Dest struct {
 	paths []Path
 	// one holds the first path, so that a prefix with a single path (most
 	// of a full table) costs one allocation.
-	one    [1]Path
-	best   int32
-	reason Reason
-	dirty  bool
+	one  [1]Path
+	best int32
+	// id numbers the destination in its table, densely: Adj-RIBs-Out
+	// are indexed by it. outRefs counts the Adj-RIBs-Out that hold an
+	// advertisement of it: a destination without paths stays while any
+	// does, so that its withdrawal can be sent.
+	id      int32
+	outRefs int32
+	reason  Reason
+	dirty   bool
 }
 
 // Paths returns the paths, newest first. The slice is the table's own:
@@ -197,9 +203,17 @@ type Table struct {
 	// of keeping the older one (FRR's `bgp bestpath compare-routerid`).
 	CompareRouterID bool
 
-	in      *Interner
-	nh      *NextHops
-	dests   map[netip.Prefix]*Dest
+	in    *Interner
+	nh    *NextHops
+	dests map[netip.Prefix]*Dest
+	// live is the number of destinations with paths; the others wait in
+	// empty for their withdrawals to be recorded (Sweep).
+	live  int
+	empty []netip.Prefix
+	// byID is every destination by id; free are the ids of destinations
+	// gone, for new ones.
+	byID    []*Dest
+	free    []int32
 	dirty   []netip.Prefix
 	paths   int
 	bySrc   map[*Source]int
@@ -212,8 +226,8 @@ func NewTable(in *Interner, nh *NextHops) *Table {
 	return &Table{in: in, nh: nh, dests: make(map[netip.Prefix]*Dest), bySrc: make(map[*Source]int)}
 }
 
-// Len returns the number of prefixes.
-func (t *Table) Len() int { return len(t.dests) }
+// Len returns the number of prefixes (with paths).
+func (t *Table) Len() int { return t.live }
 
 // PathCount returns the number of paths of every source.
 func (t *Table) PathCount() int { return t.paths }
@@ -221,23 +235,28 @@ func (t *Table) PathCount() int { return t.paths }
 // SourceCount returns the number of paths of src: its accepted prefixes.
 func (t *Table) SourceCount(src *Source) int { return t.bySrc[src] }
 
-// Dest returns the destination of pfx, or nil.
+// Dest returns the destination of pfx, or nil. A destination without
+// paths may be returned between Process and Sweep: its Best is nil.
 func (t *Table) Dest(pfx netip.Prefix) *Dest { return t.dests[pfx] }
 
-// Walk calls fn for every prefix, in no order, until it returns false.
+// Walk calls fn for every prefix with paths, in no order, until it
+// returns false.
 func (t *Table) Walk(fn func(netip.Prefix, *Dest) bool) {
 	for p, d := range t.dests {
-		if !fn(p, d) {
+		if len(d.paths) > 0 && !fn(p, d) {
 			return
 		}
 	}
 }
 
-// Prefixes returns every prefix, sorted by address then length.
+// Prefixes returns every prefix with paths, sorted by address then
+// length.
 func (t *Table) Prefixes() []netip.Prefix {
-	out := make([]netip.Prefix, 0, len(t.dests))
-	for p := range t.dests {
-		out = append(out, p)
+	out := make([]netip.Prefix, 0, t.live)
+	for p, d := range t.dests {
+		if len(d.paths) > 0 {
+			out = append(out, p)
+		}
 	}
 	slices.SortFunc(out, ComparePrefix)
 	return out
@@ -265,9 +284,10 @@ func (t *Table) mark(pfx netip.Prefix, d *Dest) {
 func (t *Table) Update(pfx netip.Prefix, p Path) bool {
 	d := t.dests[pfx]
 	if d == nil {
-		d = &Dest{best: -1}
+		d = &Dest{best: -1, id: t.newID()}
 		d.paths = d.one[:0]
 		t.dests[pfx] = d
+		t.byID[d.id] = d
 	}
 	if i := d.find(p.Src); i >= 0 {
 		old := &d.paths[i]
@@ -281,6 +301,9 @@ func (t *Table) Update(pfx netip.Prefix, p Path) bool {
 		*old = p
 		t.mark(pfx, d)
 		return true
+	}
+	if len(d.paths) == 0 {
+		t.live++
 	}
 	// Newest first, as FRR links a new path at the head of the list.
 	d.paths = append(d.paths, Path{})
@@ -315,6 +338,9 @@ func (t *Table) removeAt(pfx netip.Prefix, d *Dest, i int) {
 	t.in.Release(p.Attrs)
 	t.nh.Release(p.NH)
 	d.paths = slices.Delete(d.paths, i, i+1)
+	if len(d.paths) == 0 {
+		t.live--
+	}
 	switch {
 	case int(d.best) == i:
 		// The best is gone; Process selects again, and reports the old
@@ -405,12 +431,53 @@ func (t *Table) Process(fn func(pfx netip.Prefix, old, new *Path, reason Reason)
 			fn(pfx, old, nb, reason)
 		}
 		if len(d.paths) == 0 {
-			delete(t.dests, pfx)
+			if d.outRefs == 0 {
+				t.drop(pfx, d)
+			} else {
+				t.empty = append(t.empty, pfx)
+			}
 		}
 	}
 	if cap(dirty) <= 1024 {
 		t.dirty = dirty[:0]
 	}
+}
+
+// Sweep forgets the destinations left without paths whose withdrawals
+// every Adj-RIB-Out has recorded since Process. The speaker calls it at
+// the end of each round, once it has advertised the round's changes.
+func (t *Table) Sweep() {
+	keep := t.empty[:0]
+	for _, pfx := range t.empty {
+		d := t.dests[pfx]
+		switch {
+		case d == nil || len(d.paths) > 0 || d.dirty:
+			// Gone already, or back (a dirty one is Process's again).
+		case d.outRefs > 0:
+			keep = append(keep, pfx)
+		default:
+			t.drop(pfx, d)
+		}
+	}
+	clear(t.empty[len(keep):])
+	t.empty = keep
+}
+
+func (t *Table) newID() int32 {
+	if n := len(t.free); n > 0 {
+		id := t.free[n-1]
+		t.free = t.free[:n-1]
+		return id
+	}
+	t.byID = append(t.byID, nil)
+	return int32(len(t.byID) - 1)
+}
+
+// drop forgets a destination without paths nor advertisements.
+func (t *Table) drop(pfx netip.Prefix, d *Dest) {
+	delete(t.dests, pfx)
+	t.byID[d.id] = nil
+	t.free = append(t.free, d.id)
 }
 
 // decide selects the best valid path of d, as FRR's bgp_best_selection:
