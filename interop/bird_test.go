@@ -31,7 +31,8 @@ func TestBIRD(t *testing.T) {
 // birdScenario is the common scenario with BIRD 2.
 func birdScenario() scenario {
 	return scenario{
-		bins: []string{"bird", "birdc"},
+		showsLinkLocal: true,
+		bins:           []string{"bird", "birdc"},
 		// The daemon's AS is a 4-byte one: its OPEN says AS_TRANS, and the
 		// paths it sends hold 4-byte ASes we must read (RFC 6793).
 		// Over TCP MD5 (RFC 2385) too.
@@ -242,11 +243,18 @@ func parseBIRDRoute(out string, pfx netip.Prefix) (*peerRoute, error) {
 		case "BGP.as_path":
 			r.ASPath = v
 		case "BGP.next_hop":
-			nh, err := netip.ParseAddr(strings.Fields(v)[0])
-			if err != nil {
-				return nil, fmt.Errorf("next hop %q: %w", v, err)
+			// "fd00:12::1 fe80::1ff:fe00:0": global, then link-local.
+			for i, s := range strings.Fields(v) {
+				nh, err := netip.ParseAddr(s)
+				if err != nil {
+					return nil, fmt.Errorf("next hop %q: %w", v, err)
+				}
+				if i > 0 && nh.IsLinkLocalUnicast() {
+					r.LinkLocal = nh
+				} else if i == 0 {
+					r.NextHop = nh
+				}
 			}
-			r.NextHop = nh
 		case "BGP.med":
 			var m uint32
 			if _, err := fmt.Sscan(v, &m); err != nil {

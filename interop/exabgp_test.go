@@ -37,7 +37,8 @@ func TestExaBGP(t *testing.T) {
 // exabgpScenario is the common scenario with ExaBGP.
 func exabgpScenario() scenario {
 	return scenario{
-		bins: []string{"exabgp"},
+		showsLinkLocal: true,
+		bins:           []string{"exabgp"},
 		// Over TCP MD5, as the seed's ExaBGP guide configures it.
 		spec:  labSpec{peer: "exabgp", ourAS: 65001, peerAS: 65002, password: "exabgp-md5-key"},
 		start: func(t *testing.T, l *testLab) daemon { return startExaBGP(t, l, false) },
@@ -281,14 +282,21 @@ func (d *exabgp) replay() (map[netip.Addr]*exaState, error) {
 				}
 			}
 			for _, byNH := range u.Announce {
-				for nh, nlris := range byNH {
-					// ExaBGP lists an IPv6 next hop of a global and a
-					// link-local address (RFC 2545) as two next hops
-					// with the same NLRI: keep the global one.
+				// ExaBGP lists an IPv6 next hop of a global and a
+				// link-local address (RFC 2545) as two next hops with
+				// the same NLRI: one route, with both.
+				var ll netip.Addr
+				for nh := range byNH {
 					if a, err := netip.ParseAddr(nh); err == nil && a.IsLinkLocalUnicast() && len(byNH) > 1 {
+						ll = a
+					}
+				}
+				for nh, nlris := range byNH {
+					if a, err := netip.ParseAddr(nh); err == nil && a == ll {
 						continue
 					}
 					r := exaPeerRoute(u.Attribute, nh)
+					r.LinkLocal = ll
 					for _, n := range nlris {
 						if p, err := netip.ParsePrefix(n.NLRI); err == nil {
 							st.routes[p] = r
@@ -444,6 +452,9 @@ func TestExaBGPTwoOctetAS(t *testing.T) {
 		// 6793 section 4.2.3): our real AS.
 		want := &peerRoute{ASPath: fmt.Sprint(l.us.AS.Number), Origin: "i", MED: ourMED, HasMED: true,
 			Communities: ourCommunities, LargeCommunities: []string{ourLarge(l.us.AS.Number)}, NextHop: ours}
+		if f == topo.IPv6 {
+			want.LinkLocal = l.mustLinkLocal(t, l.us.Name, l.ourIface)
+		}
 		pfx := attrPrefix(true, f)
 		poll(t, routeTimeout, fmt.Sprintf("ExaBGP's route to %v", pfx), func() (bool, string) {
 			got, err := d.route(ctx, pfx)

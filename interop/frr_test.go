@@ -37,7 +37,8 @@ func TestFRR(t *testing.T) {
 // frrScenario is the common scenario with FRR's bgpd and zebra.
 func frrScenario() scenario {
 	return scenario{
-		bins: []string{frrBgpd, frrZebra, "vtysh"},
+		showsLinkLocal: true,
+		bins:           []string{frrBgpd, frrZebra, "vtysh"},
 		// Our AS is a 4-byte one: FRR sees AS_TRANS in our OPEN and our
 		// AS4 capability, and must show the real AS in paths.
 		// Over TCP MD5 (RFC 2385): the link has a password.
@@ -276,7 +277,11 @@ func (d *frr) route(ctx context.Context, pfx netip.Prefix) (*peerRoute, error) {
 		}
 		for _, nh := range p.Nexthops {
 			a, err := netip.ParseAddr(nh.IP)
-			if err == nil && !a.IsLinkLocalUnicast() && !pr.NextHop.IsValid() {
+			switch {
+			case err != nil:
+			case a.IsLinkLocalUnicast():
+				pr.LinkLocal = a
+			case !pr.NextHop.IsValid():
 				pr.NextHop = a
 			}
 		}

@@ -379,7 +379,7 @@ func bestRoute(t testing.TB, sp *speaker.Speaker, pfx netip.Prefix) *peerRoute {
 	out := &peerRoute{
 		ASPath: b.ASPath, MED: b.Metric, HasMED: b.HasMetric,
 		Communities: sorted(b.Communities), LargeCommunities: sorted(b.LargeCommunities),
-		NextHop: b.NextHop, Origin: b.Origin,
+		NextHop: b.NextHop, LinkLocal: b.LinkLocal, Origin: b.Origin,
 	}
 	return out
 }
@@ -395,6 +395,9 @@ type peerRoute struct {
 	LargeCommunities []string // sorted, "65001:1:2"
 	// NextHop is the global next hop.
 	NextHop netip.Addr
+	// LinkLocal is the IPv6 link-local next hop that follows the global
+	// one (RFC 2545 section 3), when there is one and the daemon shows it.
+	LinkLocal netip.Addr
 }
 
 func sorted(s []string) []string {
@@ -584,6 +587,19 @@ func (l *testLab) kernelRoute(t testing.TB, dst netip.Prefix) *kroute {
 		t.Fatalf("routes of %s: %v", l.us.Name, err)
 	}
 	return found
+}
+
+// mustLinkLocal is linkLocal, failing the test without an address.
+func (l *testLab) mustLinkLocal(t testing.TB, node, iface string) netip.Addr {
+	t.Helper()
+	a, err := l.linkLocal(node, iface)
+	if err == nil && !a.IsValid() {
+		err = fmt.Errorf("no link-local address")
+	}
+	if err != nil {
+		t.Fatalf("%s %s: %v", node, iface, err)
+	}
+	return a
 }
 
 // linkLocal returns the usable (not tentative) IPv6 link-local address of

@@ -67,6 +67,9 @@ type scenario struct {
 	// the seed's Quagga send them; our kernel routes then go through it.
 	// Without it they go through the global address.
 	linkLocalNextHop bool
+	// showsLinkLocal: the daemon's tools show the link-local next hop of
+	// the IPv6 routes we send it (GoBGP's do not).
+	showsLinkLocal bool
 }
 
 // cmpAddr compares netip.Addr values with ==.
@@ -215,17 +218,28 @@ func runFamily(t *testing.T, l *testLab, d daemon, sc scenario, f topo.Family) {
 		})
 	}
 
+	// IPv6 next hops: the global address, then the link-local one of the
+	// link (RFC 2545 section 3), which we always send.
+	var ourLL, theirLL netip.Addr
+	if f == topo.IPv6 {
+		if sc.showsLinkLocal {
+			ourLL = l.mustLinkLocal(t, l.us.Name, l.ourIface)
+		}
+		if sc.linkLocalNextHop {
+			theirLL = l.mustLinkLocal(t, l.peer.Name, l.peerIface)
+		}
+	}
 	wantOurs := func(pfx netip.Prefix) *peerRoute {
 		return &peerRoute{
 			ASPath: fmt.Sprint(sc.spec.ourAS), Origin: "i", MED: ourMED, HasMED: true,
 			Communities: ourCommunities, LargeCommunities: []string{ourLarge(sc.spec.ourAS)},
-			NextHop: ours,
+			NextHop: ours, LinkLocal: ourLL,
 		}
 	}
 	wantTheirs := &peerRoute{
 		ASPath: fmt.Sprintf("%d %d", sc.spec.peerAS, peerPrepend), Origin: "i", MED: peerMED, HasMED: true,
 		Communities: peerCommunities, LargeCommunities: []string{peerLarge(sc.spec.peerAS)},
-		NextHop: theirs,
+		NextHop: theirs, LinkLocal: theirLL,
 	}
 	// waitOurRoute waits until our best path to pfx is want (nil: none).
 	waitOurRoute := func(t *testing.T, pfx netip.Prefix, want *peerRoute) {
@@ -449,6 +463,9 @@ func TestTransit(t *testing.T) {
 				}
 				want := &peerRoute{ASPath: fmt.Sprintf("%d %d", spec.ourAS, transitAS), Origin: "i",
 					Communities: []string{"65010:1"}, LargeCommunities: []string{"65010:1:1"}, NextHop: l.ourAddr[f]}
+				if f == topo.IPv6 && sc.showsLinkLocal {
+					want.LinkLocal = l.mustLinkLocal(t, l.us.Name, l.ourIface)
+				}
 				poll(t, upTimeout, fmt.Sprintf("the daemon's route to %v, from lab2 through us", pfx), func() (bool, string) {
 					got, err := d.route(context.Background(), pfx)
 					if err != nil {
@@ -459,14 +476,18 @@ func TestTransit(t *testing.T) {
 				})
 
 				// The daemon's attr route at lab2, from us.
-				var via netip.Addr
+				var via, viaLL netip.Addr
 				for _, s := range l.model.Sessions {
 					if _, remote, ok := s.End(l.model.Router("lab2")); ok && s.Family == f {
 						via = remote.Addr
+						if f == topo.IPv6 {
+							viaLL = l.mustLinkLocal(t, remote.Router.Name, remote.Iface.Name)
+						}
 					}
 				}
 				want = &peerRoute{ASPath: fmt.Sprintf("%d %d %d", spec.ourAS, spec.peerAS, peerPrepend), Origin: "i",
-					Communities: peerCommunities, LargeCommunities: []string{peerLarge(spec.peerAS)}, NextHop: via}
+					Communities: peerCommunities, LargeCommunities: []string{peerLarge(spec.peerAS)},
+					NextHop: via, LinkLocal: viaLL}
 				ctx, cancel := context.WithTimeout(context.Background(), upTimeout)
 				var diff string
 				err := l.sp2.WaitFor(ctx, func(*speaker.Snapshot) bool {
