@@ -106,6 +106,7 @@ router bgp %d
 	d := &frr{l: l, peerAS: p.AS.Number}
 	d.zebra = startDaemon(t, l.peerNS(), l.dir, "zebra", nil, frrZebra,
 		append(common, "-f", zebraConf, "-i", filepath.Join(l.dir, "zebra.pid"))...)
+	frrCrashDir(t, d.zebra)
 	// bgpd connects to zebra's socket; start it once the socket exists.
 	poll(t, 20*time.Second, "zebra's zserv socket", func() (bool, string) {
 		if err := d.zebra.running(); err != nil {
@@ -116,6 +117,7 @@ router bgp %d
 	})
 	d.bgpd = startDaemon(t, l.peerNS(), l.dir, "bgpd", nil, frrBgpd,
 		append(common, "-f", bgpConf, "-i", filepath.Join(l.dir, "bgpd.pid"))...)
+	frrCrashDir(t, d.bgpd)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("bgpd.log:\n%s", tail(filepath.Join(l.dir, "bgpd.log"), 80))
@@ -129,6 +131,17 @@ router bgp %d
 		return err == nil, fmt.Sprint(err)
 	})
 	return d
+}
+
+// frrCrashDir removes, once the daemon has stopped, the directory FRR
+// makes for its crash log, /var/tmp/frr/<daemon>.<pid>: a daemon that
+// exits cleanly removes it, one that fails to start or is killed leaves
+// it behind.
+func frrCrashDir(t testing.TB, d *daemonProc) {
+	t.Cleanup(func() {
+		d.stop(t)
+		os.RemoveAll(fmt.Sprintf("/var/tmp/frr/%s.%d", d.name, d.cmd.Process.Pid))
+	})
 }
 
 // frrGroup is the group FRR's daemons run as. FRR refuses to start unless
