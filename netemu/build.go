@@ -412,6 +412,7 @@ func notReady(n *nsNode, devs []string) ([]string, error) {
 	}
 	var out []string
 	hasLL := map[int]bool{}
+	pending := map[int]bool{}
 	for _, a := range addrs {
 		dev, ok := carrier[a.LinkIndex]
 		if !ok {
@@ -419,6 +420,7 @@ func notReady(n *nsNode, devs []string) ([]string, error) {
 		}
 		if a.Flags&unix.IFA_F_TENTATIVE != 0 {
 			out = append(out, dev+" "+a.IPNet.String())
+			pending[a.LinkIndex] = true
 		} else if a.IP.IsLinkLocalUnicast() {
 			hasLL[a.LinkIndex] = true
 		}
@@ -426,10 +428,29 @@ func notReady(n *nsNode, devs []string) ([]string, error) {
 	for idx, dev := range carrier {
 		if !hasLL[idx] {
 			out = append(out, dev+": no link-local address")
+			pending[idx] = true
 		}
+	}
+	for idx := range pending {
+		syncLinkState(n, idx)
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// syncLinkState has the kernel apply a device's pending carrier change
+// now. The kernel's linkwatch applies a carrier change (the operational
+// state, the qdisc, and with them the IPv6 link readiness that creates the
+// link-local address) at once only when it deems it urgent, and a veth
+// whose two ends have the same ifindex, as a lab's ethN ends often do
+// (docs/design.md), is not: its change waits for linkwatch's next
+// periodic run, up to a second later. A 200-router lab's build waited
+// 0.5 to 4 s for it. An RTM_GETLINK of the one device (not a dump) makes
+// the kernel sync that device's pending change first (rtnl_getlink calls
+// linkwatch_sync_dev), and costs a few microseconds; on a kernel that
+// does not, it changes nothing.
+func syncLinkState(n *nsNode, idx int) {
+	n.h.LinkByIndex(idx) // only the side effect matters
 }
 
 // prefixIPNet converts an address with its prefix length (not masked) to
