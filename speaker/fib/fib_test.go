@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"lab/speaker/internal/nstest"
 )
@@ -125,7 +126,18 @@ func waitResolve(t *testing.T, tr *Tracker, a netip.Addr, ok bool) {
 	}
 }
 
+// The tracker follows the kernel through the process's hub, or through
+// a socket of its own when the hub cannot serve its namespace.
 func TestTrackerLinkdown(t *testing.T) {
+	t.Run("hub", func(t *testing.T) { testTrackerLinkdown(t, false) })
+	t.Run("own socket", func(t *testing.T) {
+		noHub = true
+		t.Cleanup(func() { noHub = false })
+		testTrackerLinkdown(t, true)
+	})
+}
+
+func testTrackerLinkdown(t *testing.T, own bool) {
 	nstest.NeedRoot(t)
 	a, b, ifA := pair(t)
 	tr, err := NewTracker(a.Path)
@@ -133,6 +145,9 @@ func TestTrackerLinkdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tr.Close() })
+	if gotOwn := tr.mon != nil; gotOwn != own || (tr.unsub != nil) == own {
+		t.Fatalf("tracker has its own socket: %v, want %v", gotOwn, own)
+	}
 	nh6 := netip.MustParseAddr("2001:db8:12::b")
 	nh4 := netip.MustParseAddr("10.12.0.2")
 	waitResolve(t, tr, nh6, true)
@@ -172,4 +187,52 @@ func TestTrackerLinkdown(t *testing.T) {
 	waitResolve(t, tr, nh6, true)
 	waitResolve(t, tr, nh4, true)
 	waitResolve(t, tr, netip.MustParseAddr("fe80::b%fa"), true)
+}
+
+// Trackers of two namespaces share the hub, and each sees its own
+// namespace's changes.
+func TestHubTwoNamespaces(t *testing.T) {
+	nstest.NeedRoot(t)
+	a, b, ifA := pair(t)
+	ifB := b.Link(t, "fb").Attrs().Index
+	trA, err := NewTracker(a.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if trA != nil {
+			trA.Close()
+		}
+	})
+	trB, err := NewTracker(b.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { trB.Close() })
+	if trA.unsub == nil || trB.unsub == nil {
+		t.Fatal("a tracker does not use the hub")
+	}
+	static := func(ns *nstest.NS, dst, gw string, idx int) {
+		t.Helper()
+		r := &netlink.Route{Dst: prefixIPNet(netip.MustParsePrefix(dst)), Gw: netip.MustParseAddr(gw).AsSlice(),
+			LinkIndex: idx, Protocol: unix.RTPROT_STATIC, Table: unix.RT_TABLE_MAIN}
+		if err := ns.H.RouteAdd(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	static(a, "10.88.0.0/24", "10.12.0.2", ifA)
+	static(b, "10.99.0.0/24", "10.12.0.1", ifB)
+	waitResolve(t, trA, netip.MustParseAddr("10.88.0.1"), true)
+	waitResolve(t, trB, netip.MustParseAddr("10.99.0.1"), true)
+	if _, ok := trA.Resolve(netip.MustParseAddr("10.99.0.1")); ok {
+		t.Error("a's tracker resolved over b's route")
+	}
+	if _, ok := trB.Resolve(netip.MustParseAddr("10.88.0.1")); ok {
+		t.Error("b's tracker resolved over a's route")
+	}
+	// Closing one leaves the other subscribed.
+	trA.Close()
+	trA = nil
+	static(b, "10.98.0.0/24", "10.12.0.1", ifB)
+	waitResolve(t, trB, netip.MustParseAddr("10.98.0.1"), true)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
@@ -18,15 +19,50 @@ var monitorGroups = []int{
 	unix.RTNLGRP_IPV4_ROUTE, unix.RTNLGRP_IPV6_ROUTE,
 }
 
-// subscribe opens one netlink socket in the namespace at nsPath, joined
-// to monitorGroups, and starts the goroutine that turns whatever arrives
-// on it into a signal on events (coalesced; the tracker dumps the tables
-// again anyway). A socket filter in the kernel drops the notifications of
-// our own routes (protocol Protocol) before they are queued: they never
-// change reachability, and a speaker installing a few hundred routes
-// would otherwise wake itself a few hundred times. The goroutine ends
-// when t.mon is closed.
+// subscribe has whatever notification of monitorGroups arrives from the
+// namespace at nsPath signalled on events (coalesced; the tracker dumps
+// the tables again anyway): through the process's hub (hub.go), or, when
+// the hub cannot serve the namespace (no namespace ids in a container),
+// through a socket of the tracker's own (subscribeOwn).
 func (t *Tracker) subscribe(nsPath string, events chan struct{}) error {
+	if hb, err := getHub(); err == nil && !noHub {
+		if unsub, err := hb.add(nsPath, events); err == nil {
+			t.unsub = unsub
+			return nil
+		}
+	}
+	return t.subscribeOwn(nsPath, events)
+}
+
+// noHub makes trackers open sockets of their own (tests of that path).
+var noHub bool
+
+// joinAndFilter joins a netlink socket to monitorGroups and attaches a
+// socket filter that drops the notifications of our own routes
+// (protocol Protocol) in the kernel, before they are queued: they never
+// change reachability, and a speaker installing a few hundred routes
+// would otherwise wake itself a few hundred times.
+func joinAndFilter(fd int) error {
+	for _, g := range monitorGroups {
+		if err := unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_ADD_MEMBERSHIP, g); err != nil {
+			return fmt.Errorf("fib: join rtnetlink group %d: %w", g, err)
+		}
+	}
+	prog, err := ownRoutesFilter()
+	if err != nil {
+		return err
+	}
+	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, prog); err != nil {
+		return fmt.Errorf("fib: attach socket filter: %w", err)
+	}
+	return nil
+}
+
+// subscribeOwn opens one netlink socket in the namespace at nsPath,
+// joined to monitorGroups and filtered (joinAndFilter), and starts the
+// goroutine that turns whatever arrives on it into a signal on events.
+// The goroutine ends when t.mon is closed.
+func (t *Tracker) subscribeOwn(nsPath string, events chan struct{}) error {
 	fd, err := socketAt(nsPath, unix.NETLINK_ROUTE)
 	if err != nil {
 		return err
@@ -35,17 +71,8 @@ func (t *Tracker) subscribe(nsPath string, events chan struct{}) error {
 		unix.Close(fd)
 		return err
 	}
-	for _, g := range monitorGroups {
-		if err := unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_ADD_MEMBERSHIP, g); err != nil {
-			return fail(fmt.Errorf("fib: join rtnetlink group %d: %w", g, err))
-		}
-	}
-	prog, err := ownRoutesFilter()
-	if err != nil {
+	if err := joinAndFilter(fd); err != nil {
 		return fail(err)
-	}
-	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, prog); err != nil {
-		return fail(fmt.Errorf("fib: attach socket filter: %w", err))
 	}
 	// Non-blocking, so that os.File reads wait in the runtime's poller
 	// rather than holding an OS thread per speaker.
@@ -63,7 +90,10 @@ func (t *Tracker) subscribe(nsPath string, events chan struct{}) error {
 		// Only the arrival matters, not the content: a short buffer
 		// truncates the datagram, which is fine.
 		buf := make([]byte, 256)
-		hook := monitorHook
+		var hook func([]byte)
+		if h := monitorHook.Load(); h != nil {
+			hook = *h
+		}
 		for {
 			n, err := t.mon.Read(buf)
 			switch {
@@ -86,8 +116,9 @@ func (t *Tracker) subscribe(nsPath string, events chan struct{}) error {
 }
 
 // monitorHook, when set (tests), sees every notification that passes the
-// filter. It is read when a tracker starts.
-var monitorHook func(msg []byte)
+// filter, of any namespace when it reaches the hub. A tracker's own socket
+// reads it when the tracker starts; the hub, at every notification.
+var monitorHook atomic.Pointer[func(msg []byte)]
 
 // ownRoutesFilter is a classic BPF socket filter that drops RTM_NEWROUTE
 // and RTM_DELROUTE notifications of protocol Protocol and accepts

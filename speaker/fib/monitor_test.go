@@ -22,7 +22,7 @@ func TestTrackerIgnoresOwnRoutes(t *testing.T) {
 	var own atomic.Int64
 	marker := make(chan struct{})
 	var markerSeen atomic.Bool
-	monitorHook = func(msg []byte) {
+	hook := func(msg []byte) {
 		if len(msg) < unix.NLMSG_HDRLEN+unix.SizeofRtMsg {
 			return
 		}
@@ -38,7 +38,8 @@ func TestTrackerIgnoresOwnRoutes(t *testing.T) {
 			close(marker)
 		}
 	}
-	t.Cleanup(func() { monitorHook = nil })
+	monitorHook.Store(&hook)
+	t.Cleanup(func() { monitorHook.Store(nil) })
 	tr, err := NewTracker(a.Path)
 	if err != nil {
 		t.Fatal(err)

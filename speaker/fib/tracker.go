@@ -36,7 +36,8 @@ type Tracker struct {
 	changes chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
-	mon     *os.File // the notification socket (monitor.go)
+	mon     *os.File // the tracker's own notification socket, or nil (monitor.go)
+	unsub   func()   // ends the hub's notifications, or nil (hub.go)
 
 	// refreshMu serialises rebuilds: the tracker goroutine's and Sync's
 	// share the netlink handle h.
@@ -89,7 +90,7 @@ func NewTracker(nsPath string) (*Tracker, error) {
 	}
 	if err := t.refresh(); err != nil {
 		close(t.stop)
-		t.mon.Close()
+		t.stopNotifications()
 		h.Close()
 		ns.Close()
 		return nil, err
@@ -275,10 +276,19 @@ func (t *Tracker) Err() error {
 	return t.err
 }
 
+func (t *Tracker) stopNotifications() {
+	if t.mon != nil {
+		t.mon.Close()
+	}
+	if t.unsub != nil {
+		t.unsub()
+	}
+}
+
 // Close stops tracking.
 func (t *Tracker) Close() error {
 	close(t.stop)
-	t.mon.Close()
+	t.stopNotifications()
 	<-t.done
 	t.h.Close()
 	return t.ns.Close()
