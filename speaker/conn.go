@@ -112,7 +112,6 @@ func (w *writer) abort() {
 // empty, and ends; once the connection is to be closed, it closes it and
 // done.
 func (w *writer) run() {
-	var bufs net.Buffers
 	for {
 		w.mu.Lock()
 		q := w.q
@@ -132,11 +131,7 @@ func (w *writer) run() {
 			return
 		}
 		w.mu.Unlock()
-		bufs = bufs[:0]
-		for _, m := range q {
-			bufs = append(bufs, m.b)
-		}
-		if _, err := bufs.WriteTo(w.nc); err != nil {
+		if err := writeAll(w.nc, q); err != nil {
 			w.mu.Lock()
 			w.stopped = true
 			w.q = nil
@@ -148,11 +143,55 @@ func (w *writer) run() {
 		}
 		clear(q)
 		w.mu.Lock()
-		if w.spare == nil {
+		// A lab has thousands of writers, idle most of the time: only a
+		// small queue is kept for the next batch.
+		if w.spare == nil && cap(q) <= maxSpare {
 			w.spare = q[:0]
 		}
 		w.mu.Unlock()
 	}
+}
+
+// maxSpare is the capacity of the largest queue a writer keeps between
+// batches.
+const maxSpare = 64
+
+// writeChunk is the size of the buffers writeAll copies messages into.
+const writeChunk = 64 << 10
+
+// writeBufs are writeAll's buffers, shared by every writer of the
+// process: few write at once.
+var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, writeChunk); return &b }}
+
+// writeAll writes the messages of q, copied into as few writes of up to
+// writeChunk bytes as they fit: one system call for a batch of small
+// UPDATEs, rather than a writev whose iovec array the connection would
+// keep (up to 16 KB each, for thousands of connections).
+func writeAll(nc net.Conn, q []outMsg) error {
+	bp := writeBufs.Get().(*[]byte)
+	defer writeBufs.Put(bp)
+	buf := (*bp)[:0]
+	for _, m := range q {
+		if len(buf) > 0 && len(buf)+len(m.b) > writeChunk {
+			if _, err := nc.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+		if len(m.b) > writeChunk {
+			if _, err := nc.Write(m.b); err != nil {
+				return err
+			}
+			continue
+		}
+		buf = append(buf, m.b...)
+	}
+	if len(buf) > 0 {
+		if _, err := nc.Write(buf); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // readMessages is a connection's reader goroutine: it reads, decodes and

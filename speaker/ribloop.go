@@ -73,6 +73,10 @@ type ribState struct {
 	version uint64
 	fns     []func(*ribState)
 	enc     []byte // scratch encoding buffer of send
+	fast    fastEncoder
+	// emitFn queues fastAdverts' messages for emitPeer (emit).
+	emitFn   func([]byte)
+	emitPeer *ribPeer
 	// groups and groupOf are advertise's scratch space.
 	groups  []outGroup
 	groupOf map[*rib.Attrs]int
@@ -393,6 +397,9 @@ func (r *ribState) process() {
 			if r.sp.fib == nil {
 				return
 			}
+			if r.fibOps == nil {
+				r.fibOps = r.sp.fib.NewBatch()
+			}
 			if rt, ok := r.kernelRoute(pfx, nb); ok {
 				r.fibOps = append(r.fibOps, fib.Op{Route: rt})
 			} else {
@@ -472,12 +479,23 @@ func exported(p *ribPeer, d *rib.Dest) *rib.Path {
 // our AS prepended for an eBGP peer, LOCAL_PREF for an iBGP one. The next
 // hop is self (exportNextHops).
 func (r *ribState) export(p *ribPeer, best *rib.Path) rib.Attrs {
-	out := best.Attrs.Copy()
+	out, prepend := r.exportBase(p, best)
+	if prepend != 0 {
+		out.ASPath = rib.Prepend(out.ASPath, prepend, 1)
+	}
+	return out
+}
+
+// exportBase is export without the prepending of our AS, which it
+// returns (0 for none): the fast encoder writes it as it encodes the
+// AS_PATH, and spares an allocation.
+func (r *ribState) exportBase(p *ribPeer, best *rib.Path) (out rib.Attrs, prepend uint32) {
+	out = best.Attrs.Copy()
 	out.OriginatorID, out.ClusterList = netip.Addr{}, nil
 	if p.src.IBGP {
 		out.HasLocalPref, out.LocalPref = true, best.Attrs.EffectiveLocalPref()
 	} else {
-		out.ASPath = rib.Prepend(best.Attrs.ASPath, r.sp.cfg.AS, 1)
+		prepend = r.sp.cfg.AS
 		out.HasLocalPref, out.LocalPref = false, 0
 		// A MED learned from a neighbouring AS is not passed to another
 		// (RFC 4271 section 5.1.4).
@@ -485,7 +503,7 @@ func (r *ribState) export(p *ribPeer, best *rib.Path) rib.Attrs {
 			out.HasMED, out.MED = false, 0
 		}
 	}
-	return out
+	return out, prepend
 }
 
 // exportNextHops returns the next hops of routes of family f advertised to
@@ -589,9 +607,18 @@ func (r *ribState) advertise(p *ribPeer, f wire.Family, pfxs []netip.Prefix, for
 	nh4, nhs := exportNextHops(p, f)
 	for i := range groups {
 		g := &groups[i]
-		a := g.key
+		a, prepend := g.key, uint32(0)
 		if !g.exported {
-			e := r.export(p, g.best)
+			var e rib.Attrs
+			e, prepend = r.exportBase(p, g.best)
+			a = &e
+		}
+		if fastEncodable(a, &p.up.opts) && r.fast.fastAdverts(f, a, prepend, nh4, nhs, g.pfxs, &p.up.opts, r.emit(p)) {
+			continue
+		}
+		if prepend != 0 {
+			e := a.Copy()
+			e.ASPath = rib.Prepend(e.ASPath, prepend, 1)
 			a = &e
 		}
 		attrs := wireAttrs(a, nh4)
@@ -606,6 +633,16 @@ func (r *ribState) advertise(p *ribPeer, f wire.Family, pfxs []netip.Prefix, for
 			}
 		}
 	}
+}
+
+// emit returns the function that queues a message fastAdverts encoded for
+// p.
+func (r *ribState) emit(p *ribPeer) func([]byte) {
+	if r.emitPeer != p {
+		r.emitPeer = p
+		r.emitFn = func(b []byte) { r.queue(p, slices.Clone(b)) }
+	}
+	return r.emitFn
 }
 
 // trySend sends u to p when it can be encoded (it fits the session's

@@ -135,3 +135,38 @@ func appendAttrBytes(b []byte, typ uint16, v []byte) []byte {
 	}
 	return b
 }
+
+// Batches queued while the kernel lags are merged: each prefix once, in
+// order of first appearance, with its last operation.
+func TestMergeBatches(t *testing.T) {
+	a, b, c := netip.MustParsePrefix("10.1.0.0/24"), netip.MustParsePrefix("2001:db8:1::/48"), netip.MustParsePrefix("10.3.0.0/24")
+	gw1, gw2 := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	got := merge([][]Op{
+		{{Route: Route{Dst: a, Gw: gw1}}, {Route: Route{Dst: b}, Delete: true}},
+		{{Route: Route{Dst: a, Gw: gw2}}, {Route: Route{Dst: c, Gw: gw1}}},
+		{{Route: Route{Dst: b, Gw: gw2}}},
+	})
+	want := []Op{{Route: Route{Dst: a, Gw: gw2}}, {Route: Route{Dst: b, Gw: gw2}}, {Route: Route{Dst: c, Gw: gw1}}}
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(x, y netip.Addr) bool { return x == y }), cmp.Comparer(func(x, y netip.Prefix) bool { return x == y })); diff != "" {
+		t.Errorf("merge (-want +got):\n%s", diff)
+	}
+}
+
+// Written batches come back through NewBatch, empty; large ones do not.
+func TestRecycleBatches(t *testing.T) {
+	f := &FIB{free: make(chan []Op, 2)}
+	if b := f.NewBatch(); b != nil {
+		t.Fatalf("NewBatch of a new FIB = %v, want nil", b)
+	}
+	small := make([]Op, 3, 8)
+	small[0].Route.Gw = netip.MustParseAddr("10.0.0.1")
+	f.recycle(small)
+	f.recycle(make([]Op, 0, maxRecycled+1))
+	b := f.NewBatch()
+	if len(b) != 0 || cap(b) != 8 || b[:1][0].Route.Gw.IsValid() {
+		t.Errorf("recycled batch: len %d cap %d, first %+v; want an empty, cleared slice of cap 8", len(b), cap(b), b[:1][0])
+	}
+	if b := f.NewBatch(); b != nil {
+		t.Errorf("a large batch was kept (cap %d)", cap(b))
+	}
+}

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
-	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -125,6 +124,8 @@ type FIB struct {
 	lastErr   error
 	// batch is the writer goroutine's scratch list of kernel operations.
 	batch []Op
+	// free are written batches' slices, for NewBatch.
+	free chan []Op
 }
 
 // Open returns a FIB for the namespace at nsPath ("" for the caller's own
@@ -142,6 +143,7 @@ func Open(nsPath string) (*FIB, error) {
 		done:      make(chan struct{}),
 		quit:      make(chan struct{}),
 		installed: make(map[routeKey]routeVal),
+		free:      make(chan []Op, 2),
 	}
 	if err := f.flush(); err != nil {
 		h.Close()
@@ -205,7 +207,8 @@ func listRoutes(h *netlink.Handle, fam int, filter *netlink.Route, mask uint64) 
 	return nil, err
 }
 
-// Apply queues a batch of operations. It blocks when the writer is more
+// Apply queues a batch of operations; the FIB owns ops afterwards (see
+// NewBatch). It blocks when the writer is more
 // than a few hundred batches behind, which slows the RIB goroutine down to
 // the kernel's pace instead of queueing without bound. Apply must not be
 // called after Close.
@@ -272,92 +275,121 @@ func (f *FIB) Close() error {
 	return errors.Join(errs...)
 }
 
-// scratchIdle is how long the writer keeps the scratch state of a large
-// batch after its last batch (see run).
-const scratchIdle = time.Second
-
-// run is the writer goroutine.
+// run is the writer goroutine. It writes each batch as it comes; when
+// several are queued (the kernel is slower than the RIB), it merges them
+// first, so that only the last operation of a prefix reaches the kernel.
 func (f *FIB) run() {
 	defer close(f.done)
-	pending := make(map[netip.Prefix]Op)
-	var order []netip.Prefix
-	add := func(ops []Op) {
-		for _, op := range ops {
-			if _, ok := pending[op.Route.Dst]; !ok {
-				order = append(order, op.Route.Dst)
+	var batches [][]Op
+	// drain takes whatever else is queued before touching the kernel.
+	drain := func() {
+		for {
+			select {
+			case ops := <-f.ops:
+				batches = append(batches, ops)
+			default:
+				return
 			}
-			pending[op.Route.Dst] = op
-		}
-	}
-	// The scratch state is cleared between batches and keeps its size
-	// through a burst (a full table arriving). After a large batch it is
-	// dropped once the writer has been idle for scratchIdle, or at the
-	// next Sync (whoever syncs waits for the burst to be over): a cleared
-	// map keeps its buckets, and a full table's worth of them (with order
-	// and f.batch) is hundreds of bytes per route, held for good.
-	idle := time.NewTimer(time.Hour)
-	idle.Stop()
-	defer idle.Stop()
-	large := false
-	reset := func() {
-		if len(order) > 1<<12 {
-			large = true
-			idle.Reset(scratchIdle)
-		}
-		clear(pending)
-		order = order[:0]
-	}
-	drop := func() {
-		if large {
-			pending, order, f.batch = make(map[netip.Prefix]Op), nil, nil
-			large = false
-			idle.Stop()
 		}
 	}
 	for {
 		select {
 		case <-f.quit:
 			return
-		case <-idle.C:
-			drop()
 		case c := <-f.sync:
 			// Everything queued before the Sync call is in f.ops already.
-			for drained := false; !drained; {
-				select {
-				case ops := <-f.ops:
-					add(ops)
-				default:
-					drained = true
-				}
-			}
-			f.write(pending, order)
-			reset()
-			drop()
+			drain()
+			f.writeBatches(batches)
+			clear(batches)
+			batches = batches[:0]
 			close(c)
 		case ops := <-f.ops:
-			add(ops)
-			// Coalesce whatever else is queued before touching the kernel.
-			for drained := false; !drained; {
-				select {
-				case ops := <-f.ops:
-					add(ops)
-				default:
-					drained = true
-				}
-			}
-			f.write(pending, order)
-			reset()
+			batches = append(batches, ops)
+			drain()
+			f.writeBatches(batches)
+			clear(batches)
+			batches = batches[:0]
 		}
 	}
 }
 
-func (f *FIB) write(pending map[netip.Prefix]Op, order []netip.Prefix) {
+// writeBatches writes queued batches, merged when there are several, and
+// gives their slices back for NewBatch.
+func (f *FIB) writeBatches(batches [][]Op) {
+	switch len(batches) {
+	case 0:
+		return
+	case 1:
+		f.write(batches[0])
+	default:
+		f.write(merge(batches))
+	}
+	for _, b := range batches {
+		f.recycle(b)
+	}
+}
+
+// merge returns the operations of batches, in order of first appearance
+// of their prefix, each prefix with its last operation. Its scratch state
+// is garbage afterwards: a writer merges only while the kernel lags, and
+// a merge map kept between bursts would hold a table's worth of buckets
+// per speaker for good.
+func merge(batches [][]Op) []Op {
+	n := 0
+	for _, b := range batches {
+		n += len(b)
+	}
+	out := make([]Op, 0, n)
+	at := make(map[routeKey]int32, n)
+	for _, b := range batches {
+		for _, op := range b {
+			k := keyOf(op.Route.Dst)
+			if i, ok := at[k]; ok {
+				out[i] = op
+				continue
+			}
+			at[k] = int32(len(out))
+			out = append(out, op)
+		}
+	}
+	return out
+}
+
+// NewBatch returns an empty slice to fill with operations for Apply: one
+// that the writer is done with, or nil. The RIB goroutine applies a batch
+// every round; recycling them spares it growing a new slice each time.
+func (f *FIB) NewBatch() []Op {
+	select {
+	case b := <-f.free:
+		return b
+	default:
+		return nil
+	}
+}
+
+// recycle keeps a written batch's slice for NewBatch, unless it is large
+// (a full table's burst: keep nothing of it) or enough are kept.
+func (f *FIB) recycle(b []Op) {
+	if cap(b) > maxRecycled {
+		return
+	}
+	clear(b)
+	select {
+	case f.free <- b[:0]:
+	default:
+	}
+}
+
+// maxRecycled is the capacity of the largest batch slice kept.
+const maxRecycled = 4096
+
+func (f *FIB) write(batch []Op) {
 	// What changes: a delete of a route we hold, or a route that differs
 	// from the one we hold. The kernel sees them in one batch.
 	ops := f.batch[:0]
 	f.mu.Lock()
-	for _, p := range order {
-		op := pending[p]
+	for _, op := range batch {
+		p := op.Route.Dst
 		cur, have := f.installed[keyOf(p)]
 		switch {
 		case op.Delete && !have:
@@ -375,7 +407,11 @@ func (f *FIB) write(pending map[netip.Prefix]Op, order []netip.Prefix) {
 		ops = append(ops, op)
 	}
 	f.mu.Unlock()
-	f.batch = ops
+	if cap(ops) <= maxRecycled {
+		f.batch = ops
+	} else {
+		f.batch = nil // the scratch of a large burst is not kept
+	}
 	if len(ops) == 0 {
 		return
 	}
