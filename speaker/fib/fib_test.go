@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 
 	"lab/speaker/internal/nstest"
 )
@@ -193,8 +192,7 @@ func testTrackerLinkdown(t *testing.T, own bool) {
 // namespace's changes.
 func TestHubTwoNamespaces(t *testing.T) {
 	nstest.NeedRoot(t)
-	a, b, ifA := pair(t)
-	ifB := b.Link(t, "fb").Attrs().Index
+	a, b, _ := pair(t)
 	trA, err := NewTracker(a.Path)
 	if err != nil {
 		t.Fatal(err)
@@ -212,27 +210,19 @@ func TestHubTwoNamespaces(t *testing.T) {
 	if trA.unsub == nil || trB.unsub == nil {
 		t.Fatal("a tracker does not use the hub")
 	}
-	static := func(ns *nstest.NS, dst, gw string, idx int) {
-		t.Helper()
-		r := &netlink.Route{Dst: prefixIPNet(netip.MustParsePrefix(dst)), Gw: netip.MustParseAddr(gw).AsSlice(),
-			LinkIndex: idx, Protocol: unix.RTPROT_STATIC, Table: unix.RT_TABLE_MAIN}
-		if err := ns.H.RouteAdd(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	static(a, "10.88.0.0/24", "10.12.0.2", ifA)
-	static(b, "10.99.0.0/24", "10.12.0.1", ifB)
-	waitResolve(t, trA, netip.MustParseAddr("10.88.0.1"), true)
-	waitResolve(t, trB, netip.MustParseAddr("10.99.0.1"), true)
-	if _, ok := trA.Resolve(netip.MustParseAddr("10.99.0.1")); ok {
+	a.Addr(t, "fa", netip.MustParsePrefix("10.88.0.1/24"))
+	b.Addr(t, "fb", netip.MustParsePrefix("10.99.0.1/24"))
+	waitResolve(t, trA, netip.MustParseAddr("10.88.0.2"), true)
+	waitResolve(t, trB, netip.MustParseAddr("10.99.0.2"), true)
+	if _, ok := trA.Resolve(netip.MustParseAddr("10.99.0.2")); ok {
 		t.Error("a's tracker resolved over b's route")
 	}
-	if _, ok := trB.Resolve(netip.MustParseAddr("10.88.0.1")); ok {
+	if _, ok := trB.Resolve(netip.MustParseAddr("10.88.0.2")); ok {
 		t.Error("b's tracker resolved over a's route")
 	}
 	// Closing one leaves the other subscribed.
 	trA.Close()
 	trA = nil
-	static(b, "10.98.0.0/24", "10.12.0.1", ifB)
-	waitResolve(t, trB, netip.MustParseAddr("10.98.0.1"), true)
+	b.Addr(t, "fb", netip.MustParsePrefix("10.98.0.1/24"))
+	waitResolve(t, trB, netip.MustParseAddr("10.98.0.2"), true)
 }

@@ -12,11 +12,21 @@ import (
 )
 
 // monitorGroups are the rtnetlink multicast groups whose notifications
-// can change a next hop's reachability: interfaces, addresses, routes.
+// can change a next hop's reachability: interfaces and addresses. Not
+// routes: the routes of a router's namespace are ours, which never make a
+// next hop reachable, and the kernel's connected routes, which come and go
+// with the addresses and links they follow (and the tracker dumps the
+// routes with every rebuild). Listening to routes costs a lab dearly: the
+// kernel offers every route notification of the machine to every socket
+// that joined a route group, and to one that listens to every namespace
+// (the hub) only after looking the namespace's id up, by a linear search
+// of the ids — for each of the tens of thousands of routes a large lab
+// installs. A route a user adds by hand in a router's namespace (a static
+// route to a next hop) is seen at the next link or address change, or
+// when the speaker is asked to read the kernel again (SyncKernel).
 var monitorGroups = []int{
 	unix.RTNLGRP_LINK,
 	unix.RTNLGRP_IPV4_IFADDR, unix.RTNLGRP_IPV6_IFADDR,
-	unix.RTNLGRP_IPV4_ROUTE, unix.RTNLGRP_IPV6_ROUTE,
 }
 
 // subscribe has whatever notification of monitorGroups arrives from the

@@ -8,15 +8,25 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"lab/speaker/internal/nstest"
 )
 
-// The tracker's socket filter keeps the notifications of our own routes
-// out of its socket, and lets every other route change in.
+// Our own routes never reach the tracker: the hub does not listen to
+// routes at all (monitorGroups), and a tracker's own socket filters them
+// out in the kernel. An address change does reach it, and the connected
+// route that came with the address is in its view.
 func TestTrackerIgnoresOwnRoutes(t *testing.T) {
+	t.Run("hub", func(t *testing.T) { testTrackerIgnoresOwnRoutes(t) })
+	t.Run("own socket", func(t *testing.T) {
+		noHub = true
+		t.Cleanup(func() { noHub = false })
+		testTrackerIgnoresOwnRoutes(t)
+	})
+}
+
+func testTrackerIgnoresOwnRoutes(t *testing.T) {
 	nstest.NeedRoot(t)
 	a, _, ifA := pair(t)
 	var own atomic.Int64
@@ -26,16 +36,17 @@ func TestTrackerIgnoresOwnRoutes(t *testing.T) {
 		if len(msg) < unix.NLMSG_HDRLEN+unix.SizeofRtMsg {
 			return
 		}
-		typ := binary.NativeEndian.Uint16(msg[4:])
-		if typ != unix.RTM_NEWROUTE && typ != unix.RTM_DELROUTE {
-			return
-		}
-		rt := msg[unix.NLMSG_HDRLEN:]
-		switch {
-		case rt[5] == Protocol:
-			own.Add(1)
-		case rt[5] == unix.RTPROT_STATIC && rt[1] == 24 && !markerSeen.Swap(true):
-			close(marker)
+		switch typ := binary.NativeEndian.Uint16(msg[4:]); typ {
+		case unix.RTM_NEWROUTE, unix.RTM_DELROUTE:
+			if msg[unix.NLMSG_HDRLEN+5] == Protocol {
+				own.Add(1)
+			}
+		case unix.RTM_NEWADDR:
+			// struct ifaddrmsg: family, prefix length, flags, scope, index.
+			ifa := msg[unix.NLMSG_HDRLEN:]
+			if ifa[0] == unix.AF_INET && ifa[1] == 24 && int(binary.NativeEndian.Uint32(ifa[4:])) == ifA && !markerSeen.Swap(true) {
+				close(marker)
+			}
 		}
 	}
 	monitorHook.Store(&hook)
@@ -58,22 +69,18 @@ func TestTrackerIgnoresOwnRoutes(t *testing.T) {
 	}
 	f.Apply(ops)
 	f.Sync()
-	// A route of another protocol after ours: once the tracker's socket
-	// delivered it, everything queued before it was delivered too.
-	static := &netlink.Route{Dst: prefixIPNet(netip.MustParsePrefix("10.77.0.0/24")), Gw: netip.MustParseAddr("10.12.0.2").AsSlice(),
-		LinkIndex: ifA, Protocol: unix.RTPROT_STATIC, Table: unix.RT_TABLE_MAIN}
-	if err := a.H.RouteAdd(static); err != nil {
-		t.Fatal(err)
-	}
+	// An address after our routes: once its notification arrived,
+	// everything sent before it was delivered too.
+	a.Addr(t, "fa", netip.MustParsePrefix("10.77.0.1/24"))
 	select {
 	case <-marker:
 	case <-time.After(10 * time.Second):
-		t.Fatal("the tracker's socket never delivered the static route's notification")
+		t.Fatal("the tracker never got the new address's notification")
 	}
 	if n := own.Load(); n != 0 {
 		t.Errorf("%d notifications of our own routes reached the tracker, want 0", n)
 	}
-	waitResolve(t, tr, netip.MustParseAddr("10.77.0.1"), true)
+	waitResolve(t, tr, netip.MustParseAddr("10.77.0.5"), true)
 	if _, ok := tr.Resolve(netip.MustParseAddr("10.200.5.1")); ok {
 		t.Error("next hop resolved over a route of protocol 200")
 	}

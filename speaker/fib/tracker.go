@@ -15,8 +15,8 @@ import (
 )
 
 // Tracker keeps a view of a namespace's main routing table and interfaces,
-// learned from netlink route, link and address notifications, and answers
-// whether a next hop is reachable.
+// dumped again after netlink link and address notifications (see
+// monitorGroups), and answers whether a next hop is reachable.
 //
 // A next hop is reachable when a route of the main table covers it that is
 // not ours (protocol Protocol), is unicast, whose interface is
