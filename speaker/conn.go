@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"runtime"
@@ -17,6 +18,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"lab/speaker/rib"
 	"lab/speaker/wire"
 )
 
@@ -203,16 +205,24 @@ func (s *session) readMessages(c *conn) {
 	// (RFC 8654), and 50 to 100 UPDATEs of a lab; thousands of sessions
 	// each have one.
 	br := bufio.NewReaderSize(c.nc, wire.MaxMessageLen)
-	buf := make([]byte, wire.MaxMessageLen)
 	var opts wire.Options
+	var fast fastDecoder
+	in := rib.Shared()
 	for {
-		b, err := wire.ReadMessage(br, buf, opts.MaxLen())
+		b, n, err := readMessage(br, opts.MaxLen())
 		var m wire.Message
+		ev := sessEvent{kind: evRead, c: c}
 		if err == nil {
-			m, err = wire.Parse(b, &opts)
+			if u, ok := fast.decode(in, b, &opts, s.cfg.Interface, s.ibgp); ok {
+				m, ev.upd = fastUpdateMsg, u
+				// Decoded again if a follower of the trace needs it.
+				s.trace.add(Received, s.sp.clock.Now(), slices.Clone(b), opts, nil)
+			} else {
+				m, err = wire.Parse(b, &opts)
+			}
 		}
-		ev := sessEvent{kind: evRead, c: c, msg: m, err: err}
-		if m != nil {
+		ev.msg, ev.err = m, err
+		if m != nil && m != fastUpdateMsg {
 			now := s.sp.clock.Now()
 			s.trace.add(Received, now, slices.Clone(b), opts, m)
 			switch m := m.(type) {
@@ -220,18 +230,61 @@ func (s *session) readMessages(c *conn) {
 				opts = wire.Negotiate(c.localOpen, m)
 			case *wire.Update:
 				ev.upd = s.sp.convertIn(m, &opts, err, &s.cfg, s.ibgp)
+				ev.upd.intern(in)
 				ev.err = nil
 			}
+		}
+		br.Discard(n) // b is not used past here
+		if s.ctx.Err() != nil {
+			// The speaker is closing: its queues are drained of
+			// references once, after its goroutines stop.
+			ev.upd.release(in)
+			return
 		}
 		select {
 		case s.events <- ev:
 		case <-s.ctx.Done():
+			ev.upd.release(in)
 			return
 		}
 		if m == nil {
 			return
 		}
 	}
+}
+
+// readMessage reads the next message, of at most max bytes, from br. A
+// message that fits br's buffer is returned in place, without a copy: it
+// is valid until the caller discards its n bytes from br. A larger one
+// (an extended message) is read into a new slice, and n is 0. Errors are
+// wire.ReadMessage's.
+func readMessage(br *bufio.Reader, max int) (b []byte, n int, err error) {
+	hdr, err := br.Peek(wire.HeaderLen)
+	if err != nil {
+		if errors.Is(err, io.EOF) && len(hdr) > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, 0, err
+	}
+	h, err := wire.ParseHeader(hdr, max)
+	if err != nil {
+		return nil, 0, err
+	}
+	size := int(h.Length)
+	if size <= br.Size() {
+		b, err = br.Peek(size)
+		n = size
+	} else {
+		b = make([]byte, size)
+		_, err = io.ReadFull(br, b)
+	}
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, 0, fmt.Errorf("reading %s body of %d bytes: %w", h.Type, size-wire.HeaderLen, err)
+	}
+	return b, n, nil
 }
 
 // nsDial opens a TCP connection inside the speaker's namespace.

@@ -22,12 +22,38 @@ type famPart struct {
 }
 
 // inUpdate is a received UPDATE in RIB terms, built by the connection's
-// reader goroutine so that decoding runs beside the RIB goroutine.
+// reader goroutine so that decoding (and the interning of its attribute
+// sets) runs beside the RIB goroutine. Once the reader has interned it,
+// each part's attribute set carries a reference that the update owns:
+// the RIB goroutine takes them over, and whoever drops the update
+// instead gives them back (release).
 type inUpdate struct {
 	parts []famPart
 	// err is an RFC 7606 error the UPDATE survived (treat-as-withdraw or
 	// attribute-discard), for the log.
 	err error
+}
+
+// intern replaces the attribute sets convertIn built with the shared
+// ones, taking a reference each (a new one becomes the shared set).
+func (u *inUpdate) intern(in *rib.Interner) {
+	for i := range u.parts {
+		if a := u.parts[i].attrs; a != nil {
+			u.parts[i].attrs = in.InternOwned(a)
+		}
+	}
+}
+
+// release gives back the references of an interned update that does not
+// reach the RIB. u may be nil.
+func (u *inUpdate) release(in *rib.Interner) {
+	if u == nil {
+		return
+	}
+	for i := range u.parts {
+		in.Release(u.parts[i].attrs)
+		u.parts[i].attrs = nil
+	}
 }
 
 // otherAttrs interns the attributes a path carries without the decision

@@ -113,6 +113,20 @@ func newRIBState(sp *Speaker) *ribState {
 	return r
 }
 
+// releaseAll gives back every reference the RIBs hold, once the RIB
+// goroutine is gone (Close): the attribute sets are the process
+// Interner's, which outlives the speaker.
+func (r *ribState) releaseAll() {
+	for _, p := range r.peers {
+		for _, o := range p.out {
+			o.Clear()
+		}
+	}
+	for _, t := range r.tables {
+		t.Clear()
+	}
+}
+
 // init runs once the kernel side exists, before the goroutine starts.
 func (r *ribState) init() {
 	var resolve rib.Resolver
@@ -309,10 +323,15 @@ func (r *ribState) linkLocalsChanged() {
 	}
 }
 
+// update applies a received UPDATE. Its attribute sets are interned
+// already (by the reader), with a reference each that update takes over
+// and gives back when done.
 func (r *ribState) update(p *ribPeer, u *inUpdate) {
 	if p.up == nil || u == nil {
+		u.release(r.in)
 		return
 	}
+	defer u.release(r.in)
 	now := r.sp.clock.Now().UnixNano()
 	for i := range u.parts {
 		part := &u.parts[i]
@@ -342,9 +361,7 @@ func (r *ribState) update(p *ribPeer, u *inUpdate) {
 			}
 			continue
 		}
-		// The reader built part.attrs for this UPDATE alone: it becomes
-		// the shared set when it is new.
-		a := r.in.InternOwned(part.attrs)
+		a := part.attrs
 		nh := r.nhs.Get(part.nh, part.ll)
 		for _, n := range part.nlri {
 			if famOf(n) != part.fam {
@@ -352,7 +369,6 @@ func (r *ribState) update(p *ribPeer, u *inUpdate) {
 			}
 			t.Update(n, rib.Path{Attrs: r.in.Retain(a), Src: p.src, NH: r.nhs.Retain(nh), Time: now})
 		}
-		r.in.Release(a)
 		r.nhs.Release(nh)
 	}
 }

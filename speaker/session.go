@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"lab/speaker/rib"
 	"lab/speaker/wire"
 )
 
@@ -341,9 +342,12 @@ func (s *session) handle(ev sessEvent) {
 		s.setState(Active)
 	case evRead:
 		if !slices.Contains(s.conns, ev.c) {
+			ev.upd.release(rib.Shared())
 			return // a connection already dropped
 		}
-		s.read(ev)
+		if !s.read(ev) {
+			ev.upd.release(rib.Shared())
+		}
 	case evShutdown:
 		if ev.on && !s.adminDown {
 			s.adminDown = true
@@ -441,8 +445,10 @@ func (s *session) send(c *conn, m wire.Message) {
 	c.w.send(b, c.opts)
 }
 
-// read handles a message, or the failure, of connection c.
-func (s *session) read(ev sessEvent) {
+// read handles a message, or the failure, of connection c, and reports
+// whether it passed the message's update on to the RIB goroutine (which
+// then owns its references).
+func (s *session) read(ev sessEvent) (forwarded bool) {
 	c := ev.c
 	now := s.sp.clock.Now()
 	if ev.msg == nil {
@@ -518,6 +524,7 @@ func (s *session) read(ev sessEvent) {
 				s.sp.log.printf("%s: UPDATE error: %v", s.name, ev.upd.err)
 			}
 			s.sp.toRIB(ribEvent{kind: ribUpdate, s: s, upd: ev.upd})
+			return true
 		case *wire.RouteRefresh:
 			f := wire.Family{AFI: m.AFI, SAFI: m.SAFI}
 			// RFC 2918 section 4: a refresh for a family not negotiated is
@@ -529,6 +536,7 @@ func (s *session) read(ev sessEvent) {
 			s.fsmError(c, wire.SubcodeUnexpectedInEstablished)
 		}
 	}
+	return false
 }
 
 func (c *conn) peerSupports(code wire.CapabilityCode) bool {

@@ -254,6 +254,8 @@ func (sp *Speaker) Close() error {
 	sp.closeListeners()
 	sp.cancel()
 	sp.wg.Wait()
+	sp.releaseQueued()
+	sp.rib.releaseAll()
 	var errs []error
 	if sp.track != nil {
 		if err := sp.track.Close(); err != nil {
@@ -284,6 +286,31 @@ func (sp *Speaker) toRIB(ev ribEvent) {
 	select {
 	case sp.ribIn <- ev:
 	case <-sp.ctx.Done():
+		ev.upd.release(sp.rib.in)
+	}
+}
+
+// releaseQueued gives back the references of the updates left in the
+// queues when the speaker stopped (their goroutines are gone): the
+// Interner is the process's, and outlives the speaker.
+func (sp *Speaker) releaseQueued() {
+	for {
+		select {
+		case ev := <-sp.ribIn:
+			ev.upd.release(sp.rib.in)
+		default:
+			for _, s := range sp.sessions {
+				for drained := false; !drained; {
+					select {
+					case ev := <-s.events:
+						ev.upd.release(sp.rib.in)
+					default:
+						drained = true
+					}
+				}
+			}
+			return
+		}
 	}
 }
 

@@ -342,53 +342,78 @@ func Shared() *Interner { return shared }
 
 // Intern returns the shared set equal to a, with one more reference that
 // the caller owns and gives back with Release. a is copied when it is new:
-// the caller may reuse a and its slices afterwards.
-func (in *Interner) Intern(a *Attrs) *Attrs { return in.intern(a, false) }
+// the caller may reuse a and its slices afterwards, and a may live on the
+// caller's stack (it does not escape).
+func (in *Interner) Intern(a *Attrs) *Attrs {
+	h := in.hash(a)
+	sh := in.shard(h)
+	sh.mu.Lock()
+	if s := sh.find(h, a); s != nil {
+		sh.mu.Unlock()
+		return s
+	}
+	s := a.clone()
+	in.insert(sh, h, s)
+	sh.mu.Unlock()
+	return s
+}
 
 // InternOwned is Intern for a set the caller gives away: when it is new,
 // a itself becomes the shared set (no copy), so neither a nor the slices
-// it refers to may change afterwards. A speaker interns every attribute
-// set it receives: most are new, and copying them is garbage.
-func (in *Interner) InternOwned(a *Attrs) *Attrs { return in.intern(a, true) }
+// it refers to may change afterwards.
+func (in *Interner) InternOwned(a *Attrs) *Attrs {
+	h := in.hash(a)
+	sh := in.shard(h)
+	sh.mu.Lock()
+	if s := sh.find(h, a); s != nil {
+		sh.mu.Unlock()
+		return s
+	}
+	in.insert(sh, h, a)
+	sh.mu.Unlock()
+	return a
+}
 
 func (in *Interner) shard(h uint64) *internShard {
 	return &in.shards[h>>(64-internShardBits)]
 }
 
-func (in *Interner) intern(a *Attrs, owned bool) *Attrs {
+// hash returns the hash of a's key.
+func (in *Interner) hash(a *Attrs) uint64 {
 	// Most keys fit the stack buffer; a long AS_PATH or many communities
 	// spill to the heap.
 	var kb [256]byte
 	key := a.appendKey(kb[:0])
-	var h uint64
 	if in.sum != nil {
-		h = in.sum(key)
-	} else {
-		h = maphash.Bytes(in.seed, key)
+		// A copy: the key must not leave this frame, or kb would move to
+		// the heap on every call.
+		return in.sum(slices.Clone(key))
 	}
-	sh := in.shard(h)
-	sh.mu.Lock()
-	first := sh.m[h]
-	for s := first; s != nil; s = s.next {
+	return maphash.Bytes(in.seed, key)
+}
+
+// find returns the set equal to a with hash h, with one more reference,
+// or nil. Called with the shard's lock held.
+func (sh *internShard) find(h uint64, a *Attrs) *Attrs {
+	for s := sh.m[h]; s != nil; s = s.next {
 		if s.equal(a) {
 			// A set whose count just fell to zero is still linked until
 			// its releaser takes the lock, and may be taken again: the
 			// releaser then finds it held and leaves it.
 			atomic.AddInt32(&s.refs, 1)
-			sh.mu.Unlock()
 			return s
 		}
 	}
-	s := a
-	if !owned {
-		s = a.clone()
-	}
-	s.hash, s.next, s.linked = h, first, true
+	return nil
+}
+
+// insert links the new set s, with one reference. Called with the
+// shard's lock held.
+func (in *Interner) insert(sh *internShard, h uint64, s *Attrs) {
+	s.hash, s.next, s.linked = h, sh.m[h], true
 	atomic.StoreInt32(&s.refs, 1)
 	sh.m[h] = s
-	sh.mu.Unlock()
 	in.n.Add(1)
-	return s
 }
 
 // Retain adds a reference to an interned set the caller holds.

@@ -374,6 +374,22 @@ func (t *Table) RemoveSource(src *Source) int {
 	return n
 }
 
+// Clear removes every path and destination, giving back their references
+// (the speaker is closing: its sets are the process Interner's, which
+// outlives it). Adj-RIBs-Out of the table must be cleared first.
+func (t *Table) Clear() {
+	for _, d := range t.dests {
+		for i := range d.paths {
+			t.in.Release(d.paths[i].Attrs)
+			t.nh.Release(d.paths[i].NH)
+		}
+	}
+	clear(t.dests)
+	clear(t.bySrc)
+	t.live, t.paths = 0, 0
+	t.empty, t.byID, t.free, t.dirty = nil, nil, nil, nil
+}
+
 // MarkNextHops marks for decision every prefix with a path through one of
 // hs, after their reachability changed.
 func (t *Table) MarkNextHops(hs []*NextHop) int {
