@@ -32,6 +32,36 @@ type inUpdate struct {
 	// err is an RFC 7606 error the UPDATE survived (treat-as-withdraw or
 	// attribute-discard), for the log.
 	err error
+
+	// A fast-path update comes from updatePool and goes back to it once
+	// applied (done): its parts and prefixes are its own scratch space,
+	// reused by the next UPDATE any reader decodes.
+	pooled  bool
+	partBuf [3]famPart
+	pfxBuf  []netip.Prefix
+}
+
+// updatePool recycles the fast path's updates: a lab's readers decode
+// hundreds of thousands of UPDATEs, each needing the same few slices.
+var updatePool = sync.Pool{New: func() any { return new(inUpdate) }}
+
+// maxPooledPrefixes bounds the prefix buffer an update keeps in the pool
+// (a full table's UPDATEs hold a thousand prefixes and more).
+const maxPooledPrefixes = 256
+
+// done gives back an update the RIB goroutine applied (its references
+// already released): a pooled one returns to the pool.
+func (u *inUpdate) done() {
+	if u == nil || !u.pooled {
+		return
+	}
+	clear(u.partBuf[:])
+	u.parts, u.err = nil, nil
+	if cap(u.pfxBuf) > maxPooledPrefixes {
+		u.pfxBuf = nil
+	}
+	u.pfxBuf = u.pfxBuf[:0]
+	updatePool.Put(u)
 }
 
 // intern replaces the attribute sets convertIn built with the shared

@@ -3,6 +3,7 @@ package speaker
 import (
 	"encoding/binary"
 	"net/netip"
+	"slices"
 
 	"lab/speaker/rib"
 	"lab/speaker/wire"
@@ -63,22 +64,31 @@ func (d *fastDecoder) decode(in *rib.Interner, b []byte, o *wire.Options, iface 
 	if len(body)-4-wlen < alen {
 		return nil, false
 	}
-	withdrawn, ok := decodeFastPrefixes(body[2:2+wlen], false)
-	if !ok {
+	u := updatePool.Get().(*inUpdate)
+	u.pooled = true
+	ok := false
+	defer func() {
+		if !ok {
+			u.done()
+		}
+	}()
+	// Every prefix of the UPDATE goes to u.pfxBuf; the lists are cut out
+	// of it at the end, once it no longer moves.
+	var withdrawn, nlri, reachNLRI, unreachNLRI span
+	if withdrawn, ok = u.decodePrefixes(body[2:2+wlen], false); !ok {
 		return nil, false
 	}
-	nlri, ok := decodeFastPrefixes(body[4+wlen+alen:], false)
-	if !ok {
+	if nlri, ok = u.decodePrefixes(body[4+wlen+alen:], false); !ok {
 		return nil, false
 	}
+	ok = false
 
 	var (
-		a                      rib.Attrs
-		seen                   uint64 // by type code, all below 64
-		nh4                    netip.Addr
-		reach, unreach         bool
-		reachNH, reachLL       netip.Addr
-		reachNLRI, unreachNLRI []netip.Prefix
+		a                rib.Attrs
+		seen             uint64 // by type code, all below 64
+		nh4              netip.Addr
+		reach, unreach   bool
+		reachNH, reachLL netip.Addr
 	)
 	d.asns, d.segs, d.comms, d.large = d.asns[:0], d.segs[:0], d.comms[:0], d.large[:0]
 	attrs := body[4+wlen : 4+wlen+alen]
@@ -167,7 +177,8 @@ func (d *fastDecoder) decode(in *rib.Interner, b []byte, o *wire.Options, iface 
 				nhs[1] = netip.AddrFrom16([16]byte(v[20:]))
 			}
 			reachNH, reachLL = mpNextHops(nhs[:nhl/16], iface)
-			if reachNLRI, ok = decodeFastPrefixes(v[5+nhl:], true); !ok {
+			var good bool
+			if reachNLRI, good = u.decodePrefixes(v[5+nhl:], true); !good {
 				return nil, false
 			}
 			reach = true
@@ -175,7 +186,8 @@ func (d *fastDecoder) decode(in *rib.Interner, b []byte, o *wire.Options, iface 
 			if ot != flagOptional || len(v) < 3 || binary.BigEndian.Uint16(v) != uint16(wire.AFIIPv6) || v[2] != byte(wire.SAFIUnicast) {
 				return nil, false
 			}
-			if unreachNLRI, ok = decodeFastPrefixes(v[3:], true); !ok {
+			var good bool
+			if unreachNLRI, good = u.decodePrefixes(v[3:], true); !good {
 				return nil, false
 			}
 			unreach = true
@@ -184,23 +196,25 @@ func (d *fastDecoder) decode(in *rib.Interner, b []byte, o *wire.Options, iface 
 		}
 	}
 	v6fam := wire.IPv6Unicast
-	u := &inUpdate{}
+	u.parts = u.partBuf[:0]
 	// End-of-RIB (RFC 4724 section 2): an empty UPDATE, or one with an
 	// empty MP_UNREACH_NLRI alone.
-	if len(withdrawn) == 0 && len(nlri) == 0 {
+	if withdrawn.empty() && nlri.empty() {
 		switch {
 		case seen == 0:
-			u.parts = []famPart{{fam: wire.IPv4Unicast, eor: true}}
+			u.parts = append(u.parts, famPart{fam: wire.IPv4Unicast, eor: true})
+			ok = true
 			return u, true
-		case seen == 1<<attrMPUnreach && len(unreachNLRI) == 0:
-			u.parts = []famPart{{fam: v6fam, eor: true}}
+		case seen == 1<<attrMPUnreach && unreachNLRI.empty():
+			u.parts = append(u.parts, famPart{fam: v6fam, eor: true})
+			ok = true
 			return u, true
 		}
 	}
 	// Mandatory attributes (RFC 4271 section 6.3, RFC 7606 section 3 d):
 	// their absence is the general path's treat-as-withdraw.
 	const origin, path, nh = 1 << attrOrigin, 1 << attrASPath, 1 << attrNextHop
-	if len(nlri) > 0 && seen&(origin|path|nh) != origin|path|nh || reach && seen&(origin|path) != origin|path {
+	if !nlri.empty() && seen&(origin|path|nh) != origin|path|nh || reach && seen&(origin|path) != origin|path {
 		return nil, false
 	}
 	if len(d.segs) > 0 {
@@ -212,33 +226,36 @@ func (d *fastDecoder) decode(in *rib.Interner, b []byte, o *wire.Options, iface 
 	if len(d.large) > 0 {
 		a.LargeCommunities = d.large
 	}
-	n := 0
-	if len(nlri) > 0 || len(withdrawn) > 0 {
-		n++
-	}
-	if reach {
-		n++
-	}
-	if unreach {
-		n++
-	}
-	u.parts = make([]famPart, 0, n)
-	if len(nlri) > 0 || len(withdrawn) > 0 {
-		part := famPart{fam: wire.IPv4Unicast, withdrawn: withdrawn}
-		if len(nlri) > 0 {
+	if !nlri.empty() || !withdrawn.empty() {
+		part := famPart{fam: wire.IPv4Unicast, withdrawn: u.cut(withdrawn)}
+		if !nlri.empty() {
 			// Intern copies a set it does not hold yet: the scratch
 			// slices are the decoder's again for the next UPDATE.
-			part.attrs, part.nh, part.nlri = in.Intern(&a), nh4, nlri
+			part.attrs, part.nh, part.nlri = in.Intern(&a), nh4, u.cut(nlri)
 		}
 		u.parts = append(u.parts, part)
 	}
 	if reach {
-		u.parts = append(u.parts, famPart{fam: v6fam, attrs: in.Intern(&a), nh: reachNH, ll: reachLL, nlri: reachNLRI})
+		u.parts = append(u.parts, famPart{fam: v6fam, attrs: in.Intern(&a), nh: reachNH, ll: reachLL, nlri: u.cut(reachNLRI)})
 	}
 	if unreach {
-		u.parts = append(u.parts, famPart{fam: v6fam, withdrawn: unreachNLRI})
+		u.parts = append(u.parts, famPart{fam: v6fam, withdrawn: u.cut(unreachNLRI)})
 	}
+	ok = true
 	return u, true
+}
+
+// span is a range of an update's prefix buffer.
+type span struct{ start, end int }
+
+func (s span) empty() bool { return s.start == s.end }
+
+// cut returns the prefixes of s, or nil for none (as the general path).
+func (u *inUpdate) cut(s span) []netip.Prefix {
+	if s.empty() {
+		return nil
+	}
+	return u.pfxBuf[s.start:s.end:s.end]
 }
 
 // segments decodes a 4-octet AS_PATH into d.segs and d.asns, as the
@@ -274,12 +291,13 @@ func (d *fastDecoder) segments(v []byte) bool {
 	return true
 }
 
-// decodeFastPrefixes decodes NLRI as the general decoder does (host bits
-// past the length cleared); false for what it finds malformed. The
-// prefixes are the update's own: they go to the RIB.
-func decodeFastPrefixes(b []byte, v6 bool) ([]netip.Prefix, bool) {
+// decodePrefixes decodes NLRI as the general decoder does (host bits
+// past the length cleared), appending them to u's prefix buffer, and
+// returns their span; false for what it finds malformed.
+func (u *inUpdate) decodePrefixes(b []byte, v6 bool) (span, bool) {
+	start := len(u.pfxBuf)
 	if len(b) == 0 {
-		return nil, true
+		return span{start, start}, true
 	}
 	maxBits := 32
 	if v6 {
@@ -289,12 +307,13 @@ func decodeFastPrefixes(b []byte, v6 bool) ([]netip.Prefix, bool) {
 	for i := 0; i < len(b); i += 1 + (int(b[i])+7)/8 {
 		n++
 	}
-	out := make([]netip.Prefix, 0, n)
+	out := slices.Grow(u.pfxBuf, n)
+	defer func() { u.pfxBuf = out }()
 	for i := 0; i < len(b); {
 		bits := int(b[i])
 		nb := (bits + 7) / 8
 		if bits > maxBits || len(b)-i-1 < nb {
-			return nil, false
+			return span{}, false
 		}
 		var a [16]byte
 		copy(a[:nb], b[i+1:i+1+nb])
@@ -310,5 +329,5 @@ func decodeFastPrefixes(b []byte, v6 bool) ([]netip.Prefix, bool) {
 		out = append(out, netip.PrefixFrom(addr, bits))
 		i += 1 + nb
 	}
-	return out, true
+	return span{start, len(out)}, true
 }

@@ -27,13 +27,16 @@ func (l *logLines) printf(format string, args ...any) {
 	line := l.clock.Now().Format("2006/01/02 15:04:05") + " BGP: " + fmt.Sprintf(format, args...)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.ring == nil {
-		l.ring = make([]string, logRingLen)
-	}
-	l.ring[l.next] = line
-	l.next = (l.next + 1) % len(l.ring)
-	if l.next == 0 {
-		l.full = true
+	// The ring grows as lines come: most speakers of a large lab log a
+	// few lines, and 200 of them would hold 3 MB of empty rings.
+	if !l.full && len(l.ring) < logRingLen {
+		l.ring = append(l.ring, line)
+		if len(l.ring) == logRingLen {
+			l.full, l.next = true, 0
+		}
+	} else {
+		l.ring[l.next] = line
+		l.next = (l.next + 1) % len(l.ring)
 	}
 	if l.w != nil {
 		io.WriteString(l.w, line+"\n")
@@ -44,7 +47,7 @@ func (l *logLines) lines() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.full {
-		return append([]string(nil), l.ring[:l.next]...)
+		return append([]string(nil), l.ring...)
 	}
 	return append(append([]string(nil), l.ring[l.next:]...), l.ring[:l.next]...)
 }

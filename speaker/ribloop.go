@@ -24,14 +24,17 @@ const (
 	ribFunc // run fn in the RIB goroutine (snapshots)
 )
 
+// ribEvent is one event for the RIB goroutine. Every slot of its queue
+// (ribQueueLen, per speaker) has room for each field: rare, large ones are
+// behind pointers (a withdrawn origination is an orig with its prefix
+// alone).
 type ribEvent struct {
 	kind ribKind
 	s    *session
 	up   *peerUp
 	upd  *inUpdate
 	fam  wire.Family
-	orig *Origination // a pointer: every queued event has room for each field
-	pfx  netip.Prefix
+	orig *Origination
 	fn   func(*ribState)
 }
 
@@ -226,9 +229,10 @@ func (r *ribState) handle(ev ribEvent) {
 	case ribAnnounce:
 		r.announce(*ev.orig)
 	case ribWithdraw:
-		delete(r.orig, ev.pfx)
-		if t := r.tables[famOf(ev.pfx)]; t != nil {
-			t.Remove(ev.pfx, r.local)
+		pfx := ev.orig.Prefix
+		delete(r.orig, pfx)
+		if t := r.tables[famOf(pfx)]; t != nil {
+			t.Remove(pfx, r.local)
 		}
 	case ribFunc:
 		r.fns = append(r.fns, ev.fn)
@@ -327,11 +331,13 @@ func (r *ribState) linkLocalsChanged() {
 // already (by the reader), with a reference each that update takes over
 // and gives back when done.
 func (r *ribState) update(p *ribPeer, u *inUpdate) {
-	if p.up == nil || u == nil {
+	defer func() {
 		u.release(r.in)
+		u.done()
+	}()
+	if p.up == nil || u == nil {
 		return
 	}
-	defer u.release(r.in)
 	now := r.sp.clock.Now().UnixNano()
 	for i := range u.parts {
 		part := &u.parts[i]

@@ -438,7 +438,7 @@ func (sp *Speaker) Announce(o Origination) error {
 
 // Withdraw stops originating pfx.
 func (sp *Speaker) Withdraw(pfx netip.Prefix) error {
-	sp.toRIB(ribEvent{kind: ribWithdraw, pfx: pfx})
+	sp.toRIB(ribEvent{kind: ribWithdraw, orig: &Origination{Prefix: pfx}})
 	return nil
 }
 
