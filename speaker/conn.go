@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
-	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -22,8 +21,9 @@ import (
 	"lab/speaker/wire"
 )
 
-// outMsg is a message queued for a connection: its encoding, and the
-// options it was encoded with (for the trace, which decodes it again).
+// outMsg is a message written to a connection, as onSent sees it: its
+// encoding (valid only during the call) and the options it was encoded
+// with (for the trace, which decodes it again).
 type outMsg struct {
 	b []byte
 	o wire.Options
@@ -31,21 +31,31 @@ type outMsg struct {
 
 // writer owns the write side of a connection. Session and RIB goroutines
 // queue messages with send (or queue, then flush); a writer goroutine
-// writes them in batches (one writev per batch), so neither ever blocks on
-// TCP. The goroutine runs only while there is something to write: a lab
-// has thousands of connections, most of them idle most of the time.
+// writes them in batches (one write per batch), so neither ever blocks on
+// TCP. The goroutine runs only while there is something to write, and the
+// queue is a buffer taken from a pool while there is: a lab has thousands
+// of connections, most of them idle most of the time.
 type writer struct {
 	nc     net.Conn
 	onSent func(outMsg)
 
-	mu       sync.Mutex
-	q        []outMsg // guarded by mu
-	spare    []outMsg // a written batch's slice, for the next one
-	closing  bool     // close once q is written
-	stopped  bool     // the connection is closed: drop what comes
-	running  bool     // a writer goroutine runs
-	finished bool     // done is closed
+	mu sync.Mutex
+	// buf holds the queued messages back to back, msgs their lengths and
+	// options; guarded by mu.
+	buf      *[]byte
+	msgs     []queuedMsg
+	spare    []queuedMsg // a written batch's msgs, for the next one
+	closing  bool        // close once the queue is written
+	stopped  bool        // the connection is closed: drop what comes
+	running  bool        // a writer goroutine runs
+	finished bool        // done is closed
 	done     chan struct{}
+}
+
+// queuedMsg is the length and options of a queued message.
+type queuedMsg struct {
+	n int32
+	o wire.Options
 }
 
 func newWriter(nc net.Conn, onSent func(outMsg)) *writer {
@@ -53,18 +63,22 @@ func newWriter(nc net.Conn, onSent func(outMsg)) *writer {
 }
 
 // send queues a message encoded as b with options o and has it written.
-// b must not change afterwards.
 func (w *writer) send(b []byte, o wire.Options) {
 	w.queue(b, o)
 	w.flush()
 }
 
-// queue queues a message without waking the writer: the RIB goroutine
-// queues a round's UPDATEs, then flushes them together.
+// queue queues a copy of the message b without waking the writer: the RIB
+// goroutine queues a round's UPDATEs, then flushes them together. The
+// caller may reuse b.
 func (w *writer) queue(b []byte, o wire.Options) {
 	w.mu.Lock()
 	if !w.stopped && !w.closing {
-		w.q = append(w.q, outMsg{b: b, o: o})
+		if w.buf == nil {
+			w.buf = writeBufs.Get().(*[]byte)
+		}
+		*w.buf = append(*w.buf, b...)
+		w.msgs = append(w.msgs, queuedMsg{n: int32(len(b)), o: o})
 	}
 	w.mu.Unlock()
 }
@@ -73,7 +87,7 @@ func (w *writer) queue(b []byte, o wire.Options) {
 // closed.
 func (w *writer) flush() {
 	w.mu.Lock()
-	start := !w.running && !w.finished && (len(w.q) > 0 || w.closing || w.stopped)
+	start := !w.running && !w.finished && (len(w.msgs) > 0 || w.closing || w.stopped)
 	if start {
 		w.running = true
 	}
@@ -87,7 +101,7 @@ func (w *writer) flush() {
 func (w *writer) queued() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.q)
+	return len(w.msgs)
 }
 
 // closeAfterFlush closes the connection once what is queued is written
@@ -104,10 +118,16 @@ func (w *writer) closeAfterFlush() {
 func (w *writer) abort() {
 	w.mu.Lock()
 	w.stopped = true
-	w.q = nil
+	w.drop()
 	w.mu.Unlock()
 	w.nc.Close()
 	w.flush()
+}
+
+// drop forgets the queue. Called with mu held.
+func (w *writer) drop() {
+	putWriteBuf(w.buf)
+	w.buf, w.msgs = nil, nil
 }
 
 // run is the writer goroutine: it writes batches until the queue is
@@ -116,84 +136,66 @@ func (w *writer) abort() {
 func (w *writer) run() {
 	for {
 		w.mu.Lock()
-		q := w.q
-		w.q, w.spare = w.spare, nil
+		buf, msgs := w.buf, w.msgs
+		w.buf, w.msgs, w.spare = nil, w.spare, nil
 		closing, stopped := w.closing, w.stopped
-		if len(q) == 0 && !closing && !stopped {
+		if len(msgs) == 0 && !closing && !stopped {
 			w.running = false
-			w.spare = q
+			w.spare = msgs
 			w.mu.Unlock()
+			putWriteBuf(buf)
 			return
 		}
-		if stopped || (closing && len(q) == 0) {
-			w.stopped, w.finished, w.running, w.q = true, true, false, nil
+		if stopped || (closing && len(msgs) == 0) {
+			w.stopped, w.finished, w.running = true, true, false
+			w.drop()
 			w.mu.Unlock()
+			putWriteBuf(buf)
 			w.nc.Close()
 			close(w.done)
 			return
 		}
 		w.mu.Unlock()
-		if err := writeAll(w.nc, q); err != nil {
+		if _, err := w.nc.Write(*buf); err != nil {
+			putWriteBuf(buf)
 			w.mu.Lock()
 			w.stopped = true
-			w.q = nil
+			w.drop()
 			w.mu.Unlock()
 			continue // closes and ends
 		}
-		for _, m := range q {
-			w.onSent(m)
+		off := 0
+		for _, m := range msgs {
+			w.onSent(outMsg{b: (*buf)[off : off+int(m.n) : off+int(m.n)], o: m.o})
+			off += int(m.n)
 		}
-		clear(q)
+		putWriteBuf(buf)
 		w.mu.Lock()
-		// A lab has thousands of writers, idle most of the time: only a
-		// small queue is kept for the next batch.
-		if w.spare == nil && cap(q) <= maxSpare {
-			w.spare = q[:0]
+		// Only a small list is kept for the next batch.
+		if w.spare == nil && cap(msgs) <= maxSpare {
+			w.spare = msgs[:0]
 		}
 		w.mu.Unlock()
 	}
 }
 
-// maxSpare is the capacity of the largest queue a writer keeps between
-// batches.
+// maxSpare is the capacity of the largest message list a writer keeps
+// between batches.
 const maxSpare = 64
 
-// writeChunk is the size of the buffers writeAll copies messages into.
-const writeChunk = 64 << 10
+// writeBufs are the writers' queues, shared by every writer of the
+// process: few have something queued at once. A queue that grew past
+// maxWriteBuf (a full table for a new peer) is not kept.
+var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
-// writeBufs are writeAll's buffers, shared by every writer of the
-// process: few write at once.
-var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, writeChunk); return &b }}
+const maxWriteBuf = 256 << 10
 
-// writeAll writes the messages of q, copied into as few writes of up to
-// writeChunk bytes as they fit: one system call for a batch of small
-// UPDATEs, rather than a writev whose iovec array the connection would
-// keep (up to 16 KB each, for thousands of connections).
-func writeAll(nc net.Conn, q []outMsg) error {
-	bp := writeBufs.Get().(*[]byte)
-	defer writeBufs.Put(bp)
-	buf := (*bp)[:0]
-	for _, m := range q {
-		if len(buf) > 0 && len(buf)+len(m.b) > writeChunk {
-			if _, err := nc.Write(buf); err != nil {
-				return err
-			}
-			buf = buf[:0]
-		}
-		if len(m.b) > writeChunk {
-			if _, err := nc.Write(m.b); err != nil {
-				return err
-			}
-			continue
-		}
-		buf = append(buf, m.b...)
+func putWriteBuf(b *[]byte) {
+	if b == nil || cap(*b) > maxWriteBuf {
+		return
 	}
-	if len(buf) > 0 {
-		if _, err := nc.Write(buf); err != nil {
-			return err
-		}
-	}
-	return nil
+	*b = (*b)[:0]
+	writeBufs.Put(b)
 }
 
 // readMessages is a connection's reader goroutine: it reads, decodes and
@@ -216,7 +218,7 @@ func (s *session) readMessages(c *conn) {
 			if u, ok := fast.decode(in, b, &opts, s.cfg.Interface, s.ibgp); ok {
 				m, ev.upd = fastUpdateMsg, u
 				// Decoded again if a follower of the trace needs it.
-				s.trace.add(Received, s.sp.clock.Now(), slices.Clone(b), opts, nil)
+				s.trace.add(Received, s.sp.clock.Now(), b, opts, nil)
 			} else {
 				m, err = wire.Parse(b, &opts)
 			}
@@ -224,7 +226,7 @@ func (s *session) readMessages(c *conn) {
 		ev.msg, ev.err = m, err
 		if m != nil && m != fastUpdateMsg {
 			now := s.sp.clock.Now()
-			s.trace.add(Received, now, slices.Clone(b), opts, m)
+			s.trace.add(Received, now, b, opts, m)
 			switch m := m.(type) {
 			case *wire.Open:
 				opts = wire.Negotiate(c.localOpen, m)

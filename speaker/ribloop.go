@@ -662,7 +662,7 @@ func (r *ribState) advertise(p *ribPeer, f wire.Family, pfxs []netip.Prefix, for
 func (r *ribState) emit(p *ribPeer) func([]byte) {
 	if r.emitPeer != p {
 		r.emitPeer = p
-		r.emitFn = func(b []byte) { r.queue(p, slices.Clone(b)) }
+		r.emitFn = func(b []byte) { r.queue(p, b) }
 	}
 	return r.emitFn
 }
@@ -675,13 +675,13 @@ func (r *ribState) trySend(p *ribPeer, u *wire.Update) bool {
 	if err != nil {
 		return false
 	}
-	r.queue(p, slices.Clone(b))
+	r.queue(p, b)
 	return true
 }
 
-// queue queues an encoded UPDATE for p; the writer writes it with the
-// rest of the round's (flushWriters), in as few system calls as the
-// socket allows, instead of waking up for every message.
+// queue queues a copy of an encoded UPDATE for p; the writer writes it
+// with the rest of the round's (flushWriters), in as few system calls as
+// the socket allows, instead of waking up for every message.
 func (r *ribState) queue(p *ribPeer, b []byte) {
 	w := p.up.w
 	if p.queuedOn != w {
@@ -712,9 +712,7 @@ func (r *ribState) send(p *ribPeer, u *wire.Update) {
 		r.sp.log.printf("%s: cannot encode UPDATE: %v", p.s.name, err)
 		return
 	}
-	// One allocation of the message's size: the writer and the trace
-	// keep it.
-	r.queue(p, slices.Clone(r.enc))
+	r.queue(p, r.enc)
 }
 
 // inRIB runs fn in the RIB goroutine, after its current round, and waits.

@@ -1,6 +1,8 @@
 package speaker
 
 import (
+	"bytes"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 	"time"
@@ -118,5 +120,48 @@ func TestTraceSession(t *testing.T) {
 	}
 	if diff := cmp.Diff(wire.Message(first), msgs[Sent][2], addrCmp); diff != "" {
 		t.Errorf("traced UPDATE (-want +got):\n%s", diff)
+	}
+}
+
+// The trace's byte ring keeps the last messages, in order and intact,
+// whatever their sizes: as many as max, and as the ring's bytes hold;
+// large ones apart. Its memory stays within max*traceBytesPerMsg bytes
+// plus the large messages.
+func TestTraceByteRing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, max := range []int{1, 3, 41, 256} {
+		tr := newTrace(max, "p")
+		var added [][]byte
+		for i := range 3000 {
+			size := 19 + rng.IntN(120)
+			switch rng.IntN(50) {
+			case 0:
+				size = 4096 // larger than a quarter of most rings
+			case 1:
+				size = max * traceBytesPerMsg / 4 // just fits the ring
+			}
+			msg := make([]byte, size)
+			for j := range msg {
+				msg[j] = byte(i + j)
+			}
+			added = append(added, msg)
+			tr.add(Sent, time.Unix(0, int64(i)), msg, wire.Options{}, nil)
+
+			tr.mu.Lock()
+			if tr.n > max || tr.n == 0 || len(tr.buf) > max*traceBytesPerMsg || tr.used > len(tr.buf) {
+				t.Fatalf("max %d, after %d messages: %d records, ring of %d bytes (%d used)", max, i+1, tr.n, len(tr.buf), tr.used)
+			}
+			for k := range tr.n {
+				r := tr.recs[(tr.first+k)%len(tr.recs)]
+				want := added[len(added)-tr.n+k]
+				if !bytes.Equal(tr.raw(r), want) || r.at != int64(len(added)-tr.n+k) {
+					t.Fatalf("max %d, after %d messages: record %d of %d is not message %d", max, i+1, k, tr.n, len(added)-tr.n+k)
+				}
+			}
+			tr.mu.Unlock()
+		}
+		if got := len(tr.entries()); got < min(max, 10) {
+			t.Errorf("max %d: %d entries kept", max, got)
+		}
 	}
 }

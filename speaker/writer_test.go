@@ -21,7 +21,7 @@ func TestWriterOnDemand(t *testing.T) {
 	var sent [][]byte
 	w := newWriter(a, func(m outMsg) {
 		mu.Lock()
-		sent = append(sent, m.b)
+		sent = append(sent, bytes.Clone(m.b)) // m.b is the writer's, for the call only
 		mu.Unlock()
 	})
 	running := func() bool {
