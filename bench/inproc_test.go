@@ -14,6 +14,7 @@ import (
 
 	"lab/netemu"
 	"lab/speaker"
+	"lab/speaker/rib"
 	"lab/topo"
 )
 
@@ -214,8 +215,8 @@ func runInProcess(b *testing.B, m *topo.Lab, dir string) inprocResult {
 		}
 	}
 	if os.Getenv("LAB_BENCH_VERBOSE") != "" {
-		b.Logf("%s: built in %v, speakers started in %v, every session Established at %v, converged in %v (CPU %v), %d UPDATEs for %d advertised prefixes, heap %.0f MB (objects %.0f MB), %d goroutines (stacks %.0f MB), %d GCs, process RSS peak %.0f MB",
-			filepath.Base(m.File), res.built, res.started, res.established, res.converge, res.cpu, res.updates, res.advertised, res.heapMB, float64(ms.HeapAlloc)/1e6, res.goroutines, float64(ms.StackInuse)/1e6, ms.NumGC, rssPeak())
+		b.Logf("%s: built in %v, speakers started in %v, every session Established at %v, converged in %v (CPU %v), %d UPDATEs for %d advertised prefixes, %d attribute sets, heap %.0f MB (objects %.0f MB), %d goroutines (stacks %.0f MB), %d GCs, process RSS peak %.0f MB",
+			filepath.Base(m.File), res.built, res.started, res.established, res.converge, res.cpu, res.updates, res.advertised, rib.Shared().Len(), res.heapMB, float64(ms.HeapAlloc)/1e6, res.goroutines, float64(ms.StackInuse)/1e6, ms.NumGC, rssPeak())
 	}
 	return res
 }

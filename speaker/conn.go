@@ -186,7 +186,7 @@ const maxSpare = 64
 // writeBufs are the writers' queues, shared by every writer of the
 // process: few have something queued at once. A queue that grew past
 // maxWriteBuf (a full table for a new peer) is not kept.
-var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1<<10); return &b }}
 
 const maxWriteBuf = 256 << 10
 

@@ -453,7 +453,11 @@ func (r *ribState) process() {
 		}
 	}
 	for _, f := range families {
-		r.changed[f] = r.changed[f][:0]
+		if cap(r.changed[f]) > 256 {
+			r.changed[f] = nil // the list of a large round is not kept
+		} else {
+			r.changed[f] = r.changed[f][:0]
+		}
 	}
 	r.sp.notify(Event{Kind: EventRIB, Changed: n})
 	r.sp.changed()

@@ -143,7 +143,7 @@ func Open(nsPath string) (*FIB, error) {
 		done:      make(chan struct{}),
 		quit:      make(chan struct{}),
 		installed: make(map[routeKey]routeVal),
-		free:      make(chan []Op, 2),
+		free:      make(chan []Op, 1),
 	}
 	if err := f.flush(); err != nil {
 		h.Close()
@@ -380,8 +380,9 @@ func (f *FIB) recycle(b []Op) {
 	}
 }
 
-// maxRecycled is the capacity of the largest batch slice kept.
-const maxRecycled = 4096
+// maxRecycled is the capacity of the largest batch slice kept: a lab has
+// hundreds of FIBs, and an Op is 72 bytes.
+const maxRecycled = 256
 
 func (f *FIB) write(batch []Op) {
 	// What changes: a delete of a route we hold, or a route that differs

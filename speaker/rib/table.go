@@ -454,7 +454,9 @@ func (t *Table) Process(fn func(pfx netip.Prefix, old, new *Path, reason Reason)
 			}
 		}
 	}
-	if cap(dirty) <= 1024 {
+	// A small list is kept for the next round (a speaker has a table
+	// per family, a lab hundreds of speakers).
+	if cap(dirty) <= 64 {
 		t.dirty = dirty[:0]
 	}
 }
