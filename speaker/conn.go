@@ -1,7 +1,6 @@
 package speaker
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -203,15 +202,13 @@ func putWriteBuf(b *[]byte) {
 // fails. It decodes with the options negotiated by the OPENs (it sees the
 // peer's OPEN first, and the local one is fixed before it starts).
 func (s *session) readMessages(c *conn) {
-	// 4 KB: the longest message without the extended message capability
-	// (RFC 8654), and 50 to 100 UPDATEs of a lab; thousands of sessions
-	// each have one.
-	br := bufio.NewReaderSize(c.nc, wire.MaxMessageLen)
+	mr := newMsgReader(c.nc)
+	defer mr.close()
 	var opts wire.Options
 	var fast fastDecoder
 	in := rib.Shared()
 	for {
-		b, n, err := readMessage(br, opts.MaxLen())
+		b, err := mr.next(opts.MaxLen())
 		var m wire.Message
 		ev := sessEvent{kind: evRead, c: c}
 		if err == nil {
@@ -236,7 +233,7 @@ func (s *session) readMessages(c *conn) {
 				ev.err = nil
 			}
 		}
-		br.Discard(n) // b is not used past here
+		// b is not used past here.
 		if s.ctx.Err() != nil {
 			// The speaker is closing: its queues are drained of
 			// references once, after its goroutines stop.
@@ -255,38 +252,108 @@ func (s *session) readMessages(c *conn) {
 	}
 }
 
-// readMessage reads the next message, of at most max bytes, from br. A
-// message that fits br's buffer is returned in place, without a copy: it
-// is valid until the caller discards its n bytes from br. A larger one
-// (an extended message) is read into a new slice, and n is 0. Errors are
-// wire.ReadMessage's.
-func readMessage(br *bufio.Reader, max int) (b []byte, n int, err error) {
-	hdr, err := br.Peek(wire.HeaderLen)
-	if err != nil {
-		if errors.Is(err, io.EOF) && len(hdr) > 0 {
+// msgReader reads BGP messages from a connection. While nothing is
+// buffered it reads into a small buffer of its own; what does not fit
+// goes to a 4 KB buffer (the longest message without the extended
+// message capability, RFC 8654, and 50 to 100 UPDATEs of a lab) taken
+// from a pool, and given back once read. A lab has thousands of
+// connections, idle most of the time: a buffer of 4 KB each would be
+// megabytes that hold nothing.
+type msgReader struct {
+	nc    net.Conn
+	buf   []byte // small[:], a pooled buffer, or one made for a large message
+	r, w  int    // buf[r:w] is read and not consumed
+	big   *[wire.MaxMessageLen]byte
+	small [512]byte
+}
+
+var readBufs = sync.Pool{New: func() any { return new([wire.MaxMessageLen]byte) }}
+
+func newMsgReader(nc net.Conn) *msgReader {
+	m := &msgReader{nc: nc}
+	m.buf = m.small[:]
+	return m
+}
+
+// close gives the pooled buffer back.
+func (m *msgReader) close() {
+	if m.big != nil {
+		readBufs.Put(m.big)
+		m.big = nil
+	}
+	m.buf, m.r, m.w = m.small[:], 0, 0
+}
+
+// next returns the next message, of at most max bytes, valid until the
+// following call. Errors are wire.ReadMessage's.
+func (m *msgReader) next(max int) ([]byte, error) {
+	if m.r == m.w {
+		// Nothing buffered: wait in the small buffer.
+		m.close()
+	}
+	if err := m.fill(wire.HeaderLen); err != nil {
+		if errors.Is(err, io.EOF) && m.w > m.r {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, 0, err
+		return nil, err
 	}
-	h, err := wire.ParseHeader(hdr, max)
+	h, err := wire.ParseHeader(m.buf[m.r:m.r+wire.HeaderLen], max)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	size := int(h.Length)
-	if size <= br.Size() {
-		b, err = br.Peek(size)
-		n = size
-	} else {
-		b = make([]byte, size)
-		_, err = io.ReadFull(br, b)
-	}
-	if err != nil {
+	if err := m.fill(size); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, 0, fmt.Errorf("reading %s body of %d bytes: %w", h.Type, size-wire.HeaderLen, err)
+		return nil, fmt.Errorf("reading %s body of %d bytes: %w", h.Type, size-wire.HeaderLen, err)
 	}
-	return b, n, nil
+	b := m.buf[m.r : m.r+size : m.r+size]
+	m.r += size
+	return b, nil
+}
+
+// fill reads until n bytes are buffered, moving them to a larger buffer
+// first when the current one cannot hold them.
+func (m *msgReader) fill(n int) error {
+	for m.w-m.r < n {
+		if len(m.buf)-m.r < n {
+			m.grow(n)
+		}
+		k, err := m.nc.Read(m.buf[m.w:])
+		m.w += k
+		if err != nil && m.w-m.r < n {
+			return err
+		}
+	}
+	return nil
+}
+
+// grow moves the buffered bytes to the start of a buffer that holds n
+// bytes: the small one while they fit it (and no pooled one is in use),
+// else the pooled one, else one made for an extended message.
+func (m *msgReader) grow(n int) {
+	need := max(n, m.w-m.r)
+	var nb []byte
+	big := m.big
+	switch {
+	case need <= len(m.small) && big == nil:
+		nb = m.small[:]
+	case need <= wire.MaxMessageLen:
+		if big == nil {
+			big = readBufs.Get().(*[wire.MaxMessageLen]byte)
+		}
+		nb = big[:]
+	default:
+		nb, big = make([]byte, need), nil
+	}
+	copy(nb, m.buf[m.r:m.w]) // a move within one buffer is fine
+	m.w -= m.r
+	m.r = 0
+	if m.big != nil && m.big != big {
+		readBufs.Put(m.big)
+	}
+	m.buf, m.big = nb, big
 }
 
 // nsDial opens a TCP connection inside the speaker's namespace.
