@@ -119,7 +119,12 @@ type FIB struct {
 	// Its keys and values hold no pointers: with a full table (a million
 	// routes) it is ~100 bytes a route instead of ~230, and the garbage
 	// collector never scans it.
-	installed map[routeKey]routeVal
+	installed map[routeKey]uint32 // the index of the route's gateway in gws
+	// gws are the distinct gateways (with interface) of installed
+	// routes, a few per speaker, and gwIdx their indexes: a route holds
+	// 4 bytes of its gateway instead of 24.
+	gws   []routeVal
+	gwIdx map[routeVal]uint32
 	errs      int
 	lastErr   error
 	// batch is the writer goroutine's scratch list of kernel operations.
@@ -142,7 +147,8 @@ func Open(nsPath string) (*FIB, error) {
 		sync:      make(chan chan struct{}),
 		done:      make(chan struct{}),
 		quit:      make(chan struct{}),
-		installed: make(map[routeKey]routeVal),
+		installed: make(map[routeKey]uint32),
+		gwIdx:     make(map[routeVal]uint32),
 		free:      make(chan []Op, 1),
 	}
 	if err := f.flush(); err != nil {
@@ -239,10 +245,22 @@ func (f *FIB) Installed() []Route {
 	defer f.mu.Unlock()
 	out := make([]Route, 0, len(f.installed))
 	for k, v := range f.installed {
-		out = append(out, v.route(k.prefix()))
+		out = append(out, f.gws[v].route(k.prefix()))
 	}
 	sortRoutes(out)
 	return out
+}
+
+// gwOf returns the index of v in f.gws, adding it when new. Called with mu
+// held.
+func (f *FIB) gwOf(v routeVal) uint32 {
+	i, ok := f.gwIdx[v]
+	if !ok {
+		i = uint32(len(f.gws))
+		f.gws = append(f.gws, v)
+		f.gwIdx[v] = i
+	}
+	return i
 }
 
 // Errors returns the number of failed kernel operations and the last error.
@@ -261,7 +279,7 @@ func (f *FIB) Close() error {
 	f.mu.Lock()
 	ops := make([]Op, 0, len(f.installed))
 	for k, v := range f.installed {
-		ops = append(ops, Op{Route: v.route(k.prefix()), Delete: true})
+		ops = append(ops, Op{Route: f.gws[v].route(k.prefix()), Delete: true})
 	}
 	clear(f.installed)
 	f.mu.Unlock()
@@ -391,13 +409,13 @@ func (f *FIB) write(batch []Op) {
 	f.mu.Lock()
 	for _, op := range batch {
 		p := op.Route.Dst
-		cur, have := f.installed[keyOf(p)]
+		i, have := f.installed[keyOf(p)]
 		switch {
 		case op.Delete && !have:
 			continue
 		case op.Delete:
-			op.Route = cur.route(p)
-		case have && cur == valOf(op.Route):
+			op.Route = f.gws[i].route(p)
+		case have && f.gws[i] == valOf(op.Route):
 			continue
 		case op.Route.Gw.IsValid() && op.Route.Gw.Unmap().Is4() != p.Addr().Is4():
 			// No RTA_VIA routes: a next hop of the other family is refused.
@@ -435,7 +453,7 @@ func (f *FIB) write(batch []Op) {
 		case op.Delete:
 			delete(f.installed, keyOf(p))
 		default:
-			f.installed[keyOf(p)] = valOf(op.Route)
+			f.installed[keyOf(p)] = f.gwOf(valOf(op.Route))
 		}
 	}
 }

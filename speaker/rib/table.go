@@ -157,11 +157,10 @@ func (p *Path) Valid() bool { return p.NH == nil || p.NH.Reachable }
 // Dest is a prefix's paths, newest first (FRR's order, which the decision
 // process walks and show commands print), and the selected best path.
 type Dest struct {
+	// paths grow one at a time while they are few (growPaths): a lab's
+	// speakers hold hundreds of thousands of them, a few per prefix.
 	paths []Path
-	// one holds the first path, so that a prefix with a single path (most
-	// of a full table) costs one allocation.
-	one  [1]Path
-	best int32
+	best  int32
 	// id numbers the destination in its table, densely: Adj-RIBs-Out
 	// are indexed by it. outRefs counts the Adj-RIBs-Out that hold an
 	// advertisement of it: a destination without paths stays while any
@@ -285,7 +284,6 @@ func (t *Table) Update(pfx netip.Prefix, p Path) bool {
 	d := t.dests[pfx]
 	if d == nil {
 		d = &Dest{best: -1, id: t.newID()}
-		d.paths = d.one[:0]
 		t.dests[pfx] = d
 		t.byID[d.id] = d
 	}
@@ -306,6 +304,9 @@ func (t *Table) Update(pfx netip.Prefix, p Path) bool {
 		t.live++
 	}
 	// Newest first, as FRR links a new path at the head of the list.
+	if len(d.paths) == cap(d.paths) {
+		d.paths = slices.Grow(d.paths, growPaths(len(d.paths)+1)-len(d.paths))
+	}
 	d.paths = append(d.paths, Path{})
 	copy(d.paths[1:], d.paths)
 	d.paths[0] = p
@@ -316,6 +317,17 @@ func (t *Table) Update(pfx netip.Prefix, p Path) bool {
 	t.bySrc[p.Src]++
 	t.mark(pfx, d)
 	return true
+}
+
+// growPaths is the capacity to give a destination's paths when they are
+// to be n: exactly n while few, then half again, so that the slices of a
+// table hold little slack (append doubles: four paths would take eight
+// slots).
+func growPaths(n int) int {
+	if n <= 4 {
+		return n
+	}
+	return n + n/2
 }
 
 // Remove removes src's path to pfx (a withdrawal) and reports whether there
