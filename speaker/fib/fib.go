@@ -123,10 +123,10 @@ type FIB struct {
 	// gws are the distinct gateways (with interface) of installed
 	// routes, a few per speaker, and gwIdx their indexes: a route holds
 	// 4 bytes of its gateway instead of 24.
-	gws   []routeVal
-	gwIdx map[routeVal]uint32
-	errs      int
-	lastErr   error
+	gws     []routeVal
+	gwIdx   map[routeVal]uint32
+	errs    int
+	lastErr error
 	// batch is the writer goroutine's scratch list of kernel operations.
 	batch []Op
 	// free are written batches' slices, for NewBatch.
