@@ -143,6 +143,7 @@ func (sp *Speaker) convertIn(u *wire.Update, o *wire.Options, perr error, p *Pee
 		withdrawAll = true
 	}
 	var base rib.Attrs
+	var ext rib.Ext
 	var other []wire.Attr
 	for _, a := range u.Attrs {
 		switch a := a.(type) {
@@ -160,21 +161,21 @@ func (sp *Speaker) convertIn(u *wire.Update, o *wire.Options, perr error, p *Pee
 			base.AtomicAggregate = true
 		case wire.Communities:
 			for _, c := range a.Values {
-				base.Communities = append(base.Communities, uint32(c))
+				ext.Communities = append(ext.Communities, uint32(c))
 			}
 		case wire.LargeCommunities:
 			for _, c := range a.Values {
-				base.LargeCommunities = append(base.LargeCommunities, rib.LargeCommunity{Global: c.GlobalAdmin, Local1: c.LocalData1, Local2: c.LocalData2})
+				ext.LargeCommunities = append(ext.LargeCommunities, rib.LargeCommunity{Global: c.GlobalAdmin, Local1: c.LocalData1, Local2: c.LocalData2})
 			}
 		case wire.OriginatorID:
 			if ibgp {
-				base.OriginatorID = a.ID
+				ext.OriginatorID = a.ID
 			}
 		case wire.ClusterList:
 			if ibgp {
 				for _, id := range a.IDs {
 					b := id.As4()
-					base.ClusterList = append(base.ClusterList, uint32(b[0])<<24|uint32(b[1])<<16|uint32(b[2])<<8|uint32(b[3]))
+					ext.ClusterList = append(ext.ClusterList, uint32(b[0])<<24|uint32(b[1])<<16|uint32(b[2])<<8|uint32(b[3]))
 				}
 			}
 		case wire.ExtendedCommunities:
@@ -193,7 +194,10 @@ func (sp *Speaker) convertIn(u *wire.Update, o *wire.Options, perr error, p *Pee
 	if ag, ok := u.EffectiveAggregator(o); ok {
 		other = append([]wire.Attr{wire.Aggregator{AS: ag.AS, Addr: ag.Addr}}, other...)
 	}
-	base.Other = others.intern(other)
+	ext.Other = others.intern(other)
+	if ext.Communities != nil || ext.LargeCommunities != nil || ext.OriginatorID.IsValid() || ext.ClusterList != nil || ext.Other != "" {
+		base.Ext = &ext
+	}
 
 	if len(u.NLRI) > 0 || len(u.Withdrawn) > 0 {
 		part := famPart{fam: wire.IPv4Unicast, withdrawn: u.Withdrawn}
@@ -336,25 +340,26 @@ func wireAttrs(a *rib.Attrs, nh4 netip.Addr) []wire.Attr {
 	if a.AtomicAggregate {
 		out = append(out, wire.AtomicAggregate{})
 	}
+	x := a.Extra()
 	var rest []wire.Attr
-	for _, o := range others.get(a.Other) {
+	for _, o := range others.get(x.Other) {
 		if o.Code() < wire.AttrCommunities {
 			out = append(out, o)
 		} else {
 			rest = append(rest, o)
 		}
 	}
-	if len(a.Communities) > 0 {
-		cs := make([]wire.Community, len(a.Communities))
-		for i, c := range a.Communities {
+	if len(x.Communities) > 0 {
+		cs := make([]wire.Community, len(x.Communities))
+		for i, c := range x.Communities {
 			cs[i] = wire.Community(c)
 		}
 		out = append(out, wire.Communities{Values: cs})
 	}
 	out = append(out, rest...)
-	if len(a.LargeCommunities) > 0 {
-		ls := make([]wire.LargeCommunity, len(a.LargeCommunities))
-		for i, c := range a.LargeCommunities {
+	if len(x.LargeCommunities) > 0 {
+		ls := make([]wire.LargeCommunity, len(x.LargeCommunities))
+		for i, c := range x.LargeCommunities {
 			ls[i] = wire.LargeCommunity{GlobalAdmin: c.Global, LocalData1: c.Local1, LocalData2: c.Local2}
 		}
 		out = append(out, wire.LargeCommunities{Values: ls})

@@ -220,11 +220,15 @@ func (d *fastDecoder) decode(in *rib.Interner, b []byte, o *wire.Options, iface 
 	if len(d.segs) > 0 {
 		a.ASPath = d.segs
 	}
-	if len(d.comms) > 0 {
-		a.Communities = d.comms
-	}
-	if len(d.large) > 0 {
-		a.LargeCommunities = d.large
+	if len(d.comms) > 0 || len(d.large) > 0 {
+		// Rare in a lab; Intern copies it when the set is new.
+		a.Ext = &rib.Ext{}
+		if len(d.comms) > 0 {
+			a.Ext.Communities = d.comms
+		}
+		if len(d.large) > 0 {
+			a.Ext.LargeCommunities = d.large
+		}
 	}
 	if !nlri.empty() || !withdrawn.empty() {
 		part := famPart{fam: wire.IPv4Unicast, withdrawn: u.cut(withdrawn)}

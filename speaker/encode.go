@@ -27,7 +27,8 @@ const (
 // fastEncodable reports whether fastAdverts can encode a's UPDATEs on a
 // session with options o.
 func fastEncodable(a *rib.Attrs, o *wire.Options) bool {
-	return o.AS4 && a.Other == "" && !a.OriginatorID.IsValid() && len(a.ClusterList) == 0
+	x := a.Extra()
+	return o.AS4 && x.Other == "" && !x.OriginatorID.IsValid() && len(x.ClusterList) == 0
 }
 
 // fastEncoder holds fastAdverts' scratch buffers (owned by the RIB
@@ -223,24 +224,25 @@ func appendFastAttrs(b []byte, a *rib.Attrs, prepend uint32, nh4 netip.Addr) ([]
 	if a.AtomicAggregate {
 		b = append(b, flagTransitive, byte(wire.AttrAtomicAggregate), 0)
 	}
-	if len(a.Communities) > 0 {
-		if 4*len(a.Communities) > 0xffff {
+	x := a.Extra()
+	if len(x.Communities) > 0 {
+		if 4*len(x.Communities) > 0xffff {
 			return b, false
 		}
 		start := len(b)
 		b = append(b, 0, byte(wire.AttrCommunities), 0, 0)
-		for _, c := range a.Communities {
+		for _, c := range x.Communities {
 			b = binary.BigEndian.AppendUint32(b, c)
 		}
 		b = endAttr(b, start, flagOptional|flagTransitive)
 	}
-	if len(a.LargeCommunities) > 0 {
-		if 12*len(a.LargeCommunities) > 0xffff {
+	if len(x.LargeCommunities) > 0 {
+		if 12*len(x.LargeCommunities) > 0xffff {
 			return b, false
 		}
 		start := len(b)
 		b = append(b, 0, byte(wire.AttrLargeCommunity), 0, 0)
-		for _, c := range a.LargeCommunities {
+		for _, c := range x.LargeCommunities {
 			b = binary.BigEndian.AppendUint32(b, c.Global)
 			b = binary.BigEndian.AppendUint32(b, c.Local1)
 			b = binary.BigEndian.AppendUint32(b, c.Local2)

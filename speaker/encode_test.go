@@ -68,11 +68,12 @@ func TestFastAdvertsMatch(t *testing.T) {
 		a.HasLocalPref, a.LocalPref = rng.IntN(2) == 0, rng.Uint32()
 		a.AtomicAggregate = rng.IntN(4) == 0
 		if rng.IntN(3) == 0 {
-			a.Communities = asns([]int{1, 3, 70}[rng.IntN(3)])
+			a.MutableExtra().Communities = asns([]int{1, 3, 70}[rng.IntN(3)])
 		}
 		if rng.IntN(3) == 0 {
 			for range []int{1, 2, 30}[rng.IntN(3)] {
-				a.LargeCommunities = append(a.LargeCommunities, rib.LargeCommunity{Global: rng.Uint32(), Local1: rng.Uint32(), Local2: rng.Uint32()})
+				x := a.MutableExtra()
+				x.LargeCommunities = append(x.LargeCommunities, rib.LargeCommunity{Global: rng.Uint32(), Local1: rng.Uint32(), Local2: rng.Uint32()})
 			}
 		}
 		var prepend uint32
@@ -132,7 +133,7 @@ func TestFastAdvertsRefuses(t *testing.T) {
 	if fastEncodable(a, &wire.Options{}) {
 		t.Error("a 2-octet AS session is fast-encodable")
 	}
-	if fastEncodable(&rib.Attrs{Other: "\xc0\x10\x08"}, as4) {
+	if fastEncodable(&rib.Attrs{Ext: &rib.Ext{Other: "\xc0\x10\x08"}}, as4) {
 		t.Error("a set with opaque attributes is fast-encodable")
 	}
 	for name, c := range map[string]struct {

@@ -241,9 +241,13 @@ func (r *ribState) handle(ev ribEvent) {
 
 func (r *ribState) announce(o Origination) {
 	r.orig[o.Prefix] = o
-	a := rib.Attrs{Origin: rib.OriginIGP, MED: o.MED, HasMED: true, Communities: o.Communities}
+	a := rib.Attrs{Origin: rib.OriginIGP, MED: o.MED, HasMED: true}
+	if len(o.Communities) > 0 {
+		a.MutableExtra().Communities = o.Communities
+	}
 	for _, l := range o.LargeCommunities {
-		a.LargeCommunities = append(a.LargeCommunities, rib.LargeCommunity{Global: l[0], Local1: l[1], Local2: l[2]})
+		x := a.MutableExtra()
+		x.LargeCommunities = append(x.LargeCommunities, rib.LargeCommunity{Global: l[0], Local1: l[1], Local2: l[2]})
 	}
 	r.tables[famOf(o.Prefix)].Update(o.Prefix, rib.Path{Attrs: r.in.Intern(&a), Src: r.local, Time: r.sp.clock.Now().UnixNano()})
 }
@@ -517,7 +521,13 @@ func (r *ribState) export(p *ribPeer, best *rib.Path) rib.Attrs {
 // AS_PATH, and spares an allocation.
 func (r *ribState) exportBase(p *ribPeer, best *rib.Path) (out rib.Attrs, prepend uint32) {
 	out = best.Attrs.Copy()
-	out.OriginatorID, out.ClusterList = netip.Addr{}, nil
+	if x := out.Extra(); x.OriginatorID.IsValid() || len(x.ClusterList) > 0 {
+		// The reflection attributes stay here (the Ext is the learned
+		// set's: it is copied before it changes).
+		e := *x
+		e.OriginatorID, e.ClusterList = netip.Addr{}, nil
+		out.Ext = &e
+	}
 	if p.src.IBGP {
 		out.HasLocalPref, out.LocalPref = true, best.Attrs.EffectiveLocalPref()
 	} else {

@@ -462,10 +462,11 @@ func (r *ribState) route(pfx netip.Prefix, d *rib.Dest) Route {
 		if !p.Src.Local {
 			v.Peer, v.PeerRouterID, v.PeerDescription = p.Src.Addr, p.Src.RouterID, p.Src.Name
 		}
-		for _, c := range a.Communities {
+		x := a.Extra()
+		for _, c := range x.Communities {
 			v.Communities = append(v.Communities, wire.Community(c).String())
 		}
-		for _, c := range a.LargeCommunities {
+		for _, c := range x.LargeCommunities {
 			v.LargeCommunities = append(v.LargeCommunities, c.String())
 		}
 		if v.Best {

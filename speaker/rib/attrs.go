@@ -89,18 +89,39 @@ func (c LargeCommunity) String() string {
 // compare interned sets by pointer.
 type Attrs struct {
 	Origin Origin
-	ASPath []Segment
+	HasMED bool
+	// HasLocalPref is set when LOCAL_PREF was received (iBGP) or set
+	// locally; the decision process uses DefaultLocalPref otherwise.
+	HasLocalPref    bool
+	AtomicAggregate bool
+	MED             uint32
+	LocalPref       uint32
+	ASPath          []Segment
 	// The next hop is not an attribute of the set but of the path
 	// (Path.NH): with next hop self, every peer's routes carry its own
 	// address, and sets without it are shared by the routes of every
 	// speaker of the process that learnt the same path.
-	MED       uint32
-	HasMED    bool
-	LocalPref uint32
-	// HasLocalPref is set when LOCAL_PREF was received (iBGP) or set
-	// locally; the decision process uses DefaultLocalPref otherwise.
-	HasLocalPref     bool
-	AtomicAggregate  bool
+
+	// Ext holds the attributes most routes lack, or nil (see Extra and
+	// MutableExtra): a lab's speakers hold tens of thousands of sets, and
+	// a set with room for each of them is twice as large.
+	Ext *Ext
+
+	// refs is the number of holders of this set (paths, Adj-RIB-Out
+	// entries), changed atomically by any goroutine holding a reference;
+	// hash is its key's hash in the Interner (fixed once interned); next,
+	// the next set with the same hash, and linked, whether the set is in
+	// the Interner, are guarded by the lock of the set's shard.
+	refs   int32
+	linked bool
+	hash   uint64
+	next   *Attrs
+}
+
+// Ext is the part of an attribute set that most routes lack. Once the set
+// is interned, it is as immutable as the set, and may be shared by sets
+// derived from it (Copy).
+type Ext struct {
 	Communities      []uint32
 	LargeCommunities []LargeCommunity
 	// OriginatorID and ClusterList are the RFC 4456 attributes; the
@@ -112,16 +133,31 @@ type Attrs struct {
 	// attributes), each encoded as on the wire (flags, type, length, value),
 	// concatenated. The speaker owns the encoding.
 	Other string
+}
 
-	// refs is the number of holders of this set (paths, Adj-RIB-Out
-	// entries), changed atomically by any goroutine holding a reference;
-	// hash is its key's hash in the Interner (fixed once interned); next,
-	// the next set with the same hash, and linked, whether the set is in
-	// the Interner, are guarded by the lock of the set's shard.
-	refs   int32
-	linked bool
-	hash   uint64
-	next   *Attrs
+func (e *Ext) empty() bool {
+	return len(e.Communities) == 0 && len(e.LargeCommunities) == 0 && !e.OriginatorID.IsValid() &&
+		len(e.ClusterList) == 0 && e.Other == ""
+}
+
+var noExt Ext
+
+// Extra returns the set's Ext, or an empty one when it has none: read it,
+// never change it.
+func (a *Attrs) Extra() *Ext {
+	if a.Ext != nil {
+		return a.Ext
+	}
+	return &noExt
+}
+
+// MutableExtra returns the Ext of a set being built (not interned, not
+// sharing its Ext with another), creating it when the set has none.
+func (a *Attrs) MutableExtra() *Ext {
+	if a.Ext == nil {
+		a.Ext = new(Ext)
+	}
+	return a.Ext
 }
 
 // DefaultLocalPref is the LOCAL_PREF assumed when none was received, as
@@ -250,7 +286,8 @@ func (a *Attrs) appendKey(b []byte) []byte {
 	b = append(b, fl)
 	b = binary.BigEndian.AppendUint32(b, a.MED)
 	b = binary.BigEndian.AppendUint32(b, a.LocalPref)
-	b = appendAddr(b, a.OriginatorID)
+	x := a.Extra()
+	b = appendAddr(b, x.OriginatorID)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(a.ASPath)))
 	for _, s := range a.ASPath {
 		b = append(b, s.Type)
@@ -259,22 +296,22 @@ func (a *Attrs) appendKey(b []byte) []byte {
 			b = binary.BigEndian.AppendUint32(b, as)
 		}
 	}
-	b = binary.BigEndian.AppendUint32(b, uint32(len(a.Communities)))
-	for _, c := range a.Communities {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(x.Communities)))
+	for _, c := range x.Communities {
 		b = binary.BigEndian.AppendUint32(b, c)
 	}
-	b = binary.BigEndian.AppendUint32(b, uint32(len(a.LargeCommunities)))
-	for _, c := range a.LargeCommunities {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(x.LargeCommunities)))
+	for _, c := range x.LargeCommunities {
 		b = binary.BigEndian.AppendUint32(b, c.Global)
 		b = binary.BigEndian.AppendUint32(b, c.Local1)
 		b = binary.BigEndian.AppendUint32(b, c.Local2)
 	}
-	b = binary.BigEndian.AppendUint32(b, uint32(len(a.ClusterList)))
-	for _, c := range a.ClusterList {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(x.ClusterList)))
+	for _, c := range x.ClusterList {
 		b = binary.BigEndian.AppendUint32(b, c)
 	}
-	b = binary.BigEndian.AppendUint32(b, uint32(len(a.Other)))
-	return append(b, a.Other...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(x.Other)))
+	return append(b, x.Other...)
 }
 
 func appendAddr(b []byte, a netip.Addr) []byte {
@@ -460,7 +497,7 @@ func (in *Interner) Len() int { return int(in.n.Load()) }
 func (a *Attrs) equal(b *Attrs) bool {
 	if a.Origin != b.Origin || a.HasMED != b.HasMED || a.HasLocalPref != b.HasLocalPref ||
 		a.AtomicAggregate != b.AtomicAggregate || a.MED != b.MED || a.LocalPref != b.LocalPref ||
-		a.OriginatorID != b.OriginatorID || a.Other != b.Other || len(a.ASPath) != len(b.ASPath) {
+		len(a.ASPath) != len(b.ASPath) {
 		return false
 	}
 	for i := range a.ASPath {
@@ -468,9 +505,14 @@ func (a *Attrs) equal(b *Attrs) bool {
 			return false
 		}
 	}
-	return slices.Equal(a.Communities, b.Communities) &&
-		slices.Equal(a.LargeCommunities, b.LargeCommunities) &&
-		slices.Equal(a.ClusterList, b.ClusterList)
+	if a.Ext == b.Ext {
+		return true
+	}
+	x, y := a.Extra(), b.Extra()
+	return x.OriginatorID == y.OriginatorID && x.Other == y.Other &&
+		slices.Equal(x.Communities, y.Communities) &&
+		slices.Equal(x.LargeCommunities, y.LargeCommunities) &&
+		slices.Equal(x.ClusterList, y.ClusterList)
 }
 
 // Copy returns a's attributes in a new set that is not interned (the
@@ -478,12 +520,14 @@ func (a *Attrs) equal(b *Attrs) bool {
 // replacing them, never in place. Use it to derive a set from an
 // interned one: copying the struct itself would read its reference count,
 // which other speakers change concurrently.
+//
+// The copy shares a's Ext too: to change one of its attributes, give the
+// copy an Ext of its own first.
 func (a *Attrs) Copy() Attrs {
 	return Attrs{
 		Origin: a.Origin, ASPath: a.ASPath, MED: a.MED, HasMED: a.HasMED,
 		LocalPref: a.LocalPref, HasLocalPref: a.HasLocalPref, AtomicAggregate: a.AtomicAggregate,
-		Communities: a.Communities, LargeCommunities: a.LargeCommunities,
-		OriginatorID: a.OriginatorID, ClusterList: a.ClusterList, Other: a.Other,
+		Ext: a.Ext,
 	}
 }
 
@@ -504,20 +548,18 @@ func (a *Attrs) clone() *Attrs {
 			c.ASPath[i] = Segment{Type: s.Type, ASNs: all[start:len(all):len(all)]}
 		}
 	}
-	if len(a.Communities) > 0 {
-		c.Communities = append([]uint32(nil), a.Communities...)
-	} else {
-		c.Communities = nil
-	}
-	if len(a.LargeCommunities) > 0 {
-		c.LargeCommunities = append([]LargeCommunity(nil), a.LargeCommunities...)
-	} else {
-		c.LargeCommunities = nil
-	}
-	if len(a.ClusterList) > 0 {
-		c.ClusterList = append([]uint32(nil), a.ClusterList...)
-	} else {
-		c.ClusterList = nil
+	c.Ext = nil
+	if x := a.Extra(); !x.empty() {
+		c.Ext = &Ext{OriginatorID: x.OriginatorID, Other: x.Other}
+		if len(x.Communities) > 0 {
+			c.Ext.Communities = append([]uint32(nil), x.Communities...)
+		}
+		if len(x.LargeCommunities) > 0 {
+			c.Ext.LargeCommunities = append([]LargeCommunity(nil), x.LargeCommunities...)
+		}
+		if len(x.ClusterList) > 0 {
+			c.Ext.ClusterList = append([]uint32(nil), x.ClusterList...)
+		}
 	}
 	return &c
 }

@@ -92,17 +92,18 @@ func (t *Table) compare(a, b *Path, aSel, bSel bool) (bool, Reason) {
 			return false, ReasonOlder
 		}
 	}
+	xa, xb := a.Attrs.Extra(), b.Attrs.Extra()
 	ida, idb := a.Src.RouterID, b.Src.RouterID
-	if a.Attrs.OriginatorID.IsValid() {
-		ida = a.Attrs.OriginatorID
+	if xa.OriginatorID.IsValid() {
+		ida = xa.OriginatorID
 	}
-	if b.Attrs.OriginatorID.IsValid() {
-		idb = b.Attrs.OriginatorID
+	if xb.OriginatorID.IsValid() {
+		idb = xb.OriginatorID
 	}
 	if c := ida.Compare(idb); c != 0 {
 		return c < 0, ReasonRouterID
 	}
-	if ca, cb := len(a.Attrs.ClusterList), len(b.Attrs.ClusterList); ca != cb {
+	if ca, cb := len(xa.ClusterList), len(xb.ClusterList); ca != cb {
 		return ca < cb, ReasonClusterLength
 	}
 	if c := a.Src.Addr.Compare(b.Src.Addr); c != 0 {

@@ -156,20 +156,31 @@ func TestAttrsCopy(t *testing.T) {
 			f.SetUint(uint64(i + 1))
 		case reflect.String:
 			f.SetString("x")
-		case reflect.Slice, reflect.Struct:
+		case reflect.Slice, reflect.Struct, reflect.Pointer:
 		default:
 			t.Fatalf("field %s: kind %v not handled by this test", v.Type().Field(i).Name, f.Kind())
 		}
 	}
 	a.ASPath = seq(1, 2)
-	a.Communities = []uint32{3}
-	a.LargeCommunities = []LargeCommunity{{1, 2, 3}}
-	a.OriginatorID = netip.MustParseAddr("10.0.0.1")
-	a.ClusterList = []uint32{4}
+	a.Ext = &Ext{Communities: []uint32{3}, LargeCommunities: []LargeCommunity{{1, 2, 3}},
+		OriginatorID: netip.MustParseAddr("10.0.0.1"), ClusterList: []uint32{4}, Other: "x"}
 	s := NewInterner().Intern(&a)
 	c := s.Copy()
 	if diff := cmp.Diff(a, c, cmpopts.IgnoreUnexported(Attrs{}), cmp.Comparer(func(x, y netip.Addr) bool { return x == y })); diff != "" {
 		t.Errorf("Copy (-want +got):\n%s", diff)
+	}
+	if c.Ext != s.Ext {
+		t.Error("Copy did not share the interned set's Ext")
+	}
+	// The interned set's Ext is a deep copy: the caller's may change.
+	a.Ext.Communities[0] = 9
+	if s.Extra().Communities[0] != 3 {
+		t.Error("the interned set shares the caller's Ext")
+	}
+	// An empty Ext is no Ext.
+	e := NewInterner()
+	if x, y := e.Intern(&Attrs{MED: 1, Ext: &Ext{Communities: []uint32{}}}), e.Intern(&Attrs{MED: 1}); x != y || x.Ext != nil {
+		t.Errorf("a set with an empty Ext is another set (%p, %p) or keeps it (%v)", x, y, x.Ext)
 	}
 	if c.refs != 0 || c.linked || c.next != nil || c.hash != 0 {
 		t.Errorf("Copy kept the interning state: refs %d linked %v", c.refs, c.linked)

@@ -115,11 +115,11 @@ func TestDecisionProcess(t *testing.T) {
 		}, "as2rb (eBGP)", ReasonRouterID},
 		{"originator ID replaces router ID", true, []tpath{
 			{peerB, Attrs{ASPath: seq(2)}, "2001:12::b"},
-			{peerC, Attrs{ASPath: seq(3), OriginatorID: netip.MustParseAddr("0.0.0.1")}, "2001:13::c"},
+			{peerC, Attrs{ASPath: seq(3), Ext: &Ext{OriginatorID: netip.MustParseAddr("0.0.0.1")}}, "2001:13::c"},
 		}, "as3rc (eBGP)", ReasonRouterID},
 		{"cluster list length", false, []tpath{
-			{peerI, Attrs{ASPath: seq(2), ClusterList: []uint32{1, 2}}, "2001:11::e"},
-			{peerI2, Attrs{ASPath: seq(3), ClusterList: []uint32{1}}, "2001:11::f"},
+			{peerI, Attrs{ASPath: seq(2), Ext: &Ext{ClusterList: []uint32{1, 2}}}, "2001:11::e"},
+			{peerI2, Attrs{ASPath: seq(3), Ext: &Ext{ClusterList: []uint32{1}}}, "2001:11::f"},
 		}, "as1rf (iBGP)", ReasonClusterLength},
 		{"neighbor IP", false, []tpath{
 			{peerI2, Attrs{ASPath: seq(3)}, "2001:11::f"},
@@ -352,15 +352,15 @@ func TestAdjOut(t *testing.T) {
 
 func TestInterning(t *testing.T) {
 	in := NewInterner()
-	src := Attrs{ASPath: seq(2, 4), Communities: []uint32{1<<16 | 100}, LargeCommunities: []LargeCommunity{{1, 2, 3}}}
+	src := Attrs{ASPath: seq(2, 4), Ext: &Ext{Communities: []uint32{1<<16 | 100}, LargeCommunities: []LargeCommunity{{1, 2, 3}}}}
 	a := in.Intern(&src)
 	// The caller may reuse its slices: the interned copy is independent.
 	src.ASPath[0].ASNs[0] = 99
-	src.Communities[0] = 7
-	if a.ASPath[0].ASNs[0] != 2 || a.Communities[0] != 1<<16|100 {
+	src.Ext.Communities[0] = 7
+	if a.ASPath[0].ASNs[0] != 2 || a.Extra().Communities[0] != 1<<16|100 {
 		t.Fatal("interned set shares the caller's slices")
 	}
-	b := in.Intern(&Attrs{ASPath: seq(2, 4), Communities: []uint32{1<<16 | 100}, LargeCommunities: []LargeCommunity{{1, 2, 3}}})
+	b := in.Intern(&Attrs{ASPath: seq(2, 4), Ext: &Ext{Communities: []uint32{1<<16 | 100}, LargeCommunities: []LargeCommunity{{1, 2, 3}}}})
 	if a != b {
 		t.Error("equal sets not shared")
 	}
@@ -369,10 +369,10 @@ func TestInterning(t *testing.T) {
 		{ASPath: []Segment{{SegSet, []uint32{2, 4}}}},
 		{ASPath: seq(2, 4), HasMED: true},
 		{ASPath: seq(2, 4), MED: 1, HasMED: true},
-		{ASPath: seq(2, 4), OriginatorID: netip.MustParseAddr("10.0.0.1")},
-		{ASPath: seq(2, 4), Other: "\xc0\x63\x00"},
-		{ASPath: seq(2), Communities: []uint32{4}},
-		{ASPath: seq(2, 4), Communities: []uint32{}},
+		{ASPath: seq(2, 4), Ext: &Ext{OriginatorID: netip.MustParseAddr("10.0.0.1")}},
+		{ASPath: seq(2, 4), Ext: &Ext{Other: "\xc0\x63\x00"}},
+		{ASPath: seq(2), Ext: &Ext{Communities: []uint32{4}}},
+		{ASPath: seq(2, 4), Ext: &Ext{Communities: []uint32{}}},
 	}
 	seen := map[*Attrs]int{}
 	for i := range variants {
