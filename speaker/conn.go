@@ -184,10 +184,11 @@ const maxSpare = 64
 
 // writeBufs are the writers' queues, shared by every writer of the
 // process: few have something queued at once. A queue that grew past
-// maxWriteBuf (a full table for a new peer) is not kept.
+// maxWriteBuf (the whole table for a new peer) is not kept: hundreds of
+// such buffers, taken for a few messages each, would be megabytes.
 var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1<<10); return &b }}
 
-const maxWriteBuf = 256 << 10
+const maxWriteBuf = 16 << 10
 
 func putWriteBuf(b *[]byte) {
 	if b == nil || cap(*b) > maxWriteBuf {

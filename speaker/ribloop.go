@@ -577,6 +577,10 @@ func (r *ribState) advertiseAll(p *ribPeer, f wire.Family, force bool) {
 	r.advertise(p, f, r.tables[f].Prefixes(), force)
 }
 
+// maxKeptGroups is the number of groups whose scratch space advertise
+// keeps for the next call.
+const maxKeptGroups = 32
+
 // outGroup is the prefixes advertised with one attribute set.
 type outGroup struct {
 	key      *rib.Attrs // what the Adj-RIB-Out records for them (outKey)
@@ -599,6 +603,12 @@ func (r *ribState) advertise(p *ribPeer, f wire.Family, pfxs []netip.Prefix, for
 	}
 	groups := r.groups[:0]
 	defer func() {
+		if len(groups) > maxKeptGroups {
+			// A large round's scratch is not kept: a lab has hundreds
+			// of speakers.
+			r.groups, r.groupOf = nil, nil
+			return
+		}
 		clear(r.groupOf)
 		for i := range groups {
 			groups[i] = outGroup{pfxs: groups[i].pfxs[:0]}

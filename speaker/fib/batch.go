@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"sync"
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -58,7 +59,7 @@ func openRouteSocket(nsPath string) (*routeSocket, error) {
 		return nil, fmt.Errorf("fib: route socket buffer: %w", err)
 	}
 	// One answer per read (a datagram each), a few hundred bytes at most.
-	return &routeSocket{fd: fd, out: make([]byte, 0, batchLen*96), in: make([]byte, 4096)}, nil
+	return &routeSocket{fd: fd}, nil
 }
 
 // socketAt opens and binds a netlink socket of protocol proto inside the
@@ -131,6 +132,18 @@ func (s *routeSocket) close() error { return unix.Close(s.fd) }
 // error per op, nil when the kernel accepted it. The returned slice is
 // reused by the next call.
 func (s *routeSocket) apply(ops []Op) []error {
+	// The buffers are the process's, for the time of a batch: a lab has
+	// a FIB per router, writing now and then.
+	bufs := socketBufs.Get().(*socketBuf)
+	s.out, s.in = bufs.out[:0], bufs.in[:]
+	defer func() {
+		bufs.out = s.out[:0]
+		s.out, s.in = nil, nil
+		socketBufs.Put(bufs)
+	}()
+	if cap(s.errs) > 4*batchLen {
+		s.errs = nil
+	}
 	s.errs = s.errs[:0]
 	for len(ops) > 0 {
 		n := min(len(ops), batchLen)
@@ -139,6 +152,14 @@ func (s *routeSocket) apply(ops []Op) []error {
 	}
 	return s.errs
 }
+
+// socketBuf is a route socket's request and answer buffers.
+type socketBuf struct {
+	out []byte
+	in  [4096]byte
+}
+
+var socketBufs = sync.Pool{New: func() any { return &socketBuf{out: make([]byte, 0, batchLen*96)} }}
 
 // exchange sends one batch and collects its acknowledgements.
 func (s *routeSocket) exchange(ops []Op, errs []error) []error {

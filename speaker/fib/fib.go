@@ -400,7 +400,7 @@ func (f *FIB) recycle(b []Op) {
 
 // maxRecycled is the capacity of the largest batch slice kept: a lab has
 // hundreds of FIBs, and an Op is 72 bytes.
-const maxRecycled = 256
+const maxRecycled = 64
 
 func (f *FIB) write(batch []Op) {
 	// What changes: a delete of a route we hold, or a route that differs
