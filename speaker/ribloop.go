@@ -417,9 +417,16 @@ func (r *ribState) process() {
 		if t.Pending() == 0 {
 			continue
 		}
-		t.Process(func(pfx netip.Prefix, _, nb *rib.Path, _ rib.Reason) {
+		t.Process(func(pfx netip.Prefix, old, nb *rib.Path, _ rib.Reason) {
 			n++
-			r.changed[f] = append(r.changed[f], pfx)
+			// What peers are sent depends on the best path's source and
+			// attribute set only (next hop self): most decisions of a
+			// busy speaker keep the best (a new path that lost), and its
+			// peers need not be looked at. A nil old best may be one
+			// just removed: it always counts as a change.
+			if old == nil || nb == nil || old.Src != nb.Src || old.Attrs != nb.Attrs {
+				r.changed[f] = append(r.changed[f], pfx)
+			}
 			if r.sp.fib == nil {
 				return
 			}

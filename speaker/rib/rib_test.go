@@ -505,3 +505,41 @@ func TestNextHopsGet(t *testing.T) {
 		t.Errorf("Len() = %d, want %d", nhs.Len(), len(tests))
 	}
 }
+
+// Process reports the best path before as it was: when its source
+// replaced it, as absent (the speaker then advertises the new one); when
+// a new path lost, as the best, unchanged.
+func TestProcessReportsReplacedBest(t *testing.T) {
+	tb, nhs := build(t, false, tpath{peerB, Attrs{ASPath: seq(2)}, "2001:12::b"})
+	tb.Process(nil)
+	in := tb.in
+	report := func() (old, nb *Path) {
+		t.Helper()
+		n := 0
+		tb.Process(func(_ netip.Prefix, o, b *Path, _ Reason) {
+			n++
+			if o != nil {
+				c := *o
+				old = &c
+			}
+			if b != nil {
+				c := *b
+				nb = &c
+			}
+		})
+		if n != 1 {
+			t.Fatalf("Process reported %d prefixes, want 1", n)
+		}
+		return old, nb
+	}
+	// A longer path from C loses: the best before is the best after.
+	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(3, 2)}), Src: peerC, NH: nhs.Get(netip.MustParseAddr("2001:13::c"), netip.Addr{})})
+	if old, nb := report(); old == nil || nb == nil || old.Src != peerB || old.Attrs != nb.Attrs {
+		t.Errorf("after a losing path: old %+v, new %+v; want B's path both", old, nb)
+	}
+	// B replaces its path: the old best is reported absent.
+	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2, 5)}), Src: peerB, NH: nhs.Get(netip.MustParseAddr("2001:12::b"), netip.Addr{})})
+	if old, nb := report(); old != nil || nb == nil || nb.Src != peerB || nb.Attrs.PathLen() != 2 {
+		t.Errorf("after B's new path: old %+v, new %+v; want none, then B's new path", old, nb)
+	}
+}

@@ -169,6 +169,9 @@ type Dest struct {
 	outRefs int32
 	reason  Reason
 	dirty   bool
+	// replaced is set when the best path was replaced in place (its
+	// source sent another), until Process reports it.
+	replaced bool
 }
 
 // Paths returns the paths, newest first. The slice is the table's own:
@@ -297,6 +300,9 @@ func (t *Table) Update(pfx netip.Prefix, p Path) bool {
 		t.in.Release(old.Attrs)
 		t.nh.Release(old.NH)
 		*old = p
+		if int32(i) == d.best {
+			d.replaced = true
+		}
 		t.mark(pfx, d)
 		return true
 	}
@@ -436,9 +442,10 @@ func (t *Table) MarkAll() {
 func (t *Table) Pending() int { return len(t.dirty) }
 
 // Process runs the decision process on every prefix changed since the last
-// call, and calls fn for each with the best path before (a copy, nil when
-// there was none or it was removed) and after (nil when none is left). fn
-// must not keep the pointers nor change the table.
+// call, and calls fn for each with the best path before (a copy; nil when
+// there was none, or it was removed or replaced by its source since) and
+// after (nil when none is left). fn must not keep the pointers nor change
+// the table.
 func (t *Table) Process(fn func(pfx netip.Prefix, old, new *Path, reason Reason)) {
 	dirty := t.dirty
 	t.dirty = nil
@@ -449,10 +456,11 @@ func (t *Table) Process(fn func(pfx netip.Prefix, old, new *Path, reason Reason)
 		}
 		d.dirty = false
 		var old *Path
-		if d.best >= 0 {
+		if d.best >= 0 && !d.replaced {
 			t.scratch = d.paths[d.best]
 			old = &t.scratch
 		}
+		d.replaced = false
 		t.decide(d)
 		nb, reason := d.Best()
 		if fn != nil {
