@@ -45,6 +45,9 @@ func BenchmarkSpeakersBA200(b *testing.B) { benchSpeakers(b, 200) }
 // BenchmarkSpeakersBA50 is BenchmarkSpeakersBA200 with 50 ASes.
 func BenchmarkSpeakersBA50(b *testing.B) { benchSpeakers(b, 50) }
 
+// BenchmarkSpeakersBA500 is BenchmarkSpeakersBA200 with 500 ASes.
+func BenchmarkSpeakersBA500(b *testing.B) { benchSpeakers(b, 500) }
+
 func benchSpeakers(b *testing.B, n int) {
 	needRoot(b)
 	y, err := topo.GenerateBA(n, 2, 1)
