@@ -186,7 +186,7 @@ const maxSpare = 64
 // process: few have something queued at once. A queue that grew past
 // maxWriteBuf (the whole table for a new peer) is not kept: hundreds of
 // such buffers, taken for a few messages each, would be megabytes.
-var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1<<10); return &b }}
+var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
 const maxWriteBuf = 16 << 10
 

@@ -417,6 +417,12 @@ func (r *ribState) process() {
 		if t.Pending() == 0 {
 			continue
 		}
+		if r.sp.fib != nil && r.fibOps == nil {
+			// One slice for the round's operations, of their number.
+			if r.fibOps = r.sp.fib.NewBatch(); cap(r.fibOps) < t.Pending() {
+				r.fibOps = make([]fib.Op, 0, t.Pending()+r.tables[wire.IPv6Unicast].Pending())
+			}
+		}
 		t.Process(func(pfx netip.Prefix, old, nb *rib.Path, _ rib.Reason) {
 			n++
 			// What peers are sent depends on the best path's source and
@@ -429,9 +435,6 @@ func (r *ribState) process() {
 			}
 			if r.sp.fib == nil {
 				return
-			}
-			if r.fibOps == nil {
-				r.fibOps = r.sp.fib.NewBatch()
 			}
 			if rt, ok := r.kernelRoute(pfx, nb); ok {
 				r.fibOps = append(r.fibOps, fib.Op{Route: rt})
@@ -464,11 +467,15 @@ func (r *ribState) process() {
 		}
 	}
 	for _, f := range families {
-		if cap(r.changed[f]) > 256 {
+		if cap(r.changed[f]) > 1024 {
 			r.changed[f] = nil // the list of a large round is not kept
 		} else {
 			r.changed[f] = r.changed[f][:0]
 		}
+	}
+	if len(r.groups) > maxKeptGroups {
+		// Nor a large round's groups: a lab has hundreds of speakers.
+		r.groups, r.groupOf = nil, nil
 	}
 	r.sp.notify(Event{Kind: EventRIB, Changed: n})
 	r.sp.changed()
@@ -584,9 +591,9 @@ func (r *ribState) advertiseAll(p *ribPeer, f wire.Family, force bool) {
 	r.advertise(p, f, r.tables[f].Prefixes(), force)
 }
 
-// maxKeptGroups is the number of groups whose scratch space advertise
-// keeps for the next call.
-const maxKeptGroups = 32
+// maxKeptGroups is the number of groups whose scratch space a round keeps
+// for the next one (advertise reuses it from peer to peer within a round).
+const maxKeptGroups = 256
 
 // outGroup is the prefixes advertised with one attribute set.
 type outGroup struct {
@@ -610,12 +617,6 @@ func (r *ribState) advertise(p *ribPeer, f wire.Family, pfxs []netip.Prefix, for
 	}
 	groups := r.groups[:0]
 	defer func() {
-		if len(groups) > maxKeptGroups {
-			// A large round's scratch is not kept: a lab has hundreds
-			// of speakers.
-			r.groups, r.groupOf = nil, nil
-			return
-		}
 		clear(r.groupOf)
 		for i := range groups {
 			groups[i] = outGroup{pfxs: groups[i].pfxs[:0]}

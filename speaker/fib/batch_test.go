@@ -141,14 +141,20 @@ func appendAttrBytes(b []byte, typ uint16, v []byte) []byte {
 func TestMergeBatches(t *testing.T) {
 	a, b, c := netip.MustParsePrefix("10.1.0.0/24"), netip.MustParsePrefix("2001:db8:1::/48"), netip.MustParsePrefix("10.3.0.0/24")
 	gw1, gw2 := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
-	got := merge([][]Op{
+	batches := [][]Op{
 		{{Route: Route{Dst: a, Gw: gw1}}, {Route: Route{Dst: b}, Delete: true}},
 		{{Route: Route{Dst: a, Gw: gw2}}, {Route: Route{Dst: c, Gw: gw1}}},
 		{{Route: Route{Dst: b, Gw: gw2}}},
-	})
+	}
 	want := []Op{{Route: Route{Dst: a, Gw: gw2}}, {Route: Route{Dst: b, Gw: gw2}}, {Route: Route{Dst: c, Gw: gw1}}}
-	if diff := cmp.Diff(want, got, cmp.Comparer(func(x, y netip.Addr) bool { return x == y }), cmp.Comparer(func(x, y netip.Prefix) bool { return x == y })); diff != "" {
-		t.Errorf("merge (-want +got):\n%s", diff)
+	opts := []cmp.Option{cmp.Comparer(func(x, y netip.Addr) bool { return x == y }), cmp.Comparer(func(x, y netip.Prefix) bool { return x == y })}
+	// Twice: the second merge reuses the first's scratch space.
+	for i := range 2 {
+		m := merge(batches)
+		if diff := cmp.Diff(want, m.ops, opts...); diff != "" {
+			t.Errorf("merge %d (-want +got):\n%s", i, diff)
+		}
+		m.put()
 	}
 }
 

@@ -127,8 +127,6 @@ type FIB struct {
 	gwIdx   map[routeVal]uint32
 	errs    int
 	lastErr error
-	// batch is the writer goroutine's scratch list of kernel operations.
-	batch []Op
 	// free are written batches' slices, for NewBatch.
 	free chan []Op
 }
@@ -340,37 +338,53 @@ func (f *FIB) writeBatches(batches [][]Op) {
 	case 1:
 		f.write(batches[0])
 	default:
-		f.write(merge(batches))
+		m := merge(batches)
+		f.write(m.ops)
+		m.put()
 	}
 	for _, b := range batches {
 		f.recycle(b)
 	}
 }
 
-// merge returns the operations of batches, in order of first appearance
-// of their prefix, each prefix with its last operation. Its scratch state
-// is garbage afterwards: a writer merges only while the kernel lags, and
-// a merge map kept between bursts would hold a table's worth of buckets
-// per speaker for good.
-func merge(batches [][]Op) []Op {
-	n := 0
-	for _, b := range batches {
-		n += len(b)
+// merged is merge's result and scratch space, shared by the writers of
+// the process through mergePool: a writer merges only while the kernel
+// lags, and a merge map of its own, kept between bursts, would hold a
+// table's worth of buckets per speaker for good.
+type merged struct {
+	ops []Op
+	at  map[routeKey]int32
+}
+
+var mergePool = sync.Pool{New: func() any { return &merged{at: make(map[routeKey]int32)} }}
+
+// put gives m back to the pool, unless it holds a burst's worth.
+func (m *merged) put() {
+	if cap(m.ops) > 1<<12 {
+		return
 	}
-	out := make([]Op, 0, n)
-	at := make(map[routeKey]int32, n)
+	clear(m.ops)
+	m.ops = m.ops[:0]
+	clear(m.at)
+	mergePool.Put(m)
+}
+
+// merge returns the operations of batches, in order of first appearance
+// of their prefix, each prefix with its last operation.
+func merge(batches [][]Op) *merged {
+	m := mergePool.Get().(*merged)
 	for _, b := range batches {
 		for _, op := range b {
 			k := keyOf(op.Route.Dst)
-			if i, ok := at[k]; ok {
-				out[i] = op
+			if i, ok := m.at[k]; ok {
+				m.ops[i] = op
 				continue
 			}
-			at[k] = int32(len(out))
-			out = append(out, op)
+			m.at[k] = int32(len(m.ops))
+			m.ops = append(m.ops, op)
 		}
 	}
-	return out
+	return m
 }
 
 // NewBatch returns an empty slice to fill with operations for Apply: one
@@ -404,8 +418,9 @@ const maxRecycled = 64
 
 func (f *FIB) write(batch []Op) {
 	// What changes: a delete of a route we hold, or a route that differs
-	// from the one we hold. The kernel sees them in one batch.
-	ops := f.batch[:0]
+	// from the one we hold. The kernel sees them in one batch, filtered
+	// in place (the batch is the writer's).
+	ops := batch[:0]
 	f.mu.Lock()
 	for _, op := range batch {
 		p := op.Route.Dst
@@ -426,11 +441,6 @@ func (f *FIB) write(batch []Op) {
 		ops = append(ops, op)
 	}
 	f.mu.Unlock()
-	if cap(ops) <= maxRecycled {
-		f.batch = ops
-	} else {
-		f.batch = nil // the scratch of a large burst is not kept
-	}
 	if len(ops) == 0 {
 		return
 	}

@@ -476,7 +476,7 @@ func (t *Table) Process(fn func(pfx netip.Prefix, old, new *Path, reason Reason)
 	}
 	// A small list is kept for the next round (a speaker has a table
 	// per family, a lab hundreds of speakers).
-	if cap(dirty) <= 64 {
+	if cap(dirty) <= 128 {
 		t.dirty = dirty[:0]
 	}
 }
