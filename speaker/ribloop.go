@@ -249,7 +249,7 @@ func (r *ribState) announce(o Origination) {
 		x := a.MutableExtra()
 		x.LargeCommunities = append(x.LargeCommunities, rib.LargeCommunity{Global: l[0], Local1: l[1], Local2: l[2]})
 	}
-	r.tables[famOf(o.Prefix)].Update(o.Prefix, rib.Path{Attrs: r.in.Intern(&a), Src: r.local, Time: r.sp.clock.Now().UnixNano()})
+	r.tables[famOf(o.Prefix)].Update(o.Prefix, rib.Path{Attrs: r.in.Intern(&a), NH: r.nhs.Get(r.local, netip.Addr{}, netip.Addr{}), Time: r.sp.clock.Now().UnixNano()})
 }
 
 func (r *ribState) peerUp(p *ribPeer, up *peerUp) {
@@ -372,12 +372,12 @@ func (r *ribState) update(p *ribPeer, u *inUpdate) {
 			continue
 		}
 		a := part.attrs
-		nh := r.nhs.Get(part.nh, part.ll)
+		nh := r.nhs.Get(p.src, part.nh, part.ll)
 		for _, n := range part.nlri {
 			if famOf(n) != part.fam {
 				continue
 			}
-			t.Update(n, rib.Path{Attrs: r.in.Retain(a), Src: p.src, NH: r.nhs.Retain(nh), Time: now})
+			t.Update(n, rib.Path{Attrs: r.in.Retain(a), NH: r.nhs.Retain(nh), Time: now})
 		}
 		r.nhs.Release(nh)
 	}
@@ -430,7 +430,7 @@ func (r *ribState) process() {
 			// busy speaker keep the best (a new path that lost), and its
 			// peers need not be looked at. A nil old best may be one
 			// just removed: it always counts as a change.
-			if old == nil || nb == nil || old.Src != nb.Src || old.Attrs != nb.Attrs {
+			if old == nil || nb == nil || old.Src() != nb.Src() || old.Attrs != nb.Attrs {
 				r.changed[f] = append(r.changed[f], pfx)
 			}
 			if r.sp.fib == nil {
@@ -485,7 +485,7 @@ func (r *ribState) process() {
 // link-local next hop on the session's interface for IPv6 (as the seed's
 // `via fe80::… dev as1ra-eth1`), else through the next hop.
 func (r *ribState) kernelRoute(pfx netip.Prefix, p *rib.Path) (fib.Route, bool) {
-	if p == nil || p.Src.Local || p.NH == nil {
+	if p == nil || p.Src().Local {
 		return fib.Route{}, false
 	}
 	nh := p.NH
@@ -508,12 +508,12 @@ func exported(p *ribPeer, d *rib.Dest) *rib.Path {
 		return nil
 	}
 	best, _ := d.Best()
-	if best == nil || best.Src == p.src {
+	if best == nil || best.Src() == p.src {
 		// Never back to the peer it came from: it withdraws instead, as
 		// the seed's as2rb does for 2001:1234:1::/64.
 		return nil
 	}
-	if best.Src.IBGP && p.src.IBGP {
+	if best.Src().IBGP && p.src.IBGP {
 		return nil // iBGP-learned routes are not sent to iBGP peers
 	}
 	return best
@@ -549,7 +549,7 @@ func (r *ribState) exportBase(p *ribPeer, best *rib.Path) (out rib.Attrs, prepen
 		out.HasLocalPref, out.LocalPref = false, 0
 		// A MED learned from a neighbouring AS is not passed to another
 		// (RFC 4271 section 5.1.4).
-		if !best.Src.Local {
+		if !best.Src().Local {
 			out.HasMED, out.MED = false, 0
 		}
 	}
@@ -580,7 +580,7 @@ func exportNextHops(p *ribPeer, f wire.Family) (nh4 netip.Addr, mp []netip.Addr)
 // (its MED is kept), so its exported set is interned and recorded; there
 // are a few of them.
 func (r *ribState) outKey(p *ribPeer, f wire.Family, best *rib.Path) (*rib.Attrs, bool) {
-	if best.Src.Local {
+	if best.Src().Local {
 		a := r.export(p, best)
 		return r.in.Intern(&a), true
 	}

@@ -439,13 +439,13 @@ func (r *ribState) route(pfx netip.Prefix, d *rib.Dest) Route {
 	for i, p := range d.Paths() {
 		a := p.Attrs
 		v := PathView{
-			Valid: p.Valid(), Best: i == d.BestIndex(), Internal: p.Src.IBGP, Local: p.Src.Local,
-			Metric: a.MED, HasMetric: a.HasMED, Weight: p.Src.Weight(),
+			Valid: p.Valid(), Best: i == d.BestIndex(), Internal: p.Src().IBGP, Local: p.Src().Local,
+			Metric: a.MED, HasMetric: a.HasMED, Weight: p.Src().Weight(),
 			ASPath: a.PathString(), Origin: a.Origin.Code(),
 			LastUpdate: time.Unix(0, p.Time),
 		}
 		switch {
-		case p.NH != nil:
+		case !p.Src().Local:
 			v.NextHop, v.LinkLocal = p.NH.Global, p.NH.LinkLocal.WithZone("")
 			if !v.NextHop.IsValid() {
 				v.NextHop = v.LinkLocal
@@ -456,11 +456,11 @@ func (r *ribState) route(pfx netip.Prefix, d *rib.Dest) Route {
 		default:
 			v.NextHop = netip.IPv6Unspecified()
 		}
-		if p.Src.IBGP || a.HasLocalPref && p.Src.Local {
+		if p.Src().IBGP || a.HasLocalPref && p.Src().Local {
 			v.LocPrf, v.HasLocPrf = a.EffectiveLocalPref(), true
 		}
-		if !p.Src.Local {
-			v.Peer, v.PeerRouterID, v.PeerDescription = p.Src.Addr, p.Src.RouterID, p.Src.Name
+		if !p.Src().Local {
+			v.Peer, v.PeerRouterID, v.PeerDescription = p.Src().Addr, p.Src().RouterID, p.Src().Name
 		}
 		x := a.Extra()
 		for _, c := range x.Communities {

@@ -61,14 +61,14 @@ func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 // (ORIGINATOR_ID when present), the shorter CLUSTER_LIST, and the lower
 // peer address. aSel and bSel say which of the two was the best before.
 func (t *Table) compare(a, b *Path, aSel, bSel bool) (bool, Reason) {
-	if wa, wb := a.Src.Weight(), b.Src.Weight(); wa != wb {
+	if wa, wb := a.Src().Weight(), b.Src().Weight(); wa != wb {
 		return wa > wb, ReasonWeight
 	}
 	if la, lb := a.Attrs.EffectiveLocalPref(), b.Attrs.EffectiveLocalPref(); la != lb {
 		return la > lb, ReasonLocalPref
 	}
-	if a.Src.Local != b.Src.Local {
-		return a.Src.Local, ReasonLocalRoute
+	if a.Src().Local != b.Src().Local {
+		return a.Src().Local, ReasonLocalRoute
 	}
 	if la, lb := a.Attrs.PathLen(), b.Attrs.PathLen(); la != lb {
 		return la < lb, ReasonASPath
@@ -80,10 +80,10 @@ func (t *Table) compare(a, b *Path, aSel, bSel bool) (bool, Reason) {
 	if a.Attrs.NeighborAS() == b.Attrs.NeighborAS() && a.Attrs.MED != b.Attrs.MED {
 		return a.Attrs.MED < b.Attrs.MED, ReasonMED
 	}
-	if ea, eb := a.Src.external(), b.Src.external(); ea != eb {
+	if ea, eb := a.Src().external(), b.Src().external(); ea != eb {
 		return ea, ReasonPeerType
 	}
-	if !t.CompareRouterID && a.Src.external() && b.Src.external() {
+	if !t.CompareRouterID && a.Src().external() && b.Src().external() {
 		// Route stability: keep the path that is already selected.
 		if aSel {
 			return true, ReasonOlder
@@ -93,7 +93,7 @@ func (t *Table) compare(a, b *Path, aSel, bSel bool) (bool, Reason) {
 		}
 	}
 	xa, xb := a.Attrs.Extra(), b.Attrs.Extra()
-	ida, idb := a.Src.RouterID, b.Src.RouterID
+	ida, idb := a.Src().RouterID, b.Src().RouterID
 	if xa.OriginatorID.IsValid() {
 		ida = xa.OriginatorID
 	}
@@ -106,7 +106,7 @@ func (t *Table) compare(a, b *Path, aSel, bSel bool) (bool, Reason) {
 	if ca, cb := len(xa.ClusterList), len(xb.ClusterList); ca != cb {
 		return ca < cb, ReasonClusterLength
 	}
-	if c := a.Src.Addr.Compare(b.Src.Addr); c != 0 {
+	if c := a.Src().Addr.Compare(b.Src().Addr); c != 0 {
 		return c < 0, ReasonNeighborIP
 	}
 	return false, ReasonNothingLeft

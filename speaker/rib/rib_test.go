@@ -42,11 +42,11 @@ func build(t testing.TB, compareRID bool, paths ...tpath) (*Table, *NextHops) {
 	tb := NewTable(in, nhs)
 	tb.CompareRouterID = compareRID
 	for i, p := range paths {
-		var nh *NextHop
+		var nhAddr netip.Addr
 		if p.nh != "" {
-			nh = nhs.Get(netip.MustParseAddr(p.nh), netip.Addr{})
+			nhAddr = netip.MustParseAddr(p.nh)
 		}
-		tb.Update(pfx, Path{Attrs: in.Intern(&p.attrs), Src: p.src, NH: nh, Time: int64(i)})
+		tb.Update(pfx, Path{Attrs: in.Intern(&p.attrs), NH: nhs.Get(p.src, nhAddr, netip.Addr{}), Time: int64(i)})
 	}
 	return tb, nhs
 }
@@ -57,7 +57,7 @@ func bestOf(t *testing.T, tb *Table) (string, Reason) {
 	var reason Reason
 	tb.Process(func(_ netip.Prefix, _, nb *Path, r Reason) {
 		if nb != nil {
-			name = nb.Src.Name
+			name = nb.Src().Name
 		}
 		reason = r
 	})
@@ -152,7 +152,7 @@ func TestOlderPathKeepsSelected(t *testing.T) {
 		t.Fatalf("first best = %q %v", name, r)
 	}
 	in := tb.in
-	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2)}), Src: peerB, NH: tb.nh.Get(netip.MustParseAddr("2001:12::b"), netip.Addr{}), Time: 5})
+	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2)}), NH: tb.nh.Get(peerB, netip.MustParseAddr("2001:12::b"), netip.Addr{}), Time: 5})
 	if name, r := bestOf(t, tb); name != "as3rc (eBGP)" || r != ReasonOlder {
 		t.Errorf("after newer path: best = %q %v, want as3rc (eBGP) Older Path", name, r)
 	}
@@ -194,8 +194,8 @@ func TestNextHopTracking(t *testing.T) {
 	in := NewInterner()
 	tb := NewTable(in, nhs)
 	tb.CompareRouterID = true
-	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2)}), Src: peerB, NH: nhs.Get(netip.MustParseAddr("2001:12::b"), netip.Addr{})})
-	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(3, 2)}), Src: peerC, NH: nhs.Get(netip.MustParseAddr("2001:13::c"), netip.Addr{})})
+	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2)}), NH: nhs.Get(peerB, netip.MustParseAddr("2001:12::b"), netip.Addr{})})
+	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(3, 2)}), NH: nhs.Get(peerC, netip.MustParseAddr("2001:13::c"), netip.Addr{})})
 	if name, _ := bestOf(t, tb); name != "as2rb (eBGP)" {
 		t.Fatalf("best = %q", name)
 	}
@@ -209,8 +209,8 @@ func TestNextHopTracking(t *testing.T) {
 	}
 	var oldName string
 	tb.Process(func(_ netip.Prefix, old, nb *Path, r Reason) {
-		oldName = old.Src.Name
-		if nb == nil || nb.Src != peerC || r != ReasonFirst {
+		oldName = old.Src().Name
+		if nb == nil || nb.Src() != peerC || r != ReasonFirst {
 			t.Errorf("after linkdown: best %+v %v, want as3rc First path received", nb, r)
 		}
 	})
@@ -232,32 +232,32 @@ func TestAdjRIBIn(t *testing.T) {
 	in := tb.in
 	p2 := netip.MustParsePrefix("2001:1234:3::/64")
 	a := in.Intern(&Attrs{ASPath: seq(2)})
-	if !tb.Update(pfx, Path{Attrs: a, Src: peerB, NH: nhs.Get(netip.MustParseAddr("2001:12::b"), netip.Addr{})}) {
+	if !tb.Update(pfx, Path{Attrs: a, NH: nhs.Get(peerB, netip.MustParseAddr("2001:12::b"), netip.Addr{})}) {
 		t.Fatal("first update: no change")
 	}
 	// An identical update is an implicit duplicate: no change, refs kept.
-	if tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2)}), Src: peerB, NH: nhs.Get(netip.MustParseAddr("2001:12::b"), netip.Addr{})}) {
+	if tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2)}), NH: nhs.Get(peerB, netip.MustParseAddr("2001:12::b"), netip.Addr{})}) {
 		t.Error("duplicate update reported a change")
 	}
 	if a.refs != 1 {
 		t.Errorf("refs after duplicate = %d, want 1", a.refs)
 	}
 	// Implicit withdraw: the same source's new path replaces the old.
-	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2, 5)}), Src: peerB, NH: nhs.Get(netip.MustParseAddr("2001:12::b"), netip.Addr{})})
+	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2, 5)}), NH: nhs.Get(peerB, netip.MustParseAddr("2001:12::b"), netip.Addr{})})
 	if n := len(tb.Dest(pfx).Paths()); n != 1 {
 		t.Errorf("paths after replace = %d", n)
 	}
 	if in.Len() != 1 {
 		t.Errorf("interner holds %d sets, want 1 (the replaced set released)", in.Len())
 	}
-	tb.Update(p2, Path{Attrs: in.Intern(&Attrs{ASPath: seq(3)}), Src: peerC, NH: nhs.Get(netip.MustParseAddr("2001:13::c"), netip.Addr{})})
-	tb.Update(p2, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2, 3)}), Src: peerB, NH: nhs.Get(netip.MustParseAddr("2001:12::b"), netip.Addr{})})
+	tb.Update(p2, Path{Attrs: in.Intern(&Attrs{ASPath: seq(3)}), NH: nhs.Get(peerC, netip.MustParseAddr("2001:13::c"), netip.Addr{})})
+	tb.Update(p2, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2, 3)}), NH: nhs.Get(peerB, netip.MustParseAddr("2001:12::b"), netip.Addr{})})
 	tb.Process(nil)
 	if got := tb.SourceCount(peerB); got != 2 {
 		t.Errorf("SourceCount(peerB) = %d", got)
 	}
 	// Newest first.
-	if got := tb.Dest(p2).Paths()[0].Src; got != peerB {
+	if got := tb.Dest(p2).Paths()[0].Src(); got != peerB {
 		t.Errorf("first path of %v from %v, want the newest (peerB)", p2, got.Name)
 	}
 	if tb.Remove(pfx, peerC) {
@@ -327,7 +327,7 @@ func TestAdjOut(t *testing.T) {
 
 	// Its id goes to the next new destination, which is not advertised.
 	p2 := netip.MustParsePrefix("2001:1234:3::/64")
-	tb.Update(p2, Path{Attrs: in.Intern(&Attrs{ASPath: seq(3)}), Src: peerC, NH: nhs.Get(netip.MustParseAddr("2001:13::c"), netip.Addr{})})
+	tb.Update(p2, Path{Attrs: in.Intern(&Attrs{ASPath: seq(3)}), NH: nhs.Get(peerC, netip.MustParseAddr("2001:13::c"), netip.Addr{})})
 	tb.Process(nil)
 	d2 := tb.Dest(p2)
 	if d2.id != d.id || out.Get(d2) != nil {
@@ -443,7 +443,7 @@ func BenchmarkInsert1MIPv4(b *testing.B) {
 		for i, p := range prefixes {
 			attrs.ASPath[0].ASNs[1] = uint32(i % 5000)
 			attrs.ASPath[0].ASNs[2] = uint32(i % 7)
-			tb.Update(p, Path{Attrs: in.Intern(&attrs), Src: src, NH: nhs.Get(nhAddr, netip.Addr{}), Time: int64(i)})
+			tb.Update(p, Path{Attrs: in.Intern(&attrs), NH: nhs.Get(src, nhAddr, netip.Addr{}), Time: int64(i)})
 		}
 		tb.Process(func(netip.Prefix, *Path, *Path, Reason) {})
 		b.StopTimer()
@@ -487,7 +487,7 @@ func TestNextHopsGet(t *testing.T) {
 		{netip.MustParseAddr("10.0.0.2"), netip.Addr{}, netip.MustParseAddr("10.0.0.2")},
 	}
 	for _, tt := range tests {
-		h := nhs.Get(tt.global, tt.ll)
+		h := nhs.Get(peerB, tt.global, tt.ll)
 		if h.Addr != tt.want || h.Global != tt.global || h.LinkLocal != tt.ll || !h.Reachable || h.IfIndex != 2 {
 			t.Errorf("Get(%v, %v) = %+v, want Addr %v", tt.global, tt.ll, h, tt.want)
 		}
@@ -495,14 +495,24 @@ func TestNextHopsGet(t *testing.T) {
 	// The same pair is the same NextHop, resolved once; another pair is
 	// another one.
 	n := len(resolved)
-	if a, b := nhs.Get(g, ll), nhs.Get(g, ll); a != b || len(resolved) != n {
+	if a, b := nhs.Get(peerB, g, ll), nhs.Get(peerB, g, ll); a != b || len(resolved) != n {
 		t.Errorf("the same next hops gave %p and %p (%d resolutions)", a, b, len(resolved)-n)
 	}
-	if nhs.Get(g, ll) == nhs.Get(g, netip.Addr{}) {
+	if nhs.Get(peerB, g, ll) == nhs.Get(peerB, g, netip.Addr{}) {
 		t.Error("next hops with and without a link-local address are one")
 	}
-	if nhs.Len() != len(tests) {
-		t.Errorf("Len() = %d, want %d", nhs.Len(), len(tests))
+	// The same addresses from another source are another NextHop: it
+	// tells the path's source.
+	if h := nhs.Get(peerC, g, ll); h == nhs.Get(peerB, g, ll) || h.Src != peerC {
+		t.Errorf("next hops of B and C are one, or C's names %v", h.Src.Name)
+	}
+	// A local route's needs no resolution and is reachable.
+	n = len(resolved)
+	if h := nhs.Get(local, netip.Addr{}, netip.Addr{}); !h.Reachable || h.Src != local || len(resolved) != n {
+		t.Errorf("local next hop %+v (%d resolutions)", h, len(resolved)-n)
+	}
+	if want := len(tests) + 2; nhs.Len() != want {
+		t.Errorf("Len() = %d, want %d", nhs.Len(), want)
 	}
 }
 
@@ -533,13 +543,13 @@ func TestProcessReportsReplacedBest(t *testing.T) {
 		return old, nb
 	}
 	// A longer path from C loses: the best before is the best after.
-	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(3, 2)}), Src: peerC, NH: nhs.Get(netip.MustParseAddr("2001:13::c"), netip.Addr{})})
-	if old, nb := report(); old == nil || nb == nil || old.Src != peerB || old.Attrs != nb.Attrs {
+	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(3, 2)}), NH: nhs.Get(peerC, netip.MustParseAddr("2001:13::c"), netip.Addr{})})
+	if old, nb := report(); old == nil || nb == nil || old.Src() != peerB || old.Attrs != nb.Attrs {
 		t.Errorf("after a losing path: old %+v, new %+v; want B's path both", old, nb)
 	}
 	// B replaces its path: the old best is reported absent.
-	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2, 5)}), Src: peerB, NH: nhs.Get(netip.MustParseAddr("2001:12::b"), netip.Addr{})})
-	if old, nb := report(); old != nil || nb == nil || nb.Src != peerB || nb.Attrs.PathLen() != 2 {
+	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2, 5)}), NH: nhs.Get(peerB, netip.MustParseAddr("2001:12::b"), netip.Addr{})})
+	if old, nb := report(); old != nil || nb == nil || nb.Src() != peerB || nb.Attrs.PathLen() != 2 {
 		t.Errorf("after B's new path: old %+v, new %+v; want none, then B's new path", old, nb)
 	}
 }

@@ -35,12 +35,16 @@ func (s *Source) Weight() uint32 {
 
 func (s *Source) external() bool { return !s.Local && !s.IBGP }
 
-// NextHop is a path's next hop, as received, and whether the kernel can
-// reach it. Paths share NextHop values through NextHops, so a
-// reachability change is one write that every path using the next hop
-// sees; a speaker has a few of them (one or two per peer), where its
-// paths are many.
+// NextHop is where a path comes from: its source, the next hop it was
+// received with, and whether the kernel can reach that. Paths share
+// NextHop values through NextHops, so a reachability change is one write
+// that every path using the next hop sees; a speaker has a few of them
+// (one or two per peer), where its paths are many. The source lives here
+// rather than in every path: a path is three words, not four.
 type NextHop struct {
+	// Src is the source of the paths. For the speaker's own routes (Src
+	// is Local) the addresses are the zero Addr and Reachable is true.
+	Src *Source
 	// Global is the IPv4 NEXT_HOP, or the IPv6 global next hop of
 	// MP_REACH_NLRI (RFC 2545 section 3); the zero Addr when the peer
 	// sent a link-local address alone.
@@ -60,7 +64,10 @@ type NextHop struct {
 }
 
 // nhKey is a NextHop's identity in NextHops.
-type nhKey struct{ global, linkLocal netip.Addr }
+type nhKey struct {
+	src               *Source
+	global, linkLocal netip.Addr
+}
 
 // Resolver answers whether a next hop is reachable, and through which
 // interface.
@@ -82,20 +89,24 @@ func NewNextHops(r Resolver) *NextHops {
 	return &NextHops{m: make(map[nhKey]*NextHop), resolve: r}
 }
 
-// Get returns the shared NextHop of a path received with next hops global
-// and linkLocal (either may be the zero Addr), with one more reference,
-// resolving it when it is new.
-func (n *NextHops) Get(global, linkLocal netip.Addr) *NextHop {
-	k := nhKey{global, linkLocal}
+// Get returns the shared NextHop of a path src sent with next hops global
+// and linkLocal (either may be the zero Addr; both for a local route),
+// with one more reference, resolving it when it is new.
+func (n *NextHops) Get(src *Source, global, linkLocal netip.Addr) *NextHop {
+	k := nhKey{src, global, linkLocal}
 	if h, ok := n.m[k]; ok {
 		h.refs++
 		return h
 	}
-	h := &NextHop{Global: global, LinkLocal: linkLocal, Addr: global, refs: 1}
+	h := &NextHop{Src: src, Global: global, LinkLocal: linkLocal, Addr: global, refs: 1}
 	if !global.IsValid() || global.IsLinkLocalUnicast() || global.IsUnspecified() {
 		h.Addr = linkLocal
 	}
-	h.IfIndex, h.Reachable = n.resolve(h.Addr)
+	if src.Local {
+		h.Reachable = true // a local route needs no next hop
+	} else {
+		h.IfIndex, h.Reachable = n.resolve(h.Addr)
+	}
 	n.m[k] = h
 	return h
 }
@@ -115,7 +126,7 @@ func (n *NextHops) Release(h *NextHop) {
 	}
 	h.refs--
 	if h.refs <= 0 {
-		delete(n.m, nhKey{h.Global, h.LinkLocal})
+		delete(n.m, nhKey{h.Src, h.Global, h.LinkLocal})
 	}
 }
 
@@ -124,6 +135,9 @@ func (n *NextHops) Release(h *NextHop) {
 func (n *NextHops) Refresh() []*NextHop {
 	var changed []*NextHop
 	for _, h := range n.m {
+		if h.Src.Local {
+			continue
+		}
 		idx, ok := n.resolve(h.Addr)
 		if idx != h.IfIndex || ok != h.Reachable {
 			h.IfIndex, h.Reachable = idx, ok
@@ -141,18 +155,19 @@ func (n *NextHops) Len() int { return len(n.m) }
 // process.
 type Path struct {
 	Attrs *Attrs
-	Src   *Source
-	// NH is the resolved next hop, or nil for a path that needs none
-	// (locally originated).
+	// NH is the path's source and next hop (never nil).
 	NH *NextHop
 	// Time is when the path was received or last changed, in Unix
 	// nanoseconds of the speaker's clock.
 	Time int64
 }
 
+// Src returns the path's source.
+func (p *Path) Src() *Source { return p.NH.Src }
+
 // Valid reports whether the path may be selected: its next hop is
 // reachable (RFC 4271 section 9.1.2).
-func (p *Path) Valid() bool { return p.NH == nil || p.NH.Reachable }
+func (p *Path) Valid() bool { return p.NH.Reachable }
 
 // Dest is a prefix's paths, newest first (FRR's order, which the decision
 // process walks and show commands print), and the selected best path.
@@ -191,7 +206,7 @@ func (d *Dest) BestIndex() int { return int(d.best) }
 
 func (d *Dest) find(src *Source) int {
 	for i := range d.paths {
-		if d.paths[i].Src == src {
+		if d.paths[i].NH.Src == src {
 			return i
 		}
 	}
@@ -290,7 +305,7 @@ func (t *Table) Update(pfx netip.Prefix, p Path) bool {
 		t.dests[pfx] = d
 		t.byID[d.id] = d
 	}
-	if i := d.find(p.Src); i >= 0 {
+	if i := d.find(p.Src()); i >= 0 {
 		old := &d.paths[i]
 		if old.Attrs == p.Attrs && old.NH == p.NH {
 			t.in.Release(p.Attrs)
@@ -320,7 +335,7 @@ func (t *Table) Update(pfx netip.Prefix, p Path) bool {
 		d.best++
 	}
 	t.paths++
-	t.bySrc[p.Src]++
+	t.bySrc[p.Src()]++
 	t.mark(pfx, d)
 	return true
 }
@@ -368,10 +383,10 @@ func (t *Table) removeAt(pfx netip.Prefix, d *Dest, i int) {
 		d.best--
 	}
 	t.paths--
-	if n := t.bySrc[p.Src] - 1; n > 0 {
-		t.bySrc[p.Src] = n
+	if n := t.bySrc[p.Src()] - 1; n > 0 {
+		t.bySrc[p.Src()] = n
 	} else {
-		delete(t.bySrc, p.Src)
+		delete(t.bySrc, p.Src())
 	}
 	t.mark(pfx, d)
 }
