@@ -222,7 +222,7 @@ type Table struct {
 
 	in    *Interner
 	nh    *NextHops
-	dests map[netip.Prefix]*Dest
+	dests map[pfxKey]*Dest
 	// live is the number of destinations with paths; the others wait in
 	// empty for their withdrawals to be recorded (Sweep).
 	live  int
@@ -240,7 +240,7 @@ type Table struct {
 // NewTable returns an empty table whose paths' attribute sets come from in
 // and next hops from nh.
 func NewTable(in *Interner, nh *NextHops) *Table {
-	return &Table{in: in, nh: nh, dests: make(map[netip.Prefix]*Dest), bySrc: make(map[*Source]int)}
+	return &Table{in: in, nh: nh, dests: make(map[pfxKey]*Dest), bySrc: make(map[*Source]int)}
 }
 
 // Len returns the number of prefixes (with paths).
@@ -254,13 +254,34 @@ func (t *Table) SourceCount(src *Source) int { return t.bySrc[src] }
 
 // Dest returns the destination of pfx, or nil. A destination without
 // paths may be returned between Process and Sweep: its Best is nil.
-func (t *Table) Dest(pfx netip.Prefix) *Dest { return t.dests[pfx] }
+func (t *Table) Dest(pfx netip.Prefix) *Dest { return t.dests[keyOf(pfx)] }
+
+// pfxKey is a prefix without pointers (a netip.Prefix holds its zone's
+// handle), the key of a table's destinations: the garbage collector never
+// scans the map, and a key is 18 bytes instead of 32.
+type pfxKey struct {
+	addr [16]byte
+	bits uint8
+	is4  bool
+}
+
+func keyOf(p netip.Prefix) pfxKey {
+	return pfxKey{addr: p.Addr().As16(), bits: uint8(p.Bits()), is4: p.Addr().Is4()}
+}
+
+func (k pfxKey) prefix() netip.Prefix {
+	a := netip.AddrFrom16(k.addr)
+	if k.is4 {
+		a = a.Unmap()
+	}
+	return netip.PrefixFrom(a, int(k.bits))
+}
 
 // Walk calls fn for every prefix with paths, in no order, until it
 // returns false.
 func (t *Table) Walk(fn func(netip.Prefix, *Dest) bool) {
-	for p, d := range t.dests {
-		if len(d.paths) > 0 && !fn(p, d) {
+	for k, d := range t.dests {
+		if len(d.paths) > 0 && !fn(k.prefix(), d) {
 			return
 		}
 	}
@@ -270,9 +291,9 @@ func (t *Table) Walk(fn func(netip.Prefix, *Dest) bool) {
 // length.
 func (t *Table) Prefixes() []netip.Prefix {
 	out := make([]netip.Prefix, 0, t.live)
-	for p, d := range t.dests {
+	for k, d := range t.dests {
 		if len(d.paths) > 0 {
-			out = append(out, p)
+			out = append(out, k.prefix())
 		}
 	}
 	slices.SortFunc(out, ComparePrefix)
@@ -299,10 +320,11 @@ func (t *Table) mark(pfx netip.Prefix, d *Dest) {
 // whether anything changed: an update equal to the path held (same
 // attributes, same next hop) is dropped, and the held path keeps its age.
 func (t *Table) Update(pfx netip.Prefix, p Path) bool {
-	d := t.dests[pfx]
+	k := keyOf(pfx)
+	d := t.dests[k]
 	if d == nil {
 		d = &Dest{best: -1, id: t.newID()}
-		t.dests[pfx] = d
+		t.dests[k] = d
 		t.byID[d.id] = d
 	}
 	if i := d.find(p.Src()); i >= 0 {
@@ -354,7 +376,7 @@ func growPaths(n int) int {
 // Remove removes src's path to pfx (a withdrawal) and reports whether there
 // was one.
 func (t *Table) Remove(pfx netip.Prefix, src *Source) bool {
-	d := t.dests[pfx]
+	d := t.dests[keyOf(pfx)]
 	if d == nil {
 		return false
 	}
@@ -398,9 +420,9 @@ func (t *Table) RemoveSource(src *Source) int {
 		return 0
 	}
 	n := 0
-	for pfx, d := range t.dests {
+	for k, d := range t.dests {
 		if i := d.find(src); i >= 0 {
-			t.removeAt(pfx, d, i)
+			t.removeAt(k.prefix(), d, i)
 			n++
 		}
 	}
@@ -434,10 +456,10 @@ func (t *Table) MarkNextHops(hs []*NextHop) int {
 		set[h] = true
 	}
 	n := 0
-	for pfx, d := range t.dests {
+	for k, d := range t.dests {
 		for i := range d.paths {
 			if set[d.paths[i].NH] {
-				t.mark(pfx, d)
+				t.mark(k.prefix(), d)
 				n++
 				break
 			}
@@ -448,8 +470,8 @@ func (t *Table) MarkNextHops(hs []*NextHop) int {
 
 // MarkAll marks every prefix for decision.
 func (t *Table) MarkAll() {
-	for pfx, d := range t.dests {
-		t.mark(pfx, d)
+	for k, d := range t.dests {
+		t.mark(k.prefix(), d)
 	}
 }
 
@@ -465,7 +487,7 @@ func (t *Table) Process(fn func(pfx netip.Prefix, old, new *Path, reason Reason)
 	dirty := t.dirty
 	t.dirty = nil
 	for _, pfx := range dirty {
-		d := t.dests[pfx]
+		d := t.dests[keyOf(pfx)]
 		if d == nil {
 			continue
 		}
@@ -502,7 +524,7 @@ func (t *Table) Process(fn func(pfx netip.Prefix, old, new *Path, reason Reason)
 func (t *Table) Sweep() {
 	keep := t.empty[:0]
 	for _, pfx := range t.empty {
-		d := t.dests[pfx]
+		d := t.dests[keyOf(pfx)]
 		switch {
 		case d == nil || len(d.paths) > 0 || d.dirty:
 			// Gone already, or back (a dirty one is Process's again).
@@ -528,7 +550,7 @@ func (t *Table) newID() int32 {
 
 // drop forgets a destination without paths nor advertisements.
 func (t *Table) drop(pfx netip.Prefix, d *Dest) {
-	delete(t.dests, pfx)
+	delete(t.dests, keyOf(pfx))
 	t.byID[d.id] = nil
 	t.free = append(t.free, d.id)
 }
