@@ -38,7 +38,7 @@ func routerCommand(ctx context.Context, e *Env, r *topo.Router, sp Router, args 
 	case "show":
 		return show(ctx, r, sp, args[1:], o)
 	case "clear":
-		return clearBGP(sp, args[1:], o)
+		return clearBGP(ctx, sp, args[1:], o)
 	case "announce":
 		return announce(sp, args[1:], o)
 	case "withdraw":
@@ -603,8 +603,11 @@ func writeTrace(o *output, e speaker.TraceEntry) {
 	}
 }
 
-// clearBGP resets sessions: `clear bgp ADDR|* [soft]`.
-func clearBGP(sp Router, args []string, o *output) error {
+// clearBGP resets sessions: `clear bgp ADDR|* [soft]`. A soft clear also
+// has the speaker re-read its namespace's kernel table, so next hops made
+// reachable by hand (a static route) are seen at once (docs/design.md,
+// Next-hop tracking).
+func clearBGP(ctx context.Context, sp Router, args []string, o *output) error {
 	if len(args) > 0 && prefixOf(args[0], "bgp", 1) {
 		args = args[1:]
 	}
@@ -632,6 +635,9 @@ func clearBGP(sp Router, args []string, o *output) error {
 	kind := "hard"
 	if !hard {
 		kind = "soft"
+		if err := sp.SyncKernel(ctx); err != nil {
+			return err
+		}
 	}
 	o.printf("*** %s reset of %d session(s)\n", kind, len(addrs))
 	o.result(map[string]any{"reset": addrs, "hard": hard})
