@@ -3,7 +3,8 @@
 // daemon rather than a copy of it in a test:
 //
 //	LAB_CPUPROFILE=file   CPU profile from Start until SIGUSR1 or stop
-//	LAB_HEAPPROFILE=file  heap profile (after a GC) at SIGUSR1 or stop
+//	LAB_HEAPPROFILE=file  heap profile (after a GC) at SIGUSR1 or stop, and
+//	                      file.mem: the runtime's memory classes before it
 //
 // BenchmarkConvergeBA* (LAB_BENCH_PROFILE=dir) sets both for the daemon it
 // starts and sends SIGUSR1 when every router has converged, so the
@@ -16,7 +17,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"syscall"
 )
@@ -88,10 +91,35 @@ func writeHeap(path string) error {
 	if err != nil {
 		return err
 	}
+	// Where the resident memory goes (heap objects, free heap awaiting the
+	// next collection, goroutine stacks, runtime metadata), read before the
+	// collection below changes it: a heap profile alone shows live objects.
+	classes := memClasses()
 	runtime.GC() // the profile shows what is live, not what awaits collection
 	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
 		f.Close()
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.WriteFile(path+".mem", classes, 0o644)
+}
+
+// memClasses renders the runtime's memory classes and goroutine count.
+func memClasses() []byte {
+	var ss []metrics.Sample
+	for _, d := range metrics.All() {
+		if strings.HasPrefix(d.Name, "/memory/classes/") || d.Name == "/sched/goroutines:goroutines" {
+			ss = append(ss, metrics.Sample{Name: d.Name})
+		}
+	}
+	metrics.Read(ss)
+	var b strings.Builder
+	for _, s := range ss {
+		if s.Value.Kind() == metrics.KindUint64 {
+			fmt.Fprintf(&b, "%-55s %12d\n", s.Name, s.Value.Uint64())
+		}
+	}
+	return []byte(b.String())
 }
