@@ -5,13 +5,19 @@
 set -euo pipefail
 
 want=(iproute2 iputils-ping traceroute tcpdump)
+goal=lab
 if [[ "${1:-}" == "--test" ]]; then
+	goal=test
 	# The interoperability peers, and tshark for the codec's cross-check.
 	want+=(frr bird2 gobgpd exabgp tshark)
+	# go test -race needs cgo, so a C compiler and the C library's headers.
+	if ! command -v gcc >/dev/null 2>&1; then
+		want+=(gcc libc6-dev)
+	fi
 fi
 
 if [[ $(id -u) -ne 0 ]]; then
-	echo "lab needs root: it creates network namespaces, veths and kernel routes (try: sudo make ${MAKECMDGOALS:-lab})" >&2
+	echo "lab needs root: it creates network namespaces, veths and kernel routes (try: sudo make $goal)" >&2
 	exit 1
 fi
 
