@@ -497,4 +497,30 @@ func TestSourceAndCmdJSON(t *testing.T) {
 	if code != 1 || !strings.Contains(outJ, `"exit_code":1`) {
 		t.Errorf("a failing node command: exit %d, %s", code, outJ)
 	}
+
+	// pingall's JSON, and its exit status once h1 is cut off.
+	type pings struct {
+		Results []struct {
+			Src, Dst, Family string
+			OK               bool
+		}
+		Sent, Received int
+		DroppedPct     float64 `json:"dropped_pct"`
+	}
+	var p pings
+	outJ, _, code = l.run(nil, "cmd", "--json", l.name, "pingall")
+	if err := json.Unmarshal([]byte(outJ), &p); err != nil || code != 0 || p.Sent != 24 || p.Received != 24 || len(p.Results) != 24 {
+		t.Errorf("pingall --json: exit %d, err %v, %+v\n%s", code, err, p, outJ)
+	}
+	l.must("cmd", l.name, "link h1 as1ra down")
+	p = pings{}
+	outJ, _, code = l.run(nil, "cmd", "--json", l.name, "ping6all 1")
+	if err := json.Unmarshal([]byte(outJ), &p); err != nil || code != 1 || p.Sent != 12 || p.Received != 6 || p.DroppedPct != 50 {
+		t.Errorf("ping6all with h1 cut off: exit %d (want 1), err %v, %+v\n%s", code, err, p, outJ)
+	}
+	for _, r := range p.Results {
+		if r.OK == (r.Src == "h1" || r.Dst == "h1") {
+			t.Errorf("%s -> %s over %s: ok %v", r.Src, r.Dst, r.Family, r.OK)
+		}
+	}
 }
