@@ -1,0 +1,296 @@
+package speaker
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"lab/speaker/wire"
+)
+
+// modelPeer is a scripted peer whose reader goroutine keeps what the
+// speaker advertises to it, as the peer's Adj-RIB-In would.
+type modelPeer struct {
+	*peer
+	addr netip.Addr
+	as   uint32
+	id   string
+	ibgp bool
+
+	mu   sync.Mutex
+	rib  map[netip.Prefix]string // prefix -> "path lp N" as received
+	eor  int
+	err  error
+	done chan struct{}
+}
+
+// connect establishes a session with the speaker over a new connection
+// and starts reading what it sends.
+func (m *modelPeer) connect(h *harness) {
+	h.t.Helper()
+	p := h.inbound(m.addr)
+	o := peerOpen(m.as, 180, m.id)
+	got := expect[*wire.Open](p)
+	p.send(o)
+	p.opts = wire.Negotiate(o, got)
+	expect[*wire.Keepalive](p)
+	p.send(&wire.Keepalive{})
+	h.waitState(m.addr, Established)
+	p.c.SetReadDeadline(time.Time{}) // expect's: the reader waits as long as the test runs
+	m.mu.Lock()
+	m.peer, m.rib, m.eor, m.err, m.done = p, map[netip.Prefix]string{}, 0, nil, make(chan struct{})
+	m.mu.Unlock()
+	go m.read(p)
+}
+
+func (m *modelPeer) read(p *peer) {
+	defer close(m.done)
+	var buf []byte
+	for {
+		b, err := wire.ReadMessage(p.c, buf, p.opts.MaxLen())
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrClosedPipe) {
+				m.fail(err)
+			}
+			return
+		}
+		msg, err := wire.Parse(b, &p.opts)
+		if err != nil {
+			m.fail(err)
+			return
+		}
+		u, ok := msg.(*wire.Update)
+		if !ok {
+			continue
+		}
+		m.mu.Lock()
+		if _, _, eor := u.IsEndOfRIB(); eor {
+			m.eor++
+		}
+		if r, ok := u.MPUnreach(); ok {
+			for _, pfx := range r.Withdrawn {
+				delete(m.rib, pfx)
+			}
+		}
+		if r, ok := u.MPReach(); ok {
+			path, _ := u.ASPath()
+			var asns []string
+			for _, s := range path.Segments {
+				for _, as := range s.ASNs {
+					asns = append(asns, fmt.Sprint(as))
+				}
+			}
+			v := strings.Join(asns, " ")
+			if lp, ok := u.LocalPref(); ok {
+				v += fmt.Sprintf(" lp %d", lp.Value)
+			}
+			if _, ok := u.MED(); ok && !m.ibgp {
+				v += " med"
+			}
+			for _, pfx := range r.NLRI {
+				m.rib[pfx] = strings.TrimSpace(v)
+			}
+		}
+		m.mu.Unlock()
+	}
+}
+
+func (m *modelPeer) fail(err error) {
+	m.mu.Lock()
+	if m.err == nil {
+		m.err = err
+	}
+	m.mu.Unlock()
+}
+
+func (m *modelPeer) snapshot() (map[netip.Prefix]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[netip.Prefix]string, len(m.rib))
+	for k, v := range m.rib {
+		out[k] = v
+	}
+	return out, m.err
+}
+
+// expectedAdverts is what the speaker must have advertised to m given
+// its Loc-RIB: every best path, except to the peer it came from, and
+// iBGP-learned ones to iBGP peers; our AS prepended and the MED dropped
+// towards eBGP peers (a local route keeps its MED), LOCAL_PREF towards
+// iBGP ones.
+func expectedAdverts(snap *Snapshot, m *modelPeer) map[netip.Prefix]string {
+	out := map[netip.Prefix]string{}
+	for _, r := range snap.Table(wire.IPv6Unicast).Routes {
+		b := r.Best()
+		if b == nil || b.Peer == m.addr || b.Internal && m.ibgp {
+			continue
+		}
+		path := b.ASPath
+		if m.ibgp {
+			lp := uint32(100)
+			if b.HasLocPrf {
+				lp = b.LocPrf
+			}
+			path += fmt.Sprintf(" lp %d", lp)
+		} else {
+			path = strings.TrimSpace("1 " + path)
+			if b.Local && b.HasMetric {
+				path += " med"
+			}
+		}
+		out[r.Prefix] = strings.TrimSpace(path)
+	}
+	return out
+}
+
+// The speaker's Adj-RIBs-Out follow its Loc-RIB through random
+// announcements, replacements, withdrawals, looped paths, originations
+// and session resets from two eBGP peers and an iBGP one: after each
+// burst, what every peer received is exactly the export of the best
+// paths (a round advertises only the prefixes whose best path changed
+// source or attributes; this checks that nothing else needed sending).
+func TestAdvertiseFollowsLocRIB(t *testing.T) {
+	addrC, addrI := netip.MustParseAddr("2001:13::c"), netip.MustParseAddr("2001:11::e")
+	h := newHarness(t, func(c *Config) {
+		c.CompareRouterID = false
+		c.Peers[0].Passive = true
+		c.Peers = append(c.Peers,
+			PeerConfig{Description: "as3rc (eBGP)", LocalAddr: netip.MustParseAddr("2001:13::a"), PeerAddr: addrC,
+				PeerAS: 3, Interface: "as1ra-eth1", NextHop6: netip.MustParseAddr("2001:13::a"), Passive: true},
+			PeerConfig{Description: "as1re (iBGP)", LocalAddr: netip.MustParseAddr("2001:11::a"), PeerAddr: addrI,
+				PeerAS: 1, Interface: "as1ra-eth2", NextHop6: netip.MustParseAddr("2001:11::a"), Passive: true})
+		c.Originate[0].MED, c.Originate[0].HasMED = 7, true
+	})
+	peers := []*modelPeer{
+		{addr: addrB, as: 2, id: "0.0.0.3"},
+		{addr: addrC, as: 3, id: "0.0.0.4"},
+		{addr: addrI, as: 1, id: "0.0.0.5", ibgp: true},
+	}
+	for _, m := range peers {
+		m.connect(h)
+	}
+	var pfxs []netip.Prefix
+	for i := range 8 {
+		pfxs = append(pfxs, netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, byte(i)}), 48))
+	}
+	// One of them is also originated now and then.
+	local := pfxs[7]
+
+	check := func(step int) {
+		t.Helper()
+		var last string
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			snap, err := h.sp.Snapshot(h.ctx())
+			if err != nil {
+				t.Fatal(err)
+			}
+			last = ""
+			for _, m := range peers {
+				got, err := m.snapshot()
+				if err != nil {
+					t.Fatalf("step %d: peer %v: %v", step, m.addr, err)
+				}
+				want := expectedAdverts(snap, m)
+				for _, pfx := range pfxs {
+					if got[pfx] != want[pfx] {
+						last += fmt.Sprintf("\n  peer %v, %v: received %q, want %q", m.addr, pfx, got[pfx], want[pfx])
+					}
+				}
+			}
+			if last == "" {
+				return
+			}
+			if time.Now().After(deadline) {
+				var lines []string
+				for _, r := range snap.Table(wire.IPv6Unicast).Routes {
+					for _, p := range r.Paths {
+						lines = append(lines, fmt.Sprintf("%v %v from %v", r.Prefix, p, p.Peer))
+					}
+				}
+				t.Fatalf("step %d: Adj-RIBs-Out differ from the Loc-RIB:%s\nLoc-RIB:\n  %s", step, last, strings.Join(lines, "\n  "))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	check(0)
+
+	rng := rand.New(rand.NewPCG(11, 12))
+	for step := 1; step <= 400; step++ {
+		m := peers[rng.IntN(len(peers))]
+		pfx := pfxs[rng.IntN(len(pfxs))]
+		switch op := rng.IntN(20); {
+		case op < 10: // announce or replace
+			path := []uint32{m.as}
+			if m.ibgp {
+				path = nil
+			}
+			for range rng.IntN(3) {
+				path = append(path, 10+uint32(rng.IntN(3)))
+			}
+			if rng.IntN(12) == 0 {
+				path = append(path, 1) // a loop: withdraws the peer's path
+			}
+			attrs := []wire.Attr{
+				wire.MPReachNLRI{AFI: wire.AFIIPv6, SAFI: wire.SAFIUnicast, NextHops: []netip.Addr{m.addr}, NLRI: []netip.Prefix{pfx}},
+				wire.Origin{}, wire.ASPath{Segments: []wire.ASSegment{{Type: wire.ASSequence, ASNs: path}}},
+			}
+			if rng.IntN(2) == 0 {
+				attrs = append(attrs, wire.MED{Value: uint32(rng.IntN(2))})
+			}
+			if m.ibgp {
+				attrs = append(attrs, wire.LocalPref{Value: []uint32{50, 100, 200}[rng.IntN(3)]})
+			}
+			m.send(&wire.Update{Attrs: attrs})
+		case op < 15: // withdraw
+			m.send(&wire.Update{Attrs: []wire.Attr{wire.MPUnreachNLRI{AFI: wire.AFIIPv6, SAFI: wire.SAFIUnicast, Withdrawn: []netip.Prefix{pfx}}}})
+		case op < 17: // originate, or stop
+			if rng.IntN(2) == 0 {
+				if err := h.sp.Announce(Origination{Prefix: local, MED: uint32(rng.IntN(3)), HasMED: true}); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := h.sp.Withdraw(local); err != nil {
+				t.Fatal(err)
+			}
+		case op < 18: // ask for everything again
+			m.send(&wire.RouteRefresh{AFI: wire.AFIIPv6, SAFI: wire.SAFIUnicast})
+		default: // the session goes down and comes back: a full table
+			m.c.Close()
+			<-m.done
+			h.waitState(m.addr, Idle)
+			// A hard reset skips the idle hold the drop started.
+			if err := h.sp.ResetPeer(m.addr, true); err != nil {
+				t.Fatal(err)
+			}
+			h.waitState(m.addr, Active)
+			m.connect(h)
+			eorDeadline := time.Now().Add(5 * time.Second)
+			for {
+				m.mu.Lock()
+				eor := m.eor
+				m.mu.Unlock()
+				if eor > 0 {
+					break
+				}
+				if time.Now().After(eorDeadline) {
+					t.Fatalf("step %d: no End-of-RIB after the session came back", step)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+		if step%10 == 0 || rng.IntN(4) == 0 {
+			check(step)
+		}
+	}
+	check(-1)
+	if slices.ContainsFunc(peers, func(m *modelPeer) bool { _, err := m.snapshot(); return err != nil }) {
+		t.Error("a peer failed to read")
+	}
+}
