@@ -23,6 +23,7 @@ type modelPeer struct {
 	as   uint32
 	id   string
 	ibgp bool
+	as2  bool // a peer without the 4-octet AS capability
 
 	mu   sync.Mutex
 	rib  map[netip.Prefix]string // prefix -> "path lp N" as received
@@ -36,7 +37,10 @@ type modelPeer struct {
 func (m *modelPeer) connect(h *harness) {
 	h.t.Helper()
 	p := h.inbound(m.addr)
-	o := peerOpen(m.as, 180, m.id)
+	o := peerOpen(m.as, 180, m.id, wire.IPv4Unicast, wire.IPv6Unicast)
+	if m.as2 {
+		o.Capabilities = slices.DeleteFunc(o.Capabilities, func(c wire.Capability) bool { return c.Code() == wire.CapCodeAS4 })
+	}
 	got := expect[*wire.Open](p)
 	p.send(o)
 	p.opts = wire.Negotiate(o, got)
@@ -74,12 +78,19 @@ func (m *modelPeer) read(p *peer) {
 		if _, _, eor := u.IsEndOfRIB(); eor {
 			m.eor++
 		}
+		for _, pfx := range u.Withdrawn {
+			delete(m.rib, pfx)
+		}
 		if r, ok := u.MPUnreach(); ok {
 			for _, pfx := range r.Withdrawn {
 				delete(m.rib, pfx)
 			}
 		}
+		nlri := u.NLRI
 		if r, ok := u.MPReach(); ok {
+			nlri = append(nlri, r.NLRI...)
+		}
+		if len(nlri) > 0 {
 			path, _ := u.ASPath()
 			var asns []string
 			for _, s := range path.Segments {
@@ -94,7 +105,15 @@ func (m *modelPeer) read(p *peer) {
 			if _, ok := u.MED(); ok && !m.ibgp {
 				v += " med"
 			}
-			for _, pfx := range r.NLRI {
+			if c, ok := u.Communities(); ok {
+				for _, x := range c.Values {
+					v += " " + x.String()
+				}
+			}
+			if _, ok := u.OriginatorID(); ok {
+				v += " originator"
+			}
+			for _, pfx := range nlri {
 				m.rib[pfx] = strings.TrimSpace(v)
 			}
 		}
@@ -127,7 +146,8 @@ func (m *modelPeer) snapshot() (map[netip.Prefix]string, error) {
 // iBGP ones.
 func expectedAdverts(snap *Snapshot, m *modelPeer) map[netip.Prefix]string {
 	out := map[netip.Prefix]string{}
-	for _, r := range snap.Table(wire.IPv6Unicast).Routes {
+	routes := append(snap.Table(wire.IPv4Unicast).Routes, snap.Table(wire.IPv6Unicast).Routes...)
+	for _, r := range routes {
 		b := r.Best()
 		if b == nil || b.Peer == m.addr || b.Internal && m.ibgp {
 			continue
@@ -145,31 +165,39 @@ func expectedAdverts(snap *Snapshot, m *modelPeer) map[netip.Prefix]string {
 				path += " med"
 			}
 		}
+		for _, c := range b.Communities {
+			path += " " + c
+		}
 		out[r.Prefix] = strings.TrimSpace(path)
 	}
 	return out
 }
 
 // The speaker's Adj-RIBs-Out follow its Loc-RIB through random
-// announcements, replacements, withdrawals, looped paths, originations
-// and session resets from two eBGP peers and an iBGP one: after each
+// announcements, replacements, withdrawals, looped paths, originations,
+// route refreshes and session resets, in both families, from two eBGP
+// peers (one without 4-octet AS numbers) and an iBGP one: after each
 // burst, what every peer received is exactly the export of the best
-// paths (a round advertises only the prefixes whose best path changed
-// source or attributes; this checks that nothing else needed sending).
+// paths. A round advertises only the prefixes whose best path changed
+// source or attributes; this checks that nothing else needed sending.
 func TestAdvertiseFollowsLocRIB(t *testing.T) {
 	addrC, addrI := netip.MustParseAddr("2001:13::c"), netip.MustParseAddr("2001:11::e")
+	both := []wire.Family{wire.IPv4Unicast, wire.IPv6Unicast}
 	h := newHarness(t, func(c *Config) {
 		c.CompareRouterID = false
 		c.Peers[0].Passive = true
+		c.Peers[0].Families, c.Peers[0].NextHop4 = both, netip.MustParseAddr("10.12.0.1")
 		c.Peers = append(c.Peers,
 			PeerConfig{Description: "as3rc (eBGP)", LocalAddr: netip.MustParseAddr("2001:13::a"), PeerAddr: addrC,
-				PeerAS: 3, Interface: "as1ra-eth1", NextHop6: netip.MustParseAddr("2001:13::a"), Passive: true},
+				PeerAS: 3, Interface: "as1ra-eth1", NextHop6: netip.MustParseAddr("2001:13::a"), Passive: true,
+				Families: both, NextHop4: netip.MustParseAddr("10.13.0.1")},
 			PeerConfig{Description: "as1re (iBGP)", LocalAddr: netip.MustParseAddr("2001:11::a"), PeerAddr: addrI,
-				PeerAS: 1, Interface: "as1ra-eth2", NextHop6: netip.MustParseAddr("2001:11::a"), Passive: true})
+				PeerAS: 1, Interface: "as1ra-eth2", NextHop6: netip.MustParseAddr("2001:11::a"), Passive: true,
+				Families: both, NextHop4: netip.MustParseAddr("10.11.0.1")})
 		c.Originate[0].MED, c.Originate[0].HasMED = 7, true
 	})
 	peers := []*modelPeer{
-		{addr: addrB, as: 2, id: "0.0.0.3"},
+		{addr: addrB, as: 2, id: "0.0.0.3", as2: true},
 		{addr: addrC, as: 3, id: "0.0.0.4"},
 		{addr: addrI, as: 1, id: "0.0.0.5", ibgp: true},
 	}
@@ -177,11 +205,12 @@ func TestAdvertiseFollowsLocRIB(t *testing.T) {
 		m.connect(h)
 	}
 	var pfxs []netip.Prefix
-	for i := range 8 {
+	for i := range 6 {
 		pfxs = append(pfxs, netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, byte(i)}), 48))
+		pfxs = append(pfxs, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 100, byte(i), 0}), 24))
 	}
-	// One of them is also originated now and then.
-	local := pfxs[7]
+	// The last two are also originated now and then.
+	local := pfxs[len(pfxs)-2:]
 
 	check := func(step int) {
 		t.Helper()
@@ -210,9 +239,11 @@ func TestAdvertiseFollowsLocRIB(t *testing.T) {
 			}
 			if time.Now().After(deadline) {
 				var lines []string
-				for _, r := range snap.Table(wire.IPv6Unicast).Routes {
-					for _, p := range r.Paths {
-						lines = append(lines, fmt.Sprintf("%v %v from %v", r.Prefix, p, p.Peer))
+				for _, f := range both {
+					for _, r := range snap.Table(f).Routes {
+						for _, p := range r.Paths {
+							lines = append(lines, fmt.Sprintf("%v %v from %v", r.Prefix, p, p.Peer))
+						}
 					}
 				}
 				t.Fatalf("step %d: Adj-RIBs-Out differ from the Loc-RIB:%s\nLoc-RIB:\n  %s", step, last, strings.Join(lines, "\n  "))
@@ -238,29 +269,48 @@ func TestAdvertiseFollowsLocRIB(t *testing.T) {
 			if rng.IntN(12) == 0 {
 				path = append(path, 1) // a loop: withdraws the peer's path
 			}
-			attrs := []wire.Attr{
-				wire.MPReachNLRI{AFI: wire.AFIIPv6, SAFI: wire.SAFIUnicast, NextHops: []netip.Addr{m.addr}, NLRI: []netip.Prefix{pfx}},
-				wire.Origin{}, wire.ASPath{Segments: []wire.ASSegment{{Type: wire.ASSequence, ASNs: path}}},
+			attrs := []wire.Attr{wire.Origin{}, wire.ASPath{Segments: []wire.ASSegment{{Type: wire.ASSequence, ASNs: path}}}}
+			u := &wire.Update{}
+			if pfx.Addr().Is4() {
+				attrs = append(attrs, wire.NextHop{Addr: netip.MustParseAddr("10.0.0.1")})
+				u.NLRI = []netip.Prefix{pfx}
+			} else {
+				attrs = append([]wire.Attr{wire.MPReachNLRI{AFI: wire.AFIIPv6, SAFI: wire.SAFIUnicast, NextHops: []netip.Addr{m.addr}, NLRI: []netip.Prefix{pfx}}}, attrs...)
 			}
 			if rng.IntN(2) == 0 {
 				attrs = append(attrs, wire.MED{Value: uint32(rng.IntN(2))})
 			}
 			if m.ibgp {
 				attrs = append(attrs, wire.LocalPref{Value: []uint32{50, 100, 200}[rng.IntN(3)]})
+				if rng.IntN(4) == 0 {
+					// Reflection attributes: the general decoder's, and
+					// never passed on.
+					attrs = append(attrs, wire.OriginatorID{ID: netip.MustParseAddr("0.0.0.9")})
+				}
 			}
-			m.send(&wire.Update{Attrs: attrs})
+			if rng.IntN(4) == 0 {
+				attrs = append(attrs, wire.Communities{Values: []wire.Community{wire.Community(65000<<16 | uint32(rng.IntN(2)))}})
+			}
+			u.Attrs = attrs
+			m.send(u)
 		case op < 15: // withdraw
-			m.send(&wire.Update{Attrs: []wire.Attr{wire.MPUnreachNLRI{AFI: wire.AFIIPv6, SAFI: wire.SAFIUnicast, Withdrawn: []netip.Prefix{pfx}}}})
+			if pfx.Addr().Is4() {
+				m.send(&wire.Update{Withdrawn: []netip.Prefix{pfx}})
+			} else {
+				m.send(&wire.Update{Attrs: []wire.Attr{wire.MPUnreachNLRI{AFI: wire.AFIIPv6, SAFI: wire.SAFIUnicast, Withdrawn: []netip.Prefix{pfx}}}})
+			}
 		case op < 17: // originate, or stop
+			l := local[rng.IntN(len(local))]
 			if rng.IntN(2) == 0 {
-				if err := h.sp.Announce(Origination{Prefix: local, MED: uint32(rng.IntN(3)), HasMED: true}); err != nil {
+				if err := h.sp.Announce(Origination{Prefix: l, MED: uint32(rng.IntN(3)), HasMED: true}); err != nil {
 					t.Fatal(err)
 				}
-			} else if err := h.sp.Withdraw(local); err != nil {
+			} else if err := h.sp.Withdraw(l); err != nil {
 				t.Fatal(err)
 			}
 		case op < 18: // ask for everything again
-			m.send(&wire.RouteRefresh{AFI: wire.AFIIPv6, SAFI: wire.SAFIUnicast})
+			f := both[rng.IntN(2)]
+			m.send(&wire.RouteRefresh{AFI: f.AFI, SAFI: f.SAFI})
 		default: // the session goes down and comes back: a full table
 			m.c.Close()
 			<-m.done
@@ -276,11 +326,11 @@ func TestAdvertiseFollowsLocRIB(t *testing.T) {
 				m.mu.Lock()
 				eor := m.eor
 				m.mu.Unlock()
-				if eor > 0 {
+				if eor == len(both) {
 					break
 				}
 				if time.Now().After(eorDeadline) {
-					t.Fatalf("step %d: no End-of-RIB after the session came back", step)
+					t.Fatalf("step %d: %d End-of-RIBs after the session came back, want %d", step, eor, len(both))
 				}
 				time.Sleep(time.Millisecond)
 			}
