@@ -253,52 +253,58 @@ func TestAdvertiseFollowsLocRIB(t *testing.T) {
 	}
 	check(0)
 
+	// routeMsg is a random UPDATE of m for pfx: an announcement (or a
+	// replacement, or a loop, which withdraws) or a withdrawal.
+	routeMsg := func(rng *rand.Rand, m *modelPeer, pfx netip.Prefix) *wire.Update {
+		if rng.IntN(3) == 0 {
+			if pfx.Addr().Is4() {
+				return &wire.Update{Withdrawn: []netip.Prefix{pfx}}
+			}
+			return &wire.Update{Attrs: []wire.Attr{wire.MPUnreachNLRI{AFI: wire.AFIIPv6, SAFI: wire.SAFIUnicast, Withdrawn: []netip.Prefix{pfx}}}}
+		}
+		path := []uint32{m.as}
+		if m.ibgp {
+			path = nil
+		}
+		for range rng.IntN(3) {
+			path = append(path, 10+uint32(rng.IntN(3)))
+		}
+		if rng.IntN(12) == 0 {
+			path = append(path, 1) // a loop: withdraws the peer's path
+		}
+		attrs := []wire.Attr{wire.Origin{}, wire.ASPath{Segments: []wire.ASSegment{{Type: wire.ASSequence, ASNs: path}}}}
+		u := &wire.Update{}
+		if pfx.Addr().Is4() {
+			attrs = append(attrs, wire.NextHop{Addr: netip.MustParseAddr("10.0.0.1")})
+			u.NLRI = []netip.Prefix{pfx}
+		} else {
+			attrs = append([]wire.Attr{wire.MPReachNLRI{AFI: wire.AFIIPv6, SAFI: wire.SAFIUnicast, NextHops: []netip.Addr{m.addr}, NLRI: []netip.Prefix{pfx}}}, attrs...)
+		}
+		if rng.IntN(2) == 0 {
+			attrs = append(attrs, wire.MED{Value: uint32(rng.IntN(2))})
+		}
+		if m.ibgp {
+			attrs = append(attrs, wire.LocalPref{Value: []uint32{50, 100, 200}[rng.IntN(3)]})
+			if rng.IntN(4) == 0 {
+				// Reflection attributes: the general decoder's, and
+				// never passed on.
+				attrs = append(attrs, wire.OriginatorID{ID: netip.MustParseAddr("0.0.0.9")})
+			}
+		}
+		if rng.IntN(4) == 0 {
+			attrs = append(attrs, wire.Communities{Values: []wire.Community{wire.Community(65000<<16 | uint32(rng.IntN(2)))}})
+		}
+		u.Attrs = attrs
+		return u
+	}
+
 	rng := rand.New(rand.NewPCG(11, 12))
 	for step := 1; step <= 400; step++ {
 		m := peers[rng.IntN(len(peers))]
 		pfx := pfxs[rng.IntN(len(pfxs))]
 		switch op := rng.IntN(20); {
-		case op < 10: // announce or replace
-			path := []uint32{m.as}
-			if m.ibgp {
-				path = nil
-			}
-			for range rng.IntN(3) {
-				path = append(path, 10+uint32(rng.IntN(3)))
-			}
-			if rng.IntN(12) == 0 {
-				path = append(path, 1) // a loop: withdraws the peer's path
-			}
-			attrs := []wire.Attr{wire.Origin{}, wire.ASPath{Segments: []wire.ASSegment{{Type: wire.ASSequence, ASNs: path}}}}
-			u := &wire.Update{}
-			if pfx.Addr().Is4() {
-				attrs = append(attrs, wire.NextHop{Addr: netip.MustParseAddr("10.0.0.1")})
-				u.NLRI = []netip.Prefix{pfx}
-			} else {
-				attrs = append([]wire.Attr{wire.MPReachNLRI{AFI: wire.AFIIPv6, SAFI: wire.SAFIUnicast, NextHops: []netip.Addr{m.addr}, NLRI: []netip.Prefix{pfx}}}, attrs...)
-			}
-			if rng.IntN(2) == 0 {
-				attrs = append(attrs, wire.MED{Value: uint32(rng.IntN(2))})
-			}
-			if m.ibgp {
-				attrs = append(attrs, wire.LocalPref{Value: []uint32{50, 100, 200}[rng.IntN(3)]})
-				if rng.IntN(4) == 0 {
-					// Reflection attributes: the general decoder's, and
-					// never passed on.
-					attrs = append(attrs, wire.OriginatorID{ID: netip.MustParseAddr("0.0.0.9")})
-				}
-			}
-			if rng.IntN(4) == 0 {
-				attrs = append(attrs, wire.Communities{Values: []wire.Community{wire.Community(65000<<16 | uint32(rng.IntN(2)))}})
-			}
-			u.Attrs = attrs
-			m.send(u)
-		case op < 15: // withdraw
-			if pfx.Addr().Is4() {
-				m.send(&wire.Update{Withdrawn: []netip.Prefix{pfx}})
-			} else {
-				m.send(&wire.Update{Attrs: []wire.Attr{wire.MPUnreachNLRI{AFI: wire.AFIIPv6, SAFI: wire.SAFIUnicast, Withdrawn: []netip.Prefix{pfx}}}})
-			}
+		case op < 15: // announce, replace or withdraw
+			m.send(routeMsg(rng, m, pfx))
 		case op < 17: // originate, or stop
 			l := local[rng.IntN(len(local))]
 			if rng.IntN(2) == 0 {
@@ -340,6 +346,38 @@ func TestAdvertiseFollowsLocRIB(t *testing.T) {
 		}
 	}
 	check(-1)
+
+	// Bursts from every peer at once: their readers decode (and intern)
+	// side by side, and the RIB goroutine takes their UPDATEs in rounds of
+	// any mix.
+	for burst := range 5 {
+		var wg sync.WaitGroup
+		errs := make(chan error, len(peers))
+		for i, m := range peers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(uint64(burst), uint64(i)))
+				m.c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+				for range 100 {
+					b, err := routeMsg(rng, m, pfxs[rng.IntN(len(pfxs))]).AppendTo(nil, &m.opts)
+					if err == nil {
+						_, err = m.c.Write(b)
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("burst %d: %v", burst, err)
+		}
+		check(1000 + burst)
+	}
 	if slices.ContainsFunc(peers, func(m *modelPeer) bool { _, err := m.snapshot(); return err != nil }) {
 		t.Error("a peer failed to read")
 	}
