@@ -1,6 +1,7 @@
 package speaker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -349,7 +350,59 @@ func TestAdvertiseFollowsLocRIB(t *testing.T) {
 
 	// Bursts from every peer at once: their readers decode (and intern)
 	// side by side, and the RIB goroutine takes their UPDATEs in rounds of
-	// any mix.
+	// any mix, while show commands come as from the control socket.
+	stopShows := make(chan struct{})
+	showsDone := make(chan error, 1)
+	// A follower of the iBGP peer's trace renders every message (the
+	// general path's decoded UPDATEs are shared with it) as the shell's
+	// `show bgp messages follow` does.
+	follow, stopFollow, err := h.sp.FollowTrace(addrI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopFollow()
+	followStop, followDone := make(chan struct{}), make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case e := <-follow:
+				if e.Msg != nil && wire.Format(e.Msg) != "" {
+					n++
+				}
+			case <-followStop:
+				followDone <- n
+				return
+			}
+		}
+	}()
+	go func() {
+		ctx := context.Background()
+		var err error
+		for err == nil {
+			select {
+			case <-stopShows:
+				showsDone <- nil
+				return
+			default:
+			}
+			_, err = h.sp.Snapshot(ctx)
+			if err == nil {
+				_, err = h.sp.Summary(ctx, wire.IPv4Unicast)
+			}
+			if err == nil {
+				_, err = h.sp.Neighbor(ctx, addrC)
+			}
+			if err == nil {
+				_, err = h.sp.Route(ctx, pfxs[0])
+			}
+			if err == nil {
+				_, err = h.sp.Trace(addrI)
+			}
+			h.sp.LogLines()
+		}
+		showsDone <- err
+	}()
 	for burst := range 5 {
 		var wg sync.WaitGroup
 		errs := make(chan error, len(peers))
@@ -377,6 +430,14 @@ func TestAdvertiseFollowsLocRIB(t *testing.T) {
 			t.Fatalf("burst %d: %v", burst, err)
 		}
 		check(1000 + burst)
+	}
+	close(stopShows)
+	if err := <-showsDone; err != nil {
+		t.Errorf("show commands: %v", err)
+	}
+	close(followStop)
+	if n := <-followDone; n == 0 {
+		t.Error("the trace follower rendered no message")
 	}
 	if slices.ContainsFunc(peers, func(m *modelPeer) bool { _, err := m.snapshot(); return err != nil }) {
 		t.Error("a peer failed to read")
