@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"sync"
 
 	"lab/speaker/fib"
 	"lab/speaker/rib"
@@ -755,21 +756,42 @@ func (sp *Speaker) inRIB(ctx context.Context, fn func(*ribState)) error {
 	if !started || closed {
 		return fmt.Errorf("speaker %s: not running", sp.cfg.Name)
 	}
+	// fn writes the caller's variables, which the caller reads as it
+	// returns. A caller that gives up (ctx, or the speaker closing) while
+	// fn waits in the queue marks it abandoned, under mu: fn then never
+	// runs, or has run already and mu orders its writes before the
+	// caller's reads.
+	var mu sync.Mutex
+	abandoned := false
 	done := make(chan struct{})
-	ev := ribEvent{kind: ribFunc, fn: func(r *ribState) { fn(r); close(done) }}
+	ev := ribEvent{kind: ribFunc, fn: func(r *ribState) {
+		mu.Lock()
+		if !abandoned {
+			fn(r)
+		}
+		mu.Unlock()
+		close(done)
+	}}
+	abandon := func(err error) error {
+		mu.Lock()
+		abandoned = true
+		mu.Unlock()
+		return err
+	}
+	closedErr := func() error { return fmt.Errorf("speaker %s: closed", sp.cfg.Name) }
 	select {
 	case sp.ribIn <- ev:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-sp.ctx.Done():
-		return fmt.Errorf("speaker %s: closed", sp.cfg.Name)
+		return closedErr()
 	}
 	select {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return abandon(ctx.Err())
 	case <-sp.ctx.Done():
-		return fmt.Errorf("speaker %s: closed", sp.cfg.Name)
+		return abandon(closedErr())
 	}
 }

@@ -1,0 +1,88 @@
+package speaker
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"lab/speaker/wire"
+)
+
+// A show command whose caller gives up (its context ends: the client
+// went away, a WaitFor deadline) while its request waits behind a busy
+// RIB round returns with the context's error, and its snapshot function
+// does not run as the caller returns: it would write the caller's
+// variables while the caller reads them (the race detector reports it).
+// Either the caller gets its result, or it gets the error.
+func TestShowAbandonedWhileRIBBusy(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Peers[0].Passive = true })
+	shows := []func(context.Context) (bool, error){
+		func(ctx context.Context) (bool, error) { s, err := h.sp.Snapshot(ctx); return s != nil, err },
+		func(ctx context.Context) (bool, error) {
+			s, err := h.sp.Summary(ctx, wire.IPv6Unicast)
+			return s != nil, err
+		},
+		func(ctx context.Context) (bool, error) {
+			n, err := h.sp.Neighbor(ctx, addrB)
+			return n != nil && n.Addr == addrB, err
+		},
+		func(ctx context.Context) (bool, error) {
+			tb, err := h.sp.Table(ctx, wire.IPv6Unicast)
+			return tb != nil && len(tb.Routes) == 1, err
+		},
+		func(ctx context.Context) (bool, error) {
+			r, err := h.sp.Route(ctx, h.sp.cfg.Originate[0].Prefix)
+			return r != nil, err
+		},
+	}
+	abandoned := 0
+	for i := range 10 * len(shows) {
+		// The RIB goroutine is busy until release.
+		release, busy := make(chan struct{}), make(chan struct{})
+		go h.sp.inRIB(context.Background(), func(*ribState) {
+			close(busy)
+			<-release
+		})
+		<-busy
+
+		ctx, cancel := context.WithCancel(context.Background())
+		queued := len(h.sp.ribIn)
+		type result struct {
+			ok  bool
+			err error
+		}
+		res := make(chan result, 1)
+		go func() {
+			ok, err := shows[i%len(shows)](ctx)
+			res <- result{ok, err}
+		}()
+		deadline := time.Now().Add(5 * time.Second)
+		for len(h.sp.ribIn) == queued {
+			if time.Now().After(deadline) {
+				t.Fatal("the show request was never queued")
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		// The caller gives up as the RIB goroutine goes on.
+		cancel()
+		close(release)
+		r := <-res
+		switch {
+		case errors.Is(r.err, context.Canceled):
+			abandoned++
+		case r.err != nil:
+			t.Errorf("show %d: error %v, want its result or %v", i%len(shows), r.err, context.Canceled)
+		case !r.ok:
+			t.Errorf("show %d: no error and no result", i%len(shows))
+		}
+	}
+	if abandoned == 0 {
+		t.Error("no show was abandoned: the test exercised nothing")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := h.sp.Snapshot(ctx); err != nil {
+		t.Fatalf("after the abandoned shows: %v", err)
+	}
+}
