@@ -3,8 +3,10 @@ package speaker
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
+	"weak"
 
 	"lab/speaker/wire"
 )
@@ -84,5 +86,29 @@ func TestShowAbandonedWhileRIBBusy(t *testing.T) {
 	defer cancel()
 	if _, err := h.sp.Snapshot(ctx); err != nil {
 		t.Fatalf("after the abandoned shows: %v", err)
+	}
+}
+
+// Once a show has returned, the RIB goroutine keeps nothing of it: a
+// finished request's function (which holds the caller's result) is not
+// left in the RIB goroutine's list of requests. The shell's `wait` takes
+// a snapshot of every router of a lab each tick; each speaker kept its
+// last one, whole tables included, until its next show.
+func TestShowResultNotKept(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Peers[0].Passive = true })
+	snapshot := func() weak.Pointer[Snapshot] {
+		s, err := h.sp.Snapshot(h.ctx())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return weak.Make(s)
+	}
+	w := snapshot()
+	deadline := time.Now().Add(5 * time.Second)
+	for w.Value() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the snapshot a show returned is still referenced by the speaker")
+		}
+		runtime.GC()
 	}
 }

@@ -206,6 +206,10 @@ func (r *ribState) runFns() {
 	for _, fn := range r.fns {
 		fn(r)
 	}
+	// The list is kept for the next round, but not the requests: each
+	// holds its caller's result (a snapshot of whole tables), which would
+	// stay reachable until another request took its slot.
+	clear(r.fns)
 	r.fns = r.fns[:0]
 }
 
