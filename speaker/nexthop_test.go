@@ -110,6 +110,29 @@ func TestNextHopUnreachableAndBack(t *testing.T) {
 		}
 		return ""
 	}
+	// waitKernel waits until a's kernel routes to p4 and p6 are want's
+	// ("" for none). A change of b's own next hop reaches a a moment
+	// later: b takes its interface's link-local address out of its
+	// routes while the address is gone (down), and back once it returns.
+	waitKernel := func(step string, want map[netip.Prefix]string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var diff []string
+			for p, w := range want {
+				if got := kernel(p); got != w {
+					diff = append(diff, fmt.Sprintf("%v is %q, want %q", p, got, w))
+				}
+			}
+			if len(diff) == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: a's kernel routes: %v", step, diff)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 	llB := b.LinkLocal(t, "b-eth0")
 	wantKernel := map[netip.Prefix]string{p4: "10.9.1.2 dev a-eth0", p6: llB.String() + " dev a-eth0"}
 	up := func(step string) {
@@ -128,11 +151,7 @@ func TestNextHopUnreachableAndBack(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: c has not got the routes through a: %v", step, err)
 		}
-		for p, want := range wantKernel {
-			if got := kernel(p); got != want {
-				t.Errorf("%s: a's kernel route to %v is %q, want %q", step, p, got, want)
-			}
-		}
+		waitKernel(step, wantKernel)
 	}
 	up("start")
 
@@ -152,11 +171,7 @@ func TestNextHopUnreachableAndBack(t *testing.T) {
 		if err != nil {
 			t.Fatalf("round %d, down: a still has a best path: %v", round, err)
 		}
-		for p := range wantKernel {
-			if got := kernel(p); got != "" {
-				t.Errorf("round %d, down: a's kernel still routes %v: %s", round, p, got)
-			}
-		}
+		waitKernel(fmt.Sprintf("round %d, down", round), map[netip.Prefix]string{p4: "", p6: ""})
 		err = spC.WaitFor(ctx, func(s *Snapshot) bool { return best(s, p4) == nil && best(s, p6) == nil })
 		if err != nil {
 			t.Fatalf("round %d, down: c was not sent the withdrawals: %v", round, err)
