@@ -274,8 +274,11 @@ func (t *trace) follow() (<-chan TraceEntry, func()) {
 	var once sync.Once
 	return c, func() {
 		once.Do(func() {
+			// Closed under mu, which add holds while it sends: the
+			// follower's range over the channel ends.
 			t.mu.Lock()
 			delete(t.subs, c)
+			close(c)
 			t.mu.Unlock()
 		})
 	}

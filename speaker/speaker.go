@@ -149,6 +149,11 @@ func New(cfg Config) (*Speaker, error) {
 		if _, dup := sp.byAddr[p.PeerAddr]; dup {
 			return nil, fmt.Errorf("speaker %s: peer %v configured twice", cfg.Name, p.PeerAddr)
 		}
+		for _, f := range p.Families {
+			if f != wire.IPv4Unicast && f != wire.IPv6Unicast {
+				return nil, fmt.Errorf("speaker %s: peer %v: family %v: only IPv4 and IPv6 unicast are supported", cfg.Name, p.PeerAddr, f)
+			}
+		}
 		if p.Timers != nil && p.Timers.Hold > 0 && p.Timers.Hold < 3*time.Second {
 			return nil, fmt.Errorf("speaker %s: peer %v: hold time %v: must be 0 or at least 3s", cfg.Name, p.PeerAddr, p.Timers.Hold)
 		}

@@ -77,6 +77,14 @@ func TestTraceRing(t *testing.T) {
 	if e := <-c; !cmp.Equal(e.Msg, u, addrCmp) || e.Dir != Sent {
 		t.Errorf("follower got %+v, want %v", e, u)
 	}
+	// Stopping closes the channel, so a follower's range over it ends;
+	// messages after that are not sent to it.
+	stop()
+	tr.add(Received, t0, b, as4, nil)
+	if e, ok := <-c; ok {
+		t.Errorf("after stop, the follower got %+v; want its channel closed", e)
+	}
+	stop() // twice is harmless
 }
 
 // Through a session: the trace shows the OPENs and KEEPALIVEs of the

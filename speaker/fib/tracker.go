@@ -42,6 +42,7 @@ type Tracker struct {
 	// refreshMu serialises rebuilds: the tracker goroutine's and Sync's
 	// share the netlink handle h.
 	refreshMu sync.Mutex
+	closed    bool // under refreshMu: Close has released h
 
 	mu sync.RWMutex
 	// The view, replaced whole by the tracker goroutine under mu.
@@ -135,6 +136,9 @@ func (t *Tracker) Sync() error {
 }
 
 func (t *Tracker) refresh() error {
+	if t.closed {
+		return ErrClosed
+	}
 	links, err := t.h.LinkList()
 	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
 		return fmt.Errorf("fib: list links: %w", err)
@@ -285,14 +289,22 @@ func (t *Tracker) stopNotifications() {
 	}
 }
 
-// Close stops tracking.
+// Close stops tracking. A Sync after Close returns ErrClosed: the netlink
+// handle is gone, and a closed handle would open its sockets in the
+// caller's namespace, not the tracked one.
 func (t *Tracker) Close() error {
 	close(t.stop)
 	t.stopNotifications()
 	<-t.done
+	t.refreshMu.Lock()
+	t.closed = true
 	t.h.Close()
+	t.refreshMu.Unlock()
 	return t.ns.Close()
 }
+
+// ErrClosed is returned by Sync after Close.
+var ErrClosed = errors.New("fib: tracker closed")
 
 func prefixIPNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
