@@ -607,6 +607,9 @@ func TestConfigErrors(t *testing.T) {
 		{func(c *Config) {
 			c.Peers = []PeerConfig{{PeerAddr: addrB, PeerAS: 2}, {PeerAddr: addrB, PeerAS: 3}}
 		}, "configured twice"},
+		{func(c *Config) {
+			c.Peers = []PeerConfig{{PeerAddr: addrB, PeerAS: 2, Families: []wire.Family{{AFI: wire.AFIIPv4, SAFI: 128}}}}
+		}, "only IPv4 and IPv6 unicast"},
 		{func(c *Config) { c.Originate = []Origination{{Prefix: netip.MustParsePrefix("2001:db8::1/64")}} }, "masked"},
 	} {
 		cfg := base
