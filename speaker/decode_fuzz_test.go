@@ -97,7 +97,7 @@ func goldenUpdates(t testing.TB) map[string][]byte {
 				if err != nil {
 					t.Fatalf("%s: %q: %v", name, line, err)
 				}
-				*section = appendPrefix(*section, p)
+				*section = wire.AppendPrefix(*section, p)
 			}
 		}
 		f.Close()

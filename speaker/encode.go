@@ -129,7 +129,7 @@ func appendFastUpdate(b []byte, v4 bool, attrs []byte, mp []netip.Addr, batch []
 		}
 		b = append(b, 0) // reserved
 		for _, p := range batch {
-			b = appendPrefix(b, p)
+			b = wire.AppendPrefix(b, p)
 		}
 		b = endAttr(b, start, flagOptional)
 	}
@@ -137,29 +137,10 @@ func appendFastUpdate(b []byte, v4 bool, attrs []byte, mp []netip.Addr, batch []
 	binary.BigEndian.PutUint16(b[apos:], uint16(len(b)-apos-2))
 	if v4 {
 		for _, p := range batch {
-			b = appendPrefix(b, p)
+			b = wire.AppendPrefix(b, p)
 		}
 	}
 	binary.BigEndian.PutUint16(b[16:], uint16(len(b)))
-	return b
-}
-
-// appendPrefix appends p as NLRI: its length and the fewest bytes that
-// hold it.
-func appendPrefix(b []byte, p netip.Prefix) []byte {
-	bits := p.Bits()
-	n := (bits + 7) / 8
-	b = append(b, byte(bits))
-	if p.Addr().Is4() {
-		a := p.Addr().As4()
-		b = append(b, a[:n]...)
-	} else {
-		a := p.Addr().As16()
-		b = append(b, a[:n]...)
-	}
-	if r := bits % 8; r != 0 {
-		b[len(b)-1] &= 0xff << (8 - r)
-	}
 	return b
 }
 

@@ -53,8 +53,10 @@ func decodePrefixes(dst []netip.Prefix, b []byte, v6 bool) ([]netip.Prefix, erro
 	return dst, nil
 }
 
-// appendPrefix appends p as its length and the fewest bytes that hold it.
-func appendPrefix(b []byte, p netip.Prefix) []byte {
+// AppendPrefix appends p as NLRI encodes a prefix (RFC 4271 section 4.3,
+// RFC 4760 section 5): its length in bits and the fewest bytes that hold
+// it, bits past the length cleared.
+func AppendPrefix(b []byte, p netip.Prefix) []byte {
 	bits := p.Bits()
 	n := (bits + 7) / 8
 	b = append(b, byte(bits))
@@ -81,7 +83,7 @@ func appendPrefixes(b []byte, ps []netip.Prefix, v6 bool, what string) ([]byte, 
 			}
 			return b, fmt.Errorf("%s: %v is not an %s prefix", what, p, fam)
 		}
-		b = appendPrefix(b, p)
+		b = AppendPrefix(b, p)
 	}
 	return b, nil
 }
