@@ -23,6 +23,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"lab/speaker/internal/prefixkey"
 )
 
 const (
@@ -39,26 +41,6 @@ type Route struct {
 	Dst     netip.Prefix
 	Gw      netip.Addr
 	IfIndex int
-}
-
-// routeKey is a prefix without pointers (a netip.Prefix holds its zone's
-// handle), for the installed table.
-type routeKey struct {
-	addr [16]byte
-	bits uint8
-	is4  bool
-}
-
-func keyOf(p netip.Prefix) routeKey {
-	return routeKey{addr: p.Addr().As16(), bits: uint8(p.Bits()), is4: p.Addr().Is4()}
-}
-
-func (k routeKey) prefix() netip.Prefix {
-	a := netip.AddrFrom16(k.addr)
-	if k.is4 {
-		a = a.Unmap()
-	}
-	return netip.PrefixFrom(a, int(k.bits))
 }
 
 // routeVal is what the installed table holds of a Route besides its
@@ -119,7 +101,7 @@ type FIB struct {
 	// Its keys and values hold no pointers: with a full table (a million
 	// routes) it is ~100 bytes a route instead of ~230, and the garbage
 	// collector never scans it.
-	installed map[routeKey]uint32 // the index of the route's gateway in gws
+	installed map[prefixkey.Key]uint32 // the index of the route's gateway in gws
 	// gws are the distinct gateways (with interface) of installed
 	// routes, a few per speaker, and gwIdx their indexes: a route holds
 	// 4 bytes of its gateway instead of 24.
@@ -145,7 +127,7 @@ func Open(nsPath string) (*FIB, error) {
 		sync:      make(chan chan struct{}),
 		done:      make(chan struct{}),
 		quit:      make(chan struct{}),
-		installed: make(map[routeKey]uint32),
+		installed: make(map[prefixkey.Key]uint32),
 		gwIdx:     make(map[routeVal]uint32),
 		free:      make(chan []Op, 1),
 	}
@@ -243,7 +225,7 @@ func (f *FIB) Installed() []Route {
 	defer f.mu.Unlock()
 	out := make([]Route, 0, len(f.installed))
 	for k, v := range f.installed {
-		out = append(out, f.gws[v].route(k.prefix()))
+		out = append(out, f.gws[v].route(k.Prefix()))
 	}
 	sortRoutes(out)
 	return out
@@ -277,7 +259,7 @@ func (f *FIB) Close() error {
 	f.mu.Lock()
 	ops := make([]Op, 0, len(f.installed))
 	for k, v := range f.installed {
-		ops = append(ops, Op{Route: f.gws[v].route(k.prefix()), Delete: true})
+		ops = append(ops, Op{Route: f.gws[v].route(k.Prefix()), Delete: true})
 	}
 	clear(f.installed)
 	f.mu.Unlock()
@@ -353,10 +335,10 @@ func (f *FIB) writeBatches(batches [][]Op) {
 // table's worth of buckets per speaker for good.
 type merged struct {
 	ops []Op
-	at  map[routeKey]int32
+	at  map[prefixkey.Key]int32
 }
 
-var mergePool = sync.Pool{New: func() any { return &merged{at: make(map[routeKey]int32)} }}
+var mergePool = sync.Pool{New: func() any { return &merged{at: make(map[prefixkey.Key]int32)} }}
 
 // put gives m back to the pool, unless it holds a burst's worth.
 func (m *merged) put() {
@@ -375,7 +357,7 @@ func merge(batches [][]Op) *merged {
 	m := mergePool.Get().(*merged)
 	for _, b := range batches {
 		for _, op := range b {
-			k := keyOf(op.Route.Dst)
+			k := prefixkey.Of(op.Route.Dst)
 			if i, ok := m.at[k]; ok {
 				m.ops[i] = op
 				continue
@@ -424,7 +406,7 @@ func (f *FIB) write(batch []Op) {
 	f.mu.Lock()
 	for _, op := range batch {
 		p := op.Route.Dst
-		i, have := f.installed[keyOf(p)]
+		i, have := f.installed[prefixkey.Of(p)]
 		switch {
 		case op.Delete && !have:
 			continue
@@ -458,12 +440,12 @@ func (f *FIB) write(batch []Op) {
 			f.errs++
 			f.lastErr = fmt.Errorf("fib: %s %v via %v: %w", map[bool]string{true: "delete", false: "replace"}[op.Delete], p, op.Route.Gw, err)
 			if op.Delete {
-				delete(f.installed, keyOf(p))
+				delete(f.installed, prefixkey.Of(p))
 			}
 		case op.Delete:
-			delete(f.installed, keyOf(p))
+			delete(f.installed, prefixkey.Of(p))
 		default:
-			f.installed[keyOf(p)] = f.gwOf(valOf(op.Route))
+			f.installed[prefixkey.Of(p)] = f.gwOf(valOf(op.Route))
 		}
 	}
 }

@@ -3,6 +3,8 @@ package fib
 import (
 	"net/netip"
 	"testing"
+
+	"lab/speaker/internal/prefixkey"
 )
 
 // The installed table stores routes in a pointer-free form; every route
@@ -17,11 +19,11 @@ func TestInstalledForm(t *testing.T) {
 		// An IPv6 prefix and next hop that map IPv4 ones: not the same.
 		{Dst: netip.MustParsePrefix("::ffff:10.1.0.0/120"), Gw: netip.MustParseAddr("::ffff:10.12.0.2"), IfIndex: 3},
 	}
-	keys := map[routeKey]bool{}
+	keys := map[prefixkey.Key]bool{}
 	vals := map[routeVal]bool{}
 	for _, r := range routes {
-		k, v := keyOf(r.Dst), valOf(r)
-		if got := v.route(k.prefix()); got != r {
+		k, v := prefixkey.Of(r.Dst), valOf(r)
+		if got := v.route(k.Prefix()); got != r {
 			t.Errorf("%+v comes back as %+v", r, got)
 		}
 		keys[k], vals[v] = true, true

@@ -553,21 +553,3 @@ func TestProcessReportsReplacedBest(t *testing.T) {
 		t.Errorf("after B's new path: old %+v, new %+v; want none, then B's new path", old, nb)
 	}
 }
-
-// A table's keys give back the prefixes they were made of, IPv4 ones
-// apart from the IPv4-mapped IPv6 ones.
-func TestPrefixKeys(t *testing.T) {
-	ps := []string{"10.1.0.0/24", "0.0.0.0/0", "2001:db8::/32", "::/0", "::ffff:10.1.0.0/120", "10.1.0.0/16"}
-	seen := map[pfxKey]string{}
-	for _, s := range ps {
-		p := netip.MustParsePrefix(s)
-		k := keyOf(p)
-		if got := k.prefix(); got != p {
-			t.Errorf("keyOf(%v).prefix() = %v", p, got)
-		}
-		if other, dup := seen[k]; dup {
-			t.Errorf("%v and %v have one key", other, s)
-		}
-		seen[k] = s
-	}
-}

@@ -3,6 +3,8 @@ package rib
 import (
 	"net/netip"
 	"slices"
+
+	"lab/speaker/internal/prefixkey"
 )
 
 // Source is where paths come from: a peer, or the speaker itself for the
@@ -222,7 +224,7 @@ type Table struct {
 
 	in    *Interner
 	nh    *NextHops
-	dests map[pfxKey]*Dest
+	dests map[prefixkey.Key]*Dest
 	// live is the number of destinations with paths; the others wait in
 	// empty for their withdrawals to be recorded (Sweep).
 	live  int
@@ -240,7 +242,7 @@ type Table struct {
 // NewTable returns an empty table whose paths' attribute sets come from in
 // and next hops from nh.
 func NewTable(in *Interner, nh *NextHops) *Table {
-	return &Table{in: in, nh: nh, dests: make(map[pfxKey]*Dest), bySrc: make(map[*Source]int)}
+	return &Table{in: in, nh: nh, dests: make(map[prefixkey.Key]*Dest), bySrc: make(map[*Source]int)}
 }
 
 // Len returns the number of prefixes (with paths).
@@ -254,34 +256,13 @@ func (t *Table) SourceCount(src *Source) int { return t.bySrc[src] }
 
 // Dest returns the destination of pfx, or nil. A destination without
 // paths may be returned between Process and Sweep: its Best is nil.
-func (t *Table) Dest(pfx netip.Prefix) *Dest { return t.dests[keyOf(pfx)] }
-
-// pfxKey is a prefix without pointers (a netip.Prefix holds its zone's
-// handle), the key of a table's destinations: the garbage collector never
-// scans the map, and a key is 18 bytes instead of 32.
-type pfxKey struct {
-	addr [16]byte
-	bits uint8
-	is4  bool
-}
-
-func keyOf(p netip.Prefix) pfxKey {
-	return pfxKey{addr: p.Addr().As16(), bits: uint8(p.Bits()), is4: p.Addr().Is4()}
-}
-
-func (k pfxKey) prefix() netip.Prefix {
-	a := netip.AddrFrom16(k.addr)
-	if k.is4 {
-		a = a.Unmap()
-	}
-	return netip.PrefixFrom(a, int(k.bits))
-}
+func (t *Table) Dest(pfx netip.Prefix) *Dest { return t.dests[prefixkey.Of(pfx)] }
 
 // Walk calls fn for every prefix with paths, in no order, until it
 // returns false.
 func (t *Table) Walk(fn func(netip.Prefix, *Dest) bool) {
 	for k, d := range t.dests {
-		if len(d.paths) > 0 && !fn(k.prefix(), d) {
+		if len(d.paths) > 0 && !fn(k.Prefix(), d) {
 			return
 		}
 	}
@@ -293,7 +274,7 @@ func (t *Table) Prefixes() []netip.Prefix {
 	out := make([]netip.Prefix, 0, t.live)
 	for k, d := range t.dests {
 		if len(d.paths) > 0 {
-			out = append(out, k.prefix())
+			out = append(out, k.Prefix())
 		}
 	}
 	slices.SortFunc(out, ComparePrefix)
@@ -320,7 +301,7 @@ func (t *Table) mark(pfx netip.Prefix, d *Dest) {
 // whether anything changed: an update equal to the path held (same
 // attributes, same next hop) is dropped, and the held path keeps its age.
 func (t *Table) Update(pfx netip.Prefix, p Path) bool {
-	k := keyOf(pfx)
+	k := prefixkey.Of(pfx)
 	d := t.dests[k]
 	if d == nil {
 		d = &Dest{best: -1, id: t.newID()}
@@ -376,7 +357,7 @@ func growPaths(n int) int {
 // Remove removes src's path to pfx (a withdrawal) and reports whether there
 // was one.
 func (t *Table) Remove(pfx netip.Prefix, src *Source) bool {
-	d := t.dests[keyOf(pfx)]
+	d := t.dests[prefixkey.Of(pfx)]
 	if d == nil {
 		return false
 	}
@@ -422,7 +403,7 @@ func (t *Table) RemoveSource(src *Source) int {
 	n := 0
 	for k, d := range t.dests {
 		if i := d.find(src); i >= 0 {
-			t.removeAt(k.prefix(), d, i)
+			t.removeAt(k.Prefix(), d, i)
 			n++
 		}
 	}
@@ -459,7 +440,7 @@ func (t *Table) MarkNextHops(hs []*NextHop) int {
 	for k, d := range t.dests {
 		for i := range d.paths {
 			if set[d.paths[i].NH] {
-				t.mark(k.prefix(), d)
+				t.mark(k.Prefix(), d)
 				n++
 				break
 			}
@@ -471,7 +452,7 @@ func (t *Table) MarkNextHops(hs []*NextHop) int {
 // MarkAll marks every prefix for decision.
 func (t *Table) MarkAll() {
 	for k, d := range t.dests {
-		t.mark(k.prefix(), d)
+		t.mark(k.Prefix(), d)
 	}
 }
 
@@ -487,7 +468,7 @@ func (t *Table) Process(fn func(pfx netip.Prefix, old, new *Path, reason Reason)
 	dirty := t.dirty
 	t.dirty = nil
 	for _, pfx := range dirty {
-		d := t.dests[keyOf(pfx)]
+		d := t.dests[prefixkey.Of(pfx)]
 		if d == nil {
 			continue
 		}
@@ -524,7 +505,7 @@ func (t *Table) Process(fn func(pfx netip.Prefix, old, new *Path, reason Reason)
 func (t *Table) Sweep() {
 	keep := t.empty[:0]
 	for _, pfx := range t.empty {
-		d := t.dests[keyOf(pfx)]
+		d := t.dests[prefixkey.Of(pfx)]
 		switch {
 		case d == nil || len(d.paths) > 0 || d.dirty:
 			// Gone already, or back (a dirty one is Process's again).
@@ -550,7 +531,7 @@ func (t *Table) newID() int32 {
 
 // drop forgets a destination without paths nor advertisements.
 func (t *Table) drop(pfx netip.Prefix, d *Dest) {
-	delete(t.dests, keyOf(pfx))
+	delete(t.dests, prefixkey.Of(pfx))
 	t.byID[d.id] = nil
 	t.free = append(t.free, d.id)
 }
