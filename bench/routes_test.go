@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"runtime"
 	"sync/atomic"
 
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"lab/speaker/fib"
 )
 
 // routeProto is the rtm_protocol of the speakers' kernel routes
@@ -34,60 +34,11 @@ const dumpBufLen = 64 << 10
 // nsPath. The socket belongs to that namespace for life, whatever thread
 // uses it afterwards.
 func openDumper(nsPath string) (*tableDumper, error) {
-	type res struct {
-		fd  int
-		err error
+	fd, err := fib.SocketAt(nsPath, unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, err
 	}
-	ch := make(chan res, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- res{-1, err}
-			return
-		}
-		defer orig.Close()
-		ns, err := netns.GetFromPath(nsPath)
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- res{-1, fmt.Errorf("namespace %s: %w", nsPath, err)}
-			return
-		}
-		defer ns.Close()
-		if err := netns.Set(ns); err != nil {
-			runtime.UnlockOSThread()
-			ch <- res{-1, fmt.Errorf("enter %s: %w", nsPath, err)}
-			return
-		}
-		fd, serr := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
-		if err := netns.Set(orig); err != nil {
-			// Leave the thread locked: the runtime destroys it when this
-			// goroutine ends, so no other goroutine runs in the lab's
-			// namespace by accident.
-			if serr == nil {
-				unix.Close(fd)
-			}
-			ch <- res{-1, fmt.Errorf("leave %s: %w", nsPath, err)}
-			return
-		}
-		runtime.UnlockOSThread()
-		if serr != nil {
-			ch <- res{-1, fmt.Errorf("netlink socket in %s: %w", nsPath, serr)}
-			return
-		}
-		if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-			unix.Close(fd)
-			ch <- res{-1, fmt.Errorf("bind netlink socket in %s: %w", nsPath, err)}
-			return
-		}
-		ch <- res{fd, nil}
-	}()
-	r := <-ch
-	if r.err != nil {
-		return nil, r.err
-	}
-	return &tableDumper{fd: r.fd}, nil
+	return &tableDumper{fd: fd}, nil
 }
 
 func (d *tableDumper) Close() error { return unix.Close(d.fd) }

@@ -42,7 +42,7 @@ type routeSocket struct {
 // openRouteSocket opens a route socket inside the namespace at nsPath
 // ("" for the caller's).
 func openRouteSocket(nsPath string) (*routeSocket, error) {
-	fd, err := socketAt(nsPath, unix.NETLINK_ROUTE)
+	fd, err := SocketAt(nsPath, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, err
 	}
@@ -62,12 +62,12 @@ func openRouteSocket(nsPath string) (*routeSocket, error) {
 	return &routeSocket{fd: fd}, nil
 }
 
-// socketAt opens and binds a netlink socket of protocol proto inside the
-// namespace at nsPath. A socket belongs to the namespace it was created
+// SocketAt opens and binds a netlink socket of protocol proto inside the
+// namespace at nsPath ("" for the caller's), and returns its descriptor. A socket belongs to the namespace it was created
 // in for life, whatever thread uses it later; the thread that creates it
 // enters the namespace and leaves it, and if it cannot leave, it stays
 // locked so that the runtime destroys it with its goroutine.
-func socketAt(nsPath string, proto int) (int, error) {
+func SocketAt(nsPath string, proto int) (int, error) {
 	type res struct {
 		fd  int
 		err error
