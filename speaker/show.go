@@ -441,7 +441,7 @@ func (r *ribState) route(pfx netip.Prefix, d *rib.Dest) Route {
 		v := PathView{
 			Valid: p.Valid(), Best: i == d.BestIndex(), Internal: p.Src().IBGP, Local: p.Src().Local,
 			Metric: a.MED, HasMetric: a.HasMED, Weight: p.Src().Weight(),
-			ASPath: a.PathString(), Origin: a.Origin.Code(),
+			ASPath: pathString(a.ASPath), Origin: a.Origin.Code(),
 			LastUpdate: time.Unix(0, p.Time),
 		}
 		switch {
@@ -492,4 +492,17 @@ func (v PathView) String() string {
 		status += "i"
 	}
 	return fmt.Sprintf("%s %v %s %s", status, v.NextHop, v.ASPath, v.Origin)
+}
+
+// pathString renders an AS_PATH as FRR does, segment by segment as
+// wire.AppendSegment renders them (rib's segment types are the wire's).
+func pathString(segs []rib.Segment) string {
+	var b []byte
+	for i, s := range segs {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = wire.AppendSegment(b, wire.SegmentType(s.Type), s.ASNs)
+	}
+	return string(b)
 }

@@ -23,7 +23,6 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -216,35 +215,6 @@ func (a *Attrs) HasAS(as uint32) bool {
 		}
 	}
 	return false
-}
-
-// PathString renders the AS_PATH as FRR does: sequences as space-separated
-// numbers, sets in braces, confederation segments in parentheses.
-func (a *Attrs) PathString() string {
-	var b strings.Builder
-	for i, s := range a.ASPath {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		open, sep, close := "", " ", ""
-		switch s.Type {
-		case SegSet:
-			open, sep, close = "{", ",", "}"
-		case SegConfedSequence:
-			open, close = "(", ")"
-		case SegConfedSet:
-			open, sep, close = "[", ",", "]"
-		}
-		b.WriteString(open)
-		for j, as := range s.ASNs {
-			if j > 0 {
-				b.WriteString(sep)
-			}
-			b.WriteString(strconv.FormatUint(uint64(as), 10))
-		}
-		b.WriteString(close)
-	}
-	return b.String()
 }
 
 // Prepend returns a copy of the AS_PATH with as prepended n times to the

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -607,28 +608,40 @@ func (p ASPath) String() string { return segmentsString(p.Segments) }
 func (p AS4Path) String() string { return segmentsString(p.Segments) }
 
 func segmentsString(segs []ASSegment) string {
-	var sb strings.Builder
+	var b []byte
 	for i, s := range segs {
 		if i > 0 {
-			sb.WriteByte(' ')
+			b = append(b, ' ')
 		}
-		open, sep, closing := "", " ", ""
-		switch s.Type {
-		case ASSet:
-			open, sep, closing = "{", ",", "}"
-		case ASConfedSequence:
-			open, closing = "(", ")"
-		case ASConfedSet:
-			open, sep, closing = "[", ",", "]"
-		}
-		sb.WriteString(open)
-		for j, a := range s.ASNs {
-			if j > 0 {
-				sb.WriteString(sep)
-			}
-			fmt.Fprintf(&sb, "%d", a)
-		}
-		sb.WriteString(closing)
+		b = AppendSegment(b, s.Type, s.ASNs)
 	}
-	return sb.String()
+	return string(b)
+}
+
+// AppendSegment appends one AS_PATH segment as FRR renders it: a sequence
+// as space-separated numbers, a set in braces with commas, a
+// confederation sequence in parentheses, a confederation set in brackets.
+func AppendSegment(b []byte, t SegmentType, asns []uint32) []byte {
+	open, sep, closing := byte(0), byte(' '), byte(0)
+	switch t {
+	case ASSet:
+		open, sep, closing = '{', ',', '}'
+	case ASConfedSequence:
+		open, closing = '(', ')'
+	case ASConfedSet:
+		open, sep, closing = '[', ',', ']'
+	}
+	if open != 0 {
+		b = append(b, open)
+	}
+	for j, a := range asns {
+		if j > 0 {
+			b = append(b, sep)
+		}
+		b = strconv.AppendUint(b, uint64(a), 10)
+	}
+	if closing != 0 {
+		b = append(b, closing)
+	}
+	return b
 }
