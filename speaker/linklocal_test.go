@@ -38,30 +38,18 @@ func TestLinkLocalNextHopAppearsLater(t *testing.T) {
 	}
 
 	lan := netip.MustParsePrefix("2001:db8:b::/64")
-	mk := func(name string, as uint32, id string, ns *nstest.NS, local, peer string, peerAS uint32, iface string) *Speaker {
+	mk := func(name string, as uint32, id string, ns *nstest.NS, local, peer string, peerAS uint32, iface string) Config {
 		cfg := Config{Name: name, AS: as, RouterID: netip.MustParseAddr(id), Namespace: ns.Path, Timers: DefaultTimers,
 			Peers: []PeerConfig{{Description: "peer", LocalAddr: netip.MustParseAddr(local), PeerAddr: netip.MustParseAddr(peer),
 				PeerAS: peerAS, Interface: iface, NextHop6: netip.MustParseAddr(local), Families: []wire.Family{wire.IPv6Unicast}}}}
 		if name == "b" {
 			cfg.Originate = []Origination{{Prefix: lan}}
 		}
-		sp, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sp.Close() })
-		if err := sp.Listen(); err != nil {
-			t.Fatal(err)
-		}
-		return sp
+		return cfg
 	}
-	spA := mk("a", 1, "0.0.0.1", a, "2001:ab::a", "2001:ab::b", 2, "a-eth0")
-	spB := mk("b", 2, "0.0.0.2", b, "2001:ab::b", "2001:ab::a", 1, "b-eth0")
-	for _, sp := range []*Speaker{spA, spB} {
-		if err := sp.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	cA := mk("a", 1, "0.0.0.1", a, "2001:ab::a", "2001:ab::b", 2, "a-eth0")
+	cB := mk("b", 2, "0.0.0.2", b, "2001:ab::b", "2001:ab::a", 1, "b-eth0")
+	spA := runSpeakers(t, cA, cB)[0]
 
 	// pathVia waits until a's best path to the LAN has the link-local
 	// next hop want (invalid: none) and a's kernel route goes through gw.

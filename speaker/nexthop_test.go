@@ -46,7 +46,7 @@ func TestNextHopUnreachableAndBack(t *testing.T) {
 		as          uint32
 		iface       string
 	}
-	mk := func(ns *nstest.NS, as uint32, id string, peers []peer, orig ...netip.Prefix) *Speaker {
+	mk := func(ns *nstest.NS, as uint32, id string, peers []peer, orig ...netip.Prefix) Config {
 		cfg := Config{Name: ns.Name, AS: as, RouterID: netip.MustParseAddr(id), Namespace: ns.Path, Timers: DefaultTimers}
 		for _, p := range peers {
 			cfg.Peers = append(cfg.Peers, PeerConfig{LocalAddr: netip.MustParseAddr(p.local), PeerAddr: netip.MustParseAddr(p.addr),
@@ -55,27 +55,16 @@ func TestNextHopUnreachableAndBack(t *testing.T) {
 		for _, p := range orig {
 			cfg.Originate = append(cfg.Originate, Origination{Prefix: p})
 		}
-		sp, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sp.Close() })
-		if err := sp.Listen(); err != nil {
-			t.Fatal(err)
-		}
-		return sp
+		return cfg
 	}
-	spA := mk(a, 1, "0.0.0.1", []peer{
+	cA := mk(a, 1, "0.0.0.1", []peer{
 		{"10.9.1.1", "10.9.1.2", 2, "a-eth0"}, {"2001:db8:91::1", "2001:db8:91::2", 2, "a-eth0"},
 		{"10.9.2.1", "10.9.2.3", 3, "a-eth1"}, {"2001:db8:92::1", "2001:db8:92::3", 3, "a-eth1"},
 	})
-	spB := mk(b, 2, "0.0.0.2", []peer{{"10.9.1.2", "10.9.1.1", 1, "b-eth0"}, {"2001:db8:91::2", "2001:db8:91::1", 1, "b-eth0"}}, p4, p6)
-	spC := mk(c, 3, "0.0.0.3", []peer{{"10.9.2.3", "10.9.2.1", 1, "c-eth0"}, {"2001:db8:92::3", "2001:db8:92::1", 1, "c-eth0"}})
-	for _, sp := range []*Speaker{spA, spB, spC} {
-		if err := sp.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	cB := mk(b, 2, "0.0.0.2", []peer{{"10.9.1.2", "10.9.1.1", 1, "b-eth0"}, {"2001:db8:91::2", "2001:db8:91::1", 1, "b-eth0"}}, p4, p6)
+	cC := mk(c, 3, "0.0.0.3", []peer{{"10.9.2.3", "10.9.2.1", 1, "c-eth0"}, {"2001:db8:92::3", "2001:db8:92::1", 1, "c-eth0"}})
+	sps := runSpeakers(t, cA, cB, cC)
+	spA, spC := sps[0], sps[2]
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 

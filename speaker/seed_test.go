@@ -97,26 +97,42 @@ func seedLab(t *testing.T) map[string]*seedRouter {
 }
 
 func startAll(t *testing.T, rs map[string]*seedRouter) {
+	var order []*seedRouter
+	var cfgs []Config
 	for _, r := range rs {
-		sp, err := New(r.cfg)
+		order = append(order, r)
+		cfgs = append(cfgs, r.cfg)
+	}
+	for i, sp := range runSpeakers(t, cfgs...) {
+		order[i].sp = sp
+	}
+}
+
+// runSpeakers makes a speaker of each configuration (closed when the test
+// ends), opens every listener, then starts them all, so that the first
+// connection of every session finds its peer listening.
+func runSpeakers(t *testing.T, cfgs ...Config) []*Speaker {
+	t.Helper()
+	sps := make([]*Speaker, len(cfgs))
+	for i, cfg := range cfgs {
+		sp, err := New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.sp = sp
 		t.Cleanup(func() { sp.Close() })
+		sps[i] = sp
 	}
-	// Every listener first, so that the first connection of every session
-	// finds its peer listening.
-	for _, r := range rs {
-		if err := r.sp.Listen(); err != nil {
+	for _, sp := range sps {
+		if err := sp.Listen(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, r := range rs {
-		if err := r.sp.Start(context.Background()); err != nil {
+	for _, sp := range sps {
+		if err := sp.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return sps
 }
 
 func bestPaths(t *Table) map[string]string {
@@ -311,31 +327,17 @@ func TestMD5(t *testing.T) {
 	a.Addr(t, "m1-eth0", netip.MustParsePrefix("10.9.0.1/24"))
 	b.Addr(t, "m2-eth0", netip.MustParsePrefix("10.9.0.2/24"))
 	fast := Timers{Keepalive: time.Second, Hold: 3 * time.Second, ConnectRetry: time.Second}
-	mk := func(ns *nstest.NS, as uint32, id string, peers ...PeerConfig) *Speaker {
-		sp, err := New(Config{Name: ns.Name, AS: as, RouterID: netip.MustParseAddr(id), Namespace: ns.Path, Timers: fast, Peers: peers})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sp.Close() })
-		return sp
+	mk := func(ns *nstest.NS, as uint32, id string, peers ...PeerConfig) Config {
+		return Config{Name: ns.Name, AS: as, RouterID: netip.MustParseAddr(id), Namespace: ns.Path, Timers: fast, Peers: peers}
 	}
 	// IPv6 session: same key. IPv4 session: different keys.
-	sa := mk(a, 1, "1.1.1.1",
+	ca := mk(a, 1, "1.1.1.1",
 		PeerConfig{LocalAddr: netip.MustParseAddr("2001:db8:1::1"), PeerAddr: netip.MustParseAddr("2001:db8:1::2"), PeerAS: 2, Password: "s3cret", Interface: "m1-eth0"},
 		PeerConfig{LocalAddr: netip.MustParseAddr("10.9.0.1"), PeerAddr: netip.MustParseAddr("10.9.0.2"), PeerAS: 2, Password: "one", Interface: "m1-eth0"})
-	sb := mk(b, 2, "2.2.2.2",
+	cb := mk(b, 2, "2.2.2.2",
 		PeerConfig{LocalAddr: netip.MustParseAddr("2001:db8:1::2"), PeerAddr: netip.MustParseAddr("2001:db8:1::1"), PeerAS: 1, Password: "s3cret", Interface: "m2-eth0"},
 		PeerConfig{LocalAddr: netip.MustParseAddr("10.9.0.2"), PeerAddr: netip.MustParseAddr("10.9.0.1"), PeerAS: 1, Password: "two", Interface: "m2-eth0"})
-	for _, sp := range []*Speaker{sa, sb} {
-		if err := sp.Listen(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, sp := range []*Speaker{sa, sb} {
-		if err := sp.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sa := runSpeakers(t, ca, cb)[0]
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := sa.WaitFor(ctx, func(s *Snapshot) bool { return s.Neighbor(netip.MustParseAddr("2001:db8:1::2")).State == Established }); err != nil {

@@ -29,7 +29,7 @@ func TestWithdrawRemovesKernelRoute(t *testing.T) {
 	fast := Timers{Keepalive: time.Second, Hold: 3 * time.Second, ConnectRetry: time.Second}
 	p4, p6 := netip.MustParsePrefix("10.77.0.0/24"), netip.MustParsePrefix("2001:db8:77::/48")
 	q4 := netip.MustParsePrefix("10.78.0.0/24")
-	mk := func(ns *nstest.NS, as uint32, id, iface string, local, peer []string, orig ...netip.Prefix) *Speaker {
+	mk := func(ns *nstest.NS, as uint32, id, iface string, local, peer []string, orig ...netip.Prefix) Config {
 		cfg := Config{Name: ns.Name, AS: as, RouterID: netip.MustParseAddr(id), Namespace: ns.Path, Timers: fast}
 		for i := range local {
 			cfg.Peers = append(cfg.Peers, PeerConfig{LocalAddr: netip.MustParseAddr(local[i]), PeerAddr: netip.MustParseAddr(peer[i]),
@@ -38,25 +38,12 @@ func TestWithdrawRemovesKernelRoute(t *testing.T) {
 		for _, p := range orig {
 			cfg.Originate = append(cfg.Originate, Origination{Prefix: p})
 		}
-		sp, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sp.Close() })
-		return sp
+		return cfg
 	}
-	sa := mk(a, 1, "1.1.1.1", "w1-eth0", []string{"10.9.0.1", "2001:db8:9::1"}, []string{"10.9.0.2", "2001:db8:9::2"}, p4, p6, q4)
-	sb := mk(b, 2, "2.2.2.2", "w2-eth0", []string{"10.9.0.2", "2001:db8:9::2"}, []string{"10.9.0.1", "2001:db8:9::1"})
-	for _, sp := range []*Speaker{sa, sb} {
-		if err := sp.Listen(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, sp := range []*Speaker{sa, sb} {
-		if err := sp.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ca := mk(a, 1, "1.1.1.1", "w1-eth0", []string{"10.9.0.1", "2001:db8:9::1"}, []string{"10.9.0.2", "2001:db8:9::2"}, p4, p6, q4)
+	cb := mk(b, 2, "2.2.2.2", "w2-eth0", []string{"10.9.0.2", "2001:db8:9::2"}, []string{"10.9.0.1", "2001:db8:9::1"})
+	sps := runSpeakers(t, ca, cb)
+	sa, sb := sps[0], sps[1]
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	has := func(s *Snapshot, p netip.Prefix) bool {
