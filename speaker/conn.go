@@ -73,13 +73,18 @@ func (w *writer) send(b []byte, o wire.Options) {
 func (w *writer) queue(b []byte, o wire.Options) {
 	w.mu.Lock()
 	if !w.stopped && !w.closing {
-		if w.buf == nil {
-			w.buf = writeBufs.Get().(*[]byte)
-		}
-		*w.buf = append(*w.buf, b...)
-		w.msgs = append(w.msgs, queuedMsg{n: int32(len(b)), o: o})
+		w.queueLocked(b, o)
 	}
 	w.mu.Unlock()
+}
+
+// queueLocked appends a copy of b to the queue. Called with mu held.
+func (w *writer) queueLocked(b []byte, o wire.Options) {
+	if w.buf == nil {
+		w.buf = writeBufs.Get().(*[]byte)
+	}
+	*w.buf = append(*w.buf, b...)
+	w.msgs = append(w.msgs, queuedMsg{n: int32(len(b)), o: o})
 }
 
 // flush has what is queued written, and a closing or stopped connection
@@ -103,10 +108,15 @@ func (w *writer) queued() int {
 	return len(w.msgs)
 }
 
-// closeAfterFlush closes the connection once what is queued is written
-// (a NOTIFICATION goes out before the close), or after 2 s.
-func (w *writer) closeAfterFlush() {
+// closeAfterFlush closes the connection once what is queued, then last
+// (a NOTIFICATION, or nil), is written, or after 2 s. last is queued and
+// the queue closed in one step: nothing another goroutine queues (the RIB
+// goroutine's UPDATEs) can follow the NOTIFICATION on the wire.
+func (w *writer) closeAfterFlush(last []byte, o wire.Options) {
 	w.mu.Lock()
+	if last != nil && !w.stopped && !w.closing {
+		w.queueLocked(last, o)
+	}
 	w.closing = true
 	w.mu.Unlock()
 	w.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))

@@ -1,6 +1,7 @@
 package speaker
 
 import (
+	"context"
 	"net/netip"
 	"slices"
 	"testing"
@@ -37,12 +38,12 @@ func TestFSMErrors(t *testing.T) {
 		p.send(peerOpen(2, 180, "0.0.0.3"))
 		p.expectNotification(wire.CodeFSM, wire.SubcodeUnexpectedInEstablished)
 		h.waitState(addrB, Idle)
-		n, err := h.sp.Neighbor(h.ctx(), addrB)
+		// The writer counts a message once it is written, which the
+		// peer's read above may precede by a moment: poll.
+		err := h.sp.WaitFor(h.ctx(), func(s *Snapshot) bool { return s.Neighbor(addrB).Sent.Notifications == 1 })
 		if err != nil {
-			t.Fatal(err)
-		}
-		if n.Sent.Notifications == 0 {
-			t.Errorf("the NOTIFICATION sent is not counted: %+v", n.Sent)
+			n, _ := h.sp.Neighbor(context.Background(), addrB)
+			t.Errorf("the NOTIFICATION sent is not counted: %+v (%v)", n.Sent, err)
 		}
 	})
 }

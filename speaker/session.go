@@ -396,8 +396,7 @@ func (s *session) newConn(nc net.Conn, outbound bool) {
 			w := newWriter(nc, func(outMsg) {})
 			n := &wire.Notification{Code: wire.CodeCease, Subcode: wire.SubcodeConnectionCollision}
 			b, _ := n.AppendTo(nil, nil)
-			w.send(b, wire.Options{})
-			w.closeAfterFlush()
+			w.closeAfterFlush(b, wire.Options{})
 			return
 		}
 		nc.Close()
@@ -433,6 +432,12 @@ func (s *session) onSent(m outMsg) {
 	s.stats.lastWrite = now
 	s.stats.mu.Unlock()
 	s.trace.add(Sent, now, m.b, m.o, nil)
+	if t == wire.TypeNotification {
+		// The last message of a session, often counted after the
+		// session has gone Idle: wake WaitFor again, as the session's
+		// own changes do.
+		s.sp.changed()
+	}
 }
 
 // send encodes and queues m on c.
@@ -693,14 +698,18 @@ func (s *session) drop(c *conn, n *wire.Notification, reason, detail string) {
 		return
 	}
 	s.conns = slices.Delete(s.conns, i, i+1)
+	var last []byte
 	if n != nil {
 		s.sp.log.printf("%%NOTIFICATION: sent to neighbor %s %d/%d (%s) %d bytes", s.name, n.Code, n.Subcode, notifName(n), len(n.Data))
-		s.send(c, n)
+		var err error
+		if last, err = n.AppendTo(nil, &c.opts); err != nil {
+			s.sp.log.printf("%s: cannot encode %s: %v", s.name, n.Type(), err)
+		}
 		s.stats.mu.Lock()
 		s.stats.lastNotif = "sent " + n.String()
 		s.stats.mu.Unlock()
 	}
-	c.w.closeAfterFlush()
+	c.w.closeAfterFlush(last, c.opts)
 	now := s.sp.clock.Now()
 	if c == s.upConn {
 		s.upConn = nil

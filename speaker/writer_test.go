@@ -52,12 +52,14 @@ func TestWriterOnDemand(t *testing.T) {
 	}
 	mu.Unlock()
 
-	// send writes at once; closeAfterFlush writes the rest, then closes.
+	// send writes at once; closeAfterFlush writes the rest and its last
+	// message, then closes; nothing queued after it is written.
 	w.send([]byte("four"), wire.Options{})
 	w.queue([]byte("five"), wire.Options{})
-	w.closeAfterFlush()
+	w.closeAfterFlush([]byte("last"), wire.Options{})
+	w.queue([]byte("late"), wire.Options{})
 	rest, err := io.ReadAll(b)
-	if err != nil || string(rest) != "fourfive" {
+	if err != nil || string(rest) != "fourfivelast" {
 		t.Errorf("read %q, %v before the close", rest, err)
 	}
 	select {
