@@ -15,6 +15,7 @@ import (
 	"lab/netemu"
 	"lab/speaker"
 	"lab/speaker/rib"
+	"lab/speakerconf"
 	"lab/topo"
 )
 
@@ -124,7 +125,7 @@ func runInProcess(b *testing.B, m *topo.Lab, dir string) inprocResult {
 	}
 	defer stop()
 	for _, r := range m.Routers {
-		cfg := speaker.ConfigFromTopo(m, r, nl.NamespacePath(r.Name))
+		cfg := speakerconf.Config(m, r, nl.NamespacePath(r.Name))
 		sp, err := speaker.New(cfg)
 		if err != nil {
 			b.Fatal(err)

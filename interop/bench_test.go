@@ -16,6 +16,7 @@ import (
 
 	"lab/speaker"
 	"lab/speaker/wire"
+	"lab/speakerconf"
 	"lab/topo"
 )
 
@@ -81,7 +82,7 @@ func bench1M(b *testing.B, l *testLab, d *bird, n int, kernel bool) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		before := heapInUse()
-		cfg := speaker.ConfigFromTopo(l.model, l.us, l.net.NamespacePath(l.us.Name))
+		cfg := speakerconf.Config(l.model, l.us, l.net.NamespacePath(l.us.Name))
 		cfg.NoKernel = !kernel
 		sp, err := speaker.New(cfg)
 		if err != nil {

@@ -23,6 +23,7 @@ import (
 	"lab/netemu"
 	"lab/speaker"
 	"lab/speaker/wire"
+	"lab/speakerconf"
 	"lab/topo"
 )
 
@@ -307,7 +308,7 @@ func (l *testLab) startSpeaker() {
 }
 
 func (l *testLab) newSpeaker(r *topo.Router) *speaker.Speaker {
-	cfg := speaker.ConfigFromTopo(l.model, r, l.net.NamespacePath(r.Name))
+	cfg := speakerconf.Config(l.model, r, l.net.NamespacePath(r.Name))
 	if testing.Verbose() {
 		cfg.Log = &testLog{t: l.t, name: r.Name}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"lab/speaker"
+	"lab/speakerconf"
 )
 
 // startSpeakers creates every router's speaker and opens all their
@@ -29,7 +30,7 @@ func (d *labDaemon) startSpeakers(ctx context.Context, progress func(string, ...
 		if r.External {
 			continue
 		}
-		cfg := speaker.ConfigFromTopo(d.model, r, d.net.NamespacePath(r.Name))
+		cfg := speakerconf.Config(d.model, r, d.net.NamespacePath(r.Name))
 		cfg.Log = &prefixWriter{prefix: r.Name + ": ", w: os.Stdout}
 		sp, err := speaker.New(cfg)
 		if err != nil {

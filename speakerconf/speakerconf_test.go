@@ -1,4 +1,4 @@
-package speaker
+package speakerconf
 
 import (
 	"net/netip"
@@ -7,11 +7,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"lab/speaker"
 	"lab/speaker/wire"
 	"lab/topo"
 )
 
-func TestConfigFromTopo(t *testing.T) {
+func TestConfig(t *testing.T) {
 	as1 := &topo.AS{Number: 1}
 	as2 := &topo.AS{Number: 2}
 	ra := &topo.Router{Node: topo.Node{Name: "as1ra", Namespace: "lab-as1ra"}, AS: as1, RouterID: netip.MustParseAddr("0.0.0.2"),
@@ -30,45 +31,45 @@ func TestConfigFromTopo(t *testing.T) {
 			B: topo.SessionEnd{Router: rb, Iface: ib, Addr: netip.MustParseAddr("10.0.12.2")}, Password: "pw"},
 	}}
 	lab.Index()
-	cfg := ConfigFromTopo(lab, ra, "/run/netns/lab-as1ra")
-	want := Config{
+	cfg := Config(lab, ra, "/run/netns/lab-as1ra")
+	want := speaker.Config{
 		Name: "as1ra", AS: 1, RouterID: netip.MustParseAddr("0.0.0.2"), Namespace: "/run/netns/lab-as1ra", CompareRouterID: true,
-		Timers: DefaultTimers,
-		Peers: []PeerConfig{
+		Timers: speaker.DefaultTimers,
+		Peers: []speaker.PeerConfig{
 			{Description: "as2rb (eBGP)", LocalAddr: netip.MustParseAddr("2001:12::a"), PeerAddr: netip.MustParseAddr("2001:12::b"),
-				Interface: "as1ra-eth0", PeerAS: 2, Families: []wire.Family{wire.IPv6Unicast}, Password: "pw", DialDelay: LabDialDelay,
+				Interface: "as1ra-eth0", PeerAS: 2, Families: []wire.Family{wire.IPv6Unicast}, Password: "pw", DialDelay: DialDelay,
 				NextHop4: netip.MustParseAddr("10.0.12.1"), NextHop6: netip.MustParseAddr("2001:12::a")},
 			{Description: "as2rb (eBGP)", LocalAddr: netip.MustParseAddr("10.0.12.1"), PeerAddr: netip.MustParseAddr("10.0.12.2"),
-				Interface: "as1ra-eth0", PeerAS: 2, Families: []wire.Family{wire.IPv4Unicast}, Password: "pw", DialDelay: LabDialDelay,
+				Interface: "as1ra-eth0", PeerAS: 2, Families: []wire.Family{wire.IPv4Unicast}, Password: "pw", DialDelay: DialDelay,
 				NextHop4: netip.MustParseAddr("10.0.12.1"), NextHop6: netip.MustParseAddr("2001:12::a")},
 		},
-		Originate: []Origination{{Prefix: netip.MustParsePrefix("2001:1234:1::/64")}},
+		Originate: []speaker.Origination{{Prefix: netip.MustParsePrefix("2001:1234:1::/64")}},
 		TraceLen:  256,
 	}
 	if diff := cmp.Diff(want, cfg, cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
 		cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
 		t.Errorf("ConfigFromTopo (-want +got):\n%s", diff)
 	}
-	if _, err := New(cfg); err != nil {
-		t.Errorf("New(ConfigFromTopo(...)): %v", err)
+	if _, err := speaker.New(cfg); err != nil {
+		t.Errorf("speaker.New(Config(...)): %v", err)
 	}
 	// The side with the higher identifier dials at once; the lower one
 	// (as1ra) lets it.
-	for _, p := range ConfigFromTopo(lab, rb, "/run/netns/lab-as2rb").Peers {
+	for _, p := range Config(lab, rb, "/run/netns/lab-as2rb").Peers {
 		if p.DialDelay != 0 {
 			t.Errorf("as2rb waits %v before dialling %v; the higher identifier dials at once", p.DialDelay, p.PeerAddr)
 		}
 	}
 }
 
-// A lab's traces share LabTraceMessages: a class lab keeps the default
+// A lab's traces share TraceMessages: a class lab keeps the default
 // 256 messages per peer, a large generated one fewer, never under 32.
-func TestLabTraceLen(t *testing.T) {
+func TestTraceLen(t *testing.T) {
 	for _, c := range []struct{ sessions, want int }{
 		{0, 256}, {6, 256}, {128, 256}, {129, 254}, {792, 41}, {1000, 32}, {5000, 32},
 	} {
-		if got := LabTraceLen(c.sessions); got != c.want {
-			t.Errorf("LabTraceLen(%d) = %d, want %d", c.sessions, got, c.want)
+		if got := TraceLen(c.sessions); got != c.want {
+			t.Errorf("TraceLen(%d) = %d, want %d", c.sessions, got, c.want)
 		}
 	}
 }

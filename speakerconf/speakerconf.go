@@ -1,0 +1,94 @@
+// Package speakerconf maps a lab's topology to the configuration of each
+// router's embedded speaker: the lab's policy (who dials first, how long
+// the message traces are) lives here, not in the BGP speaker, which knows
+// nothing of topologies.
+package speakerconf
+
+import (
+	"fmt"
+	"time"
+
+	"lab/speaker"
+	"lab/speaker/wire"
+	"lab/topo"
+)
+
+// DialDelay is how long the lower-identifier side of a session between
+// two of the lab's speakers waits for the other's connection before it
+// dials itself (speaker.PeerConfig.DialDelay).
+const DialDelay = 500 * time.Millisecond
+
+// Config builds the speaker configuration of router r of lab l, whose
+// namespace is at nsPath: one peer per session of r, with descriptions as
+// the seed's ("as2rb (eBGP)"), the router's timers and compare-routerid,
+// and its originated prefixes (the topology's, then its LAN's).
+func Config(l *topo.Lab, r *topo.Router, nsPath string) speaker.Config {
+	cfg := speaker.Config{
+		Name:            r.Name,
+		AS:              r.AS.Number,
+		RouterID:        r.RouterID,
+		Namespace:       nsPath,
+		CompareRouterID: r.BGP.CompareRouterID,
+		Timers:          speaker.Timers{Keepalive: r.BGP.Keepalive, Hold: r.BGP.Hold, ConnectRetry: r.BGP.ConnectRetry},
+	}
+	for _, s := range l.Sessions {
+		local, peer, ok := s.End(r)
+		if !ok {
+			continue
+		}
+		kind := "eBGP"
+		if s.IBGP() {
+			kind = "iBGP"
+		}
+		pc := speaker.PeerConfig{
+			Description: fmt.Sprintf("%s (%s)", peer.Router.Name, kind),
+			LocalAddr:   local.Addr,
+			PeerAddr:    peer.Addr,
+			PeerAS:      peer.Router.AS.Number,
+			Password:    s.Password,
+		}
+		// Between two of the lab's speakers, the one with the lower
+		// identifier lets the other dial first: the connection that the
+		// collision rule would keep is then the only one (external
+		// routers run their own daemons, and we dial them at once).
+		if !peer.Router.External && r.RouterID.Compare(peer.Router.RouterID) < 0 {
+			pc.DialDelay = DialDelay
+		}
+		if local.Iface != nil {
+			pc.Interface = local.Iface.Name
+			if a, ok := local.Iface.Addr(topo.IPv4); ok {
+				pc.NextHop4 = a.Addr()
+			}
+			if a, ok := local.Iface.Addr(topo.IPv6); ok {
+				pc.NextHop6 = a.Addr()
+			}
+		}
+		if s.Family == topo.IPv4 {
+			pc.Families = []wire.Family{wire.IPv4Unicast}
+		} else {
+			pc.Families = []wire.Family{wire.IPv6Unicast}
+		}
+		cfg.Peers = append(cfg.Peers, pc)
+	}
+	for _, o := range r.Originate {
+		cfg.Originate = append(cfg.Originate, speaker.Origination{
+			Prefix: o.Prefix, MED: o.MED, HasMED: o.HasMED,
+			Communities: o.Communities, LargeCommunities: o.LargeCommunities,
+		})
+	}
+	cfg.TraceLen = TraceLen(len(l.Sessions))
+	return cfg
+}
+
+// TraceMessages is the number of messages a lab's speakers keep in
+// their message traces, both ends of every session together.
+const TraceMessages = 1 << 16
+
+// TraceLen is the trace length (speaker.Config.TraceLen) of each peer in a lab
+// of the given number of sessions: TraceMessages shared out, between
+// 32 and the default 256. A class lab keeps 256 messages per peer; a
+// generated lab of 200 ASes (792 sessions) 41, where 256 would keep
+// 400,000 messages, more memory than all its routes.
+func TraceLen(sessions int) int {
+	return min(max(TraceMessages/max(1, 2*sessions), 32), 256)
+}
