@@ -55,7 +55,7 @@ type PeerConfig struct {
 	// connection, at every start of the session, before dialling itself.
 	// Two speakers that dial each other at once collide (RFC 4271 section
 	// 6.8), and the collision rule can leave both without a session for a
-	// round; ConfigFromTopo sets it on one side of the sessions between
+	// round; lab/speakerconf sets it on one side of the sessions between
 	// two of the lab's speakers, so the other side's connection always
 	// comes first.
 	DialDelay time.Duration

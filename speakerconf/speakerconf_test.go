@@ -48,7 +48,7 @@ func TestConfig(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, cfg, cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
 		cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
-		t.Errorf("ConfigFromTopo (-want +got):\n%s", diff)
+		t.Errorf("Config (-want +got):\n%s", diff)
 	}
 	if _, err := speaker.New(cfg); err != nil {
 		t.Errorf("speaker.New(Config(...)): %v", err)
