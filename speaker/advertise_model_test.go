@@ -19,7 +19,7 @@ import (
 // modelPeer is a scripted peer whose reader goroutine keeps what the
 // speaker advertises to it, as the peer's Adj-RIB-In would.
 type modelPeer struct {
-	*peer
+	*scripted
 	addr netip.Addr
 	as   uint32
 	id   string
@@ -50,12 +50,12 @@ func (m *modelPeer) connect(h *harness) {
 	h.waitState(m.addr, Established)
 	p.c.SetReadDeadline(time.Time{}) // expect's: the reader waits as long as the test runs
 	m.mu.Lock()
-	m.peer, m.rib, m.eor, m.err, m.done = p, map[netip.Prefix]string{}, 0, nil, make(chan struct{})
+	m.scripted, m.rib, m.eor, m.err, m.done = p, map[netip.Prefix]string{}, 0, nil, make(chan struct{})
 	m.mu.Unlock()
 	go m.read(p)
 }
 
-func (m *modelPeer) read(p *peer) {
+func (m *modelPeer) read(p *scripted) {
 	defer close(m.done)
 	var buf []byte
 	for {

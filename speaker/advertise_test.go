@@ -24,7 +24,7 @@ func TestAdvertiseOnlyChanges(t *testing.T) {
 			PeerAS: 3, Interface: "as1ra-eth1", NextHop6: netip.MustParseAddr("2001:13::a"), Passive: true})
 		c.Originate[0].MED, c.Originate[0].HasMED = 7, true
 	})
-	up := func(addr netip.Addr, o *wire.Open) *peer {
+	up := func(addr netip.Addr, o *wire.Open) *scripted {
 		t.Helper()
 		p := h.inbound(addr)
 		got := expect[*wire.Open](p)
@@ -39,7 +39,7 @@ func TestAdvertiseOnlyChanges(t *testing.T) {
 	c := up(addrC, peerOpen(3, 180, "0.0.0.4"))
 
 	// The initial table: the local route with its MED, then End-of-RIB.
-	for _, p := range []*peer{b, c} {
+	for _, p := range []*scripted{b, c} {
 		u := expect[*wire.Update](p)
 		if got := summarize(u); got.med != "7" || !slices.Equal(got.nlri, []string{"2001:1234:1::/64"}) || got.path != "1" {
 			t.Errorf("initial UPDATE %+v, want the local route with MED 7 and path 1", got)

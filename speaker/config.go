@@ -1,92 +1,43 @@
 package speaker
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/netip"
 	"time"
 
-	"lab/speaker/wire"
+	"lab/speaker/clock"
+	"lab/speaker/decision"
+	"lab/speaker/peer"
+	"lab/speaker/session"
 )
 
-// Timers are the RFC 4271 session timers. Hold 0 means no hold timer and
-// no keepalives (RFC 4271 section 4.4).
-type Timers struct {
-	Keepalive    time.Duration
-	Hold         time.Duration
-	ConnectRetry time.Duration
-}
+// Timers are the RFC 4271 session timers (peer.Timers).
+type Timers = peer.Timers
 
 // DefaultTimers are the seed's Quagga values: keepalive 60 s, hold 180 s,
 // connect retry 120 s.
-var DefaultTimers = Timers{Keepalive: 60 * time.Second, Hold: 180 * time.Second, ConnectRetry: 120 * time.Second}
+var DefaultTimers = peer.DefaultTimers
 
-// Origination is a route the speaker announces itself.
-type Origination struct {
-	Prefix netip.Prefix
-	// MED is sent when HasMED; without it the route still carries MED 0,
-	// as the seed's Quagga sends for its `network` routes.
-	MED              uint32
-	HasMED           bool
-	Communities      []uint32
-	LargeCommunities [][3]uint32
-}
+// PeerConfig is one configured neighbour (peer.Config).
+type PeerConfig = peer.Config
 
-// PeerConfig is one configured neighbour.
-type PeerConfig struct {
-	// Description is shown by `show bgp neighbors` ("as2rb (eBGP)").
-	Description string
-	// LocalAddr is the address the session's TCP connection is opened
-	// from; PeerAddr the neighbour's, which identifies the peer.
-	LocalAddr netip.Addr
-	PeerAddr  netip.Addr
-	// Interface is the local interface the peer is reached through; its
-	// link-local address is the IPv6 link-local next hop sent, and
-	// received link-local next hops are installed through it.
-	Interface string
-	PeerAS    uint32
-	// Families are the address families advertised in the OPEN; nil
-	// means the family of PeerAddr.
-	Families []wire.Family
-	// Passive peers are never dialled: the speaker waits for them.
-	Passive bool
-	// DialDelay makes the speaker wait this long for the peer's
-	// connection, at every start of the session, before dialling itself.
-	// Two speakers that dial each other at once collide (RFC 4271 section
-	// 6.8), and the collision rule can leave both without a session for a
-	// round; lab/speakerconf sets it on one side of the sessions between
-	// two of the lab's speakers, so the other side's connection always
-	// comes first.
-	DialDelay time.Duration
-	// Password turns on TCP MD5 signatures (RFC 2385) with this key.
-	Password string
-	// Timers overrides the speaker's timers for this peer when non-nil.
-	Timers *Timers
-	// NextHop4 and NextHop6 are the next-hop-self addresses for the
-	// family that is not the session's own (a peer carrying both families
-	// on one session). The session's own family uses LocalAddr.
-	NextHop4, NextHop6 netip.Addr
-	// Shutdown starts the peer administratively down.
-	Shutdown bool
-}
+// Origination is a route the speaker announces itself
+// (decision.Origination).
+type Origination = decision.Origination
 
-func (p *PeerConfig) families() []wire.Family {
-	if len(p.Families) > 0 {
-		return p.Families
-	}
-	if p.PeerAddr.Is4() {
-		return []wire.Family{wire.IPv4Unicast}
-	}
-	return []wire.Family{wire.IPv6Unicast}
-}
+// Dialer opens a session's TCP connection (session.Dialer). The default
+// dials inside the speaker's namespace from PeerConfig.LocalAddr to port
+// 179, with MD5 when configured; tests substitute net.Pipe.
+type Dialer = session.Dialer
 
-// Dialer opens a session's TCP connection. The default dials inside the
-// speaker's namespace from PeerConfig.LocalAddr to port 179, with MD5 when
-// configured; tests substitute net.Pipe.
-type Dialer interface {
-	Dial(ctx context.Context, p *PeerConfig) (net.Conn, error)
-}
+// Clock is the speaker's source of time (clock.Clock).
+type Clock = clock.Clock
+
+// FakeClock is a Clock that moves only when a test says so (clock.Fake).
+type FakeClock = clock.Fake
+
+// NewFakeClock returns a FakeClock set to start.
+func NewFakeClock(start time.Time) *FakeClock { return clock.NewFake(start) }
 
 // Config is a speaker's configuration.
 type Config struct {

@@ -8,6 +8,7 @@ import (
 	"time"
 	"weak"
 
+	"lab/speaker/decision"
 	"lab/speaker/wire"
 )
 
@@ -42,14 +43,14 @@ func TestShowAbandonedWhileRIBBusy(t *testing.T) {
 	for i := range 10 * len(shows) {
 		// The RIB goroutine is busy until release.
 		release, busy := make(chan struct{}), make(chan struct{})
-		go h.sp.inRIB(context.Background(), func(*ribState) {
+		go h.sp.dec.Query(context.Background(), func(*decision.View) {
 			close(busy)
 			<-release
 		})
 		<-busy
 
 		ctx, cancel := context.WithCancel(context.Background())
-		queued := len(h.sp.ribIn)
+		queued := h.sp.dec.Queued()
 		type result struct {
 			ok  bool
 			err error
@@ -60,7 +61,7 @@ func TestShowAbandonedWhileRIBBusy(t *testing.T) {
 			res <- result{ok, err}
 		}()
 		deadline := time.Now().Add(5 * time.Second)
-		for len(h.sp.ribIn) == queued {
+		for h.sp.dec.Queued() == queued {
 			if time.Now().After(deadline) {
 				t.Fatal("the show request was never queued")
 			}

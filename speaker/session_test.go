@@ -51,15 +51,15 @@ func (d *pipeDialer) Dial(ctx context.Context, p *PeerConfig) (net.Conn, error) 
 	}
 }
 
-// peer is the test's side of a connection: a scripted BGP speaker.
-type peer struct {
+// scripted is the test's side of a connection: a scripted BGP speaker.
+type scripted struct {
 	t    *testing.T
 	c    net.Conn
 	opts wire.Options
 	buf  []byte
 }
 
-func (p *peer) send(m wire.Message) {
+func (p *scripted) send(m wire.Message) {
 	p.t.Helper()
 	b, err := m.AppendTo(nil, &p.opts)
 	if err != nil {
@@ -68,7 +68,7 @@ func (p *peer) send(m wire.Message) {
 	p.sendRaw(b)
 }
 
-func (p *peer) sendRaw(b []byte) {
+func (p *scripted) sendRaw(b []byte) {
 	p.t.Helper()
 	p.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	if _, err := p.c.Write(b); err != nil {
@@ -76,7 +76,7 @@ func (p *peer) sendRaw(b []byte) {
 	}
 }
 
-func (p *peer) recv() wire.Message {
+func (p *scripted) recv() wire.Message {
 	p.t.Helper()
 	p.c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	b, err := wire.ReadMessage(p.c, p.buf, p.opts.MaxLen())
@@ -91,7 +91,7 @@ func (p *peer) recv() wire.Message {
 }
 
 // expect reads the next message and checks its type.
-func expect[T wire.Message](p *peer) T {
+func expect[T wire.Message](p *scripted) T {
 	p.t.Helper()
 	m := p.recv()
 	v, ok := m.(T)
@@ -102,7 +102,7 @@ func expect[T wire.Message](p *peer) T {
 	return v
 }
 
-func (p *peer) expectNotification(code, sub uint8) *wire.Notification {
+func (p *scripted) expectNotification(code, sub uint8) *wire.Notification {
 	p.t.Helper()
 	for {
 		m := p.recv()
@@ -116,7 +116,7 @@ func (p *peer) expectNotification(code, sub uint8) *wire.Notification {
 }
 
 // expectClosed checks the speaker closed the connection.
-func (p *peer) expectClosed() {
+func (p *scripted) expectClosed() {
 	p.t.Helper()
 	p.c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := wire.ReadMessage(p.c, p.buf, 0); !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrClosedPipe) {
@@ -200,11 +200,11 @@ func (h *harness) advance(d time.Duration) {
 	h.clock.Advance(d)
 }
 
-func (h *harness) remote() *peer {
+func (h *harness) remote() *scripted {
 	h.t.Helper()
 	select {
 	case c := <-h.dial.remote:
-		return &peer{t: h.t, c: c}
+		return &scripted{t: h.t, c: c}
 	case <-time.After(5 * time.Second):
 		h.t.Fatal("the speaker did not dial")
 	}
@@ -212,10 +212,10 @@ func (h *harness) remote() *peer {
 }
 
 // inbound gives the speaker a connection from addr, as its listener does.
-func (h *harness) inbound(addr netip.Addr) *peer {
+func (h *harness) inbound(addr netip.Addr) *scripted {
 	a, b := net.Pipe()
 	go h.sp.HandleConn(a, addr)
-	return &peer{t: h.t, c: b}
+	return &scripted{t: h.t, c: b}
 }
 
 func peerOpen(as uint32, hold uint16, id string, fams ...wire.Family) *wire.Open {
@@ -231,7 +231,7 @@ func peerOpen(as uint32, hold uint16, id string, fams ...wire.Family) *wire.Open
 }
 
 // establish runs the OPEN exchange on p up to Established.
-func (h *harness) establish(p *peer, o *wire.Open) *wire.Open {
+func (h *harness) establish(p *scripted, o *wire.Open) *wire.Open {
 	h.t.Helper()
 	got := expect[*wire.Open](p)
 	p.send(o)
@@ -481,8 +481,8 @@ func TestUnknownPeerRefused(t *testing.T) {
 	h := newHarness(t, nil)
 	p := h.inbound(netip.MustParseAddr("2001:99::9"))
 	p.expectClosed()
-	if h.sp.refused.Load() != 1 {
-		t.Errorf("refused = %d", h.sp.refused.Load())
+	if h.sp.sess.Refused() != 1 {
+		t.Errorf("refused = %d", h.sp.sess.Refused())
 	}
 	if logs := strings.Join(h.sp.LogLines(), "\n"); !strings.Contains(logs, "2001:99::9 refused") {
 		t.Errorf("log: %s", logs)
@@ -660,10 +660,10 @@ func TestCollisionWhileDialling(t *testing.T) {
 	in := h.inbound(addrB)
 	expect[*wire.Open](in)
 	close(d.gate)
-	var out *peer
+	var out *scripted
 	select {
 	case c := <-d.remote:
-		out = &peer{t: t, c: c}
+		out = &scripted{t: t, c: c}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the dial under way was abandoned when the peer's connection arrived")
 	}
@@ -689,10 +689,10 @@ func TestCollisionLostWhileDialling(t *testing.T) {
 	in.send(&wire.Notification{Code: wire.CodeCease, Subcode: wire.SubcodeConnectionCollision})
 	h.waitState(addrB, Connect)
 	close(d.gate)
-	var out *peer
+	var out *scripted
 	select {
 	case c := <-d.remote:
-		out = &peer{t: t, c: c}
+		out = &scripted{t: t, c: c}
 	case <-time.After(5 * time.Second):
 		t.Fatal("our dial did not complete after the peer dropped its connection")
 	}

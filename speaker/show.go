@@ -2,12 +2,17 @@ package speaker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"time"
 
+	"lab/speaker/decision"
+	"lab/speaker/peer"
 	"lab/speaker/rib"
+	"lab/speaker/ribwire"
+	"lab/speaker/session"
 	"lab/speaker/wire"
 )
 
@@ -82,7 +87,7 @@ type MessageCounts struct {
 	Opens, Notifications, Updates, Keepalives, RouteRefresh, Capability, Total uint64
 }
 
-func counts(c [6]uint64) MessageCounts {
+func counts(c [wire.TypeRouteRefresh + 1]uint64) MessageCounts {
 	m := MessageCounts{Opens: c[wire.TypeOpen], Updates: c[wire.TypeUpdate], Notifications: c[wire.TypeNotification],
 		Keepalives: c[wire.TypeKeepalive], RouteRefresh: c[wire.TypeRouteRefresh]}
 	m.Total = m.Opens + m.Updates + m.Notifications + m.Keepalives + m.RouteRefresh
@@ -220,51 +225,59 @@ type PathView struct {
 	SelectionReason string `json:",omitempty"`
 }
 
+// query runs fn on the decision engine's goroutine (see
+// decision.Engine.Query).
+func (sp *Speaker) query(ctx context.Context, fn func(*decision.View)) error {
+	err := sp.dec.Query(ctx, fn)
+	if errors.Is(err, decision.ErrNotRunning) {
+		return fmt.Errorf("speaker %s: %w", sp.cfg.Name, err)
+	}
+	return err
+}
+
 // Snapshot returns the speaker's state.
 func (sp *Speaker) Snapshot(ctx context.Context) (*Snapshot, error) {
 	var snap *Snapshot
-	err := sp.inRIB(ctx, func(r *ribState) {
-		snap = &Snapshot{Name: sp.cfg.Name, RouterID: sp.cfg.RouterID, AS: sp.cfg.AS, TableVersion: r.version}
-		for _, s := range sp.sessions {
-			snap.Peers = append(snap.Peers, r.neighbor(s))
+	err := sp.query(ctx, func(v *decision.View) {
+		snap = &Snapshot{Name: sp.cfg.Name, RouterID: sp.cfg.RouterID, AS: sp.cfg.AS, TableVersion: v.Version()}
+		for i := range sp.cfg.Peers {
+			snap.Peers = append(snap.Peers, sp.neighbor(v, peer.ID(i)))
 		}
 		for _, f := range families {
-			snap.Tables = append(snap.Tables, r.table(f))
+			snap.Tables = append(snap.Tables, sp.table(v, f))
 		}
 	})
 	return snap, err
 }
 
+// families are the families of a speaker's tables, in show order.
+var families = []wire.Family{wire.IPv4Unicast, wire.IPv6Unicast}
+
 // Summary returns `show bgp <f> summary`: the peers that carry family f.
 func (sp *Speaker) Summary(ctx context.Context, f wire.Family) (*Summary, error) {
 	var sum *Summary
-	err := sp.inRIB(ctx, func(r *ribState) {
-		t := r.tables[f]
-		sum = &Summary{Family: f.String(), RouterID: sp.cfg.RouterID, AS: sp.cfg.AS, TableVersion: r.version}
+	err := sp.query(ctx, func(v *decision.View) {
+		t := v.Table(f)
+		sum = &Summary{Family: f.String(), RouterID: sp.cfg.RouterID, AS: sp.cfg.AS, TableVersion: v.Version()}
 		if t != nil {
 			sum.RIBEntries, sum.Prefixes = t.PathCount(), t.Len()
 		}
 		now := sp.clock.Now()
-		for _, s := range sp.sessions {
-			if !slices.Contains(s.cfg.families(), f) {
+		for i := range sp.cfg.Peers {
+			pc := &sp.cfg.Peers[i]
+			if !slices.Contains(pc.AddressFamilies(), f) {
 				continue
 			}
-			p := r.peers[s]
-			st := &s.stats
-			st.mu.Lock()
-			ps := PeerSummary{Addr: s.cfg.PeerAddr, Description: s.cfg.Description, Version: 4, AS: s.cfg.PeerAS,
-				TblVer: r.version, State: st.state, UpDown: now.Sub(st.changed)}
-			for i := range st.sent {
-				ps.MsgSent += st.sent[i]
-				ps.MsgRcvd += st.rcvd[i]
+			id := peer.ID(i)
+			st := sp.sess.Status(id)
+			ps := PeerSummary{Addr: pc.PeerAddr, Description: pc.Description, Version: 4, AS: pc.PeerAS,
+				TblVer: v.Version(), State: st.State, UpDown: now.Sub(st.Since), InQ: st.InQ, OutQ: st.OutQ}
+			for i := range st.Sent {
+				ps.MsgSent += st.Sent[i]
+				ps.MsgRcvd += st.Rcvd[i]
 			}
-			if st.writer != nil {
-				ps.OutQ = st.writer.queued()
-			}
-			st.mu.Unlock()
-			ps.InQ = len(s.events)
 			if t != nil {
-				ps.PfxRcd = t.SourceCount(p.src)
+				ps.PfxRcd = t.SourceCount(v.Peer(id).Source)
 			}
 			if ps.State == Established {
 				sum.Established++
@@ -278,19 +291,19 @@ func (sp *Speaker) Summary(ctx context.Context, f wire.Family) (*Summary, error)
 
 // Neighbor returns `show bgp neighbors <addr>`.
 func (sp *Speaker) Neighbor(ctx context.Context, addr netip.Addr) (*Neighbor, error) {
-	s, err := sp.session(addr)
+	id, err := sp.peerID(addr)
 	if err != nil {
 		return nil, err
 	}
 	var n Neighbor
-	err = sp.inRIB(ctx, func(r *ribState) { n = r.neighbor(s) })
+	err = sp.query(ctx, func(v *decision.View) { n = sp.neighbor(v, id) })
 	return &n, err
 }
 
 // Table returns `show bgp <f>`.
 func (sp *Speaker) Table(ctx context.Context, f wire.Family) (*Table, error) {
 	var t Table
-	err := sp.inRIB(ctx, func(r *ribState) { t = r.table(f) })
+	err := sp.query(ctx, func(v *decision.View) { t = sp.table(v, f) })
 	return &t, err
 }
 
@@ -298,78 +311,77 @@ func (sp *Speaker) Table(ctx context.Context, f wire.Family) (*Table, error) {
 // best path won; nil when the table has no such prefix.
 func (sp *Speaker) Route(ctx context.Context, pfx netip.Prefix) (*Route, error) {
 	var out *Route
-	err := sp.inRIB(ctx, func(r *ribState) {
-		t := r.tables[famOf(pfx)]
+	err := sp.query(ctx, func(v *decision.View) {
+		t := v.Table(famOf(pfx))
 		if d := t.Dest(pfx.Masked()); d != nil && len(d.Paths()) > 0 {
-			rt := r.route(pfx.Masked(), d)
+			rt := route(pfx.Masked(), d)
 			out = &rt
 		}
 	})
 	return out, err
 }
 
-func (r *ribState) neighbor(s *session) Neighbor {
-	sp := r.sp
+func famOf(p netip.Prefix) wire.Family {
+	if p.Addr().Is4() {
+		return wire.IPv4Unicast
+	}
+	return wire.IPv6Unicast
+}
+
+// neighbor renders peer id: its session's status, and what the decision
+// engine holds of it.
+func (sp *Speaker) neighbor(v *decision.View, id peer.ID) Neighbor {
 	now := sp.clock.Now()
-	p := r.peers[s]
-	n := Neighbor{Addr: s.cfg.PeerAddr, Description: s.cfg.Description, RemoteAS: s.cfg.PeerAS, LocalAS: sp.cfg.AS,
-		External: !s.ibgp, Interface: s.cfg.Interface, Passive: s.cfg.Passive, PeerRestartTime: -1,
-		HoldTime: s.timers.Hold, Keepalive: s.timers.Keepalive}
-	st := &s.stats
-	st.mu.Lock()
-	n.State = st.state
-	n.AdminDown = s.cfg.Shutdown && st.established == 0
-	n.Uptime = now.Sub(st.changed)
-	if !st.lastRead.IsZero() {
-		n.LastRead = now.Sub(st.lastRead)
+	pc := &sp.cfg.Peers[id]
+	pv := v.Peer(id)
+	st := sp.sess.Status(id)
+	n := Neighbor{Addr: pc.PeerAddr, Description: pc.Description, RemoteAS: pc.PeerAS, LocalAS: sp.cfg.AS,
+		External: pc.PeerAS != sp.cfg.AS, Interface: pc.Interface, Passive: pc.Passive, PeerRestartTime: -1,
+		HoldTime: st.Timers.Hold, Keepalive: st.Timers.Keepalive}
+	n.State = st.State
+	n.AdminDown = st.AdminDown
+	n.Uptime = now.Sub(st.Since)
+	if !st.LastRead.IsZero() {
+		n.LastRead = now.Sub(st.LastRead)
 	}
-	if !st.lastWrite.IsZero() {
-		n.LastWrite = now.Sub(st.lastWrite)
+	if !st.LastWrite.IsZero() {
+		n.LastWrite = now.Sub(st.LastWrite)
 	}
-	n.Sent, n.Rcvd = counts(st.sent), counts(st.rcvd)
-	n.ConnectionsEstablished, n.ConnectionsDropped = st.established, st.dropped
-	n.LastReset = "never"
-	if st.lastReset != "" {
-		n.LastReset = st.lastReset
-		n.LastResetAgo = now.Sub(st.lastResetAt)
+	n.Sent, n.Rcvd = counts(st.Sent), counts(st.Rcvd)
+	n.ConnectionsEstablished, n.ConnectionsDropped = st.Established, st.Dropped
+	n.LastReset = st.LastReset.String()
+	if st.LastReset.Kind != session.ResetNone {
+		n.LastResetAgo = now.Sub(st.LastResetAt)
 	}
-	n.LastNotification = st.lastNotif
-	if st.writer != nil {
-		n.OutQ = st.writer.queued()
-	}
-	established := st.state == Established
-	if established {
-		n.RemoteRouterID = st.remoteID
-		n.HoldTime, n.Keepalive = st.hold, st.ka
-		n.LocalHost, n.ForeignHost = st.local, st.remote
-		n.Capabilities = capStatus(st.localOpen, st.peerOpen)
-		if c, ok := st.peerOpen.Capability(wire.CapCodeGracefulRestart); ok {
+	n.LastNotification = st.LastNotification.String()
+	n.InQ, n.OutQ = st.InQ, st.OutQ
+	if st.State == Established {
+		n.RemoteRouterID = st.RemoteID
+		n.HoldTime, n.Keepalive = st.Hold, st.Keepalive
+		n.LocalHost, n.ForeignHost = st.Local, st.Remote
+		n.Capabilities = capStatus(st.LocalOpen, st.PeerOpen)
+		if c, ok := st.PeerOpen.Capability(wire.CapCodeGracefulRestart); ok {
 			n.PeerRestartTime = int(c.(wire.CapGracefulRestart).Time)
 		}
-		for _, f := range st.eorSent {
+		for _, f := range st.EndOfRIBSent {
 			n.EndOfRIBSent = append(n.EndOfRIBSent, f.String())
 		}
-		for _, f := range st.eorRcvd {
+		for _, f := range st.EndOfRIBReceived {
 			n.EndOfRIBReceived = append(n.EndOfRIBReceived, f.String())
 		}
 	}
-	st.mu.Unlock()
-	n.InQ = len(s.events)
 	n.NextHop = sp.cfg.RouterID
-	if p.up != nil {
-		n.NextHop = p.nh4
+	if pv.Up {
+		n.NextHop = pv.NextHop4
 		if !n.NextHop.IsValid() {
 			n.NextHop = sp.cfg.RouterID
 		}
-		n.NextHopGlobal, n.NextHopLocal = p.nh6, p.ll6
+		n.NextHopGlobal, n.NextHopLocal = pv.NextHop6, pv.LinkLocal6
 	}
-	for _, f := range s.cfg.families() {
-		fs := FamilyStatus{Family: f.String()}
-		if t := r.tables[f]; t != nil {
-			fs.AcceptedPrefixes = t.SourceCount(p.src)
-		}
-		if o := p.out[f]; o != nil {
-			fs.Advertised = o.Len()
+	for _, f := range pc.AddressFamilies() {
+		fs := FamilyStatus{Family: f.String(), Advertised: v.Advertised(id, f)}
+		if t := v.Table(f); t != nil {
+			fs.AcceptedPrefixes = t.SourceCount(pv.Source)
 		}
 		n.Families = append(n.Families, fs)
 	}
@@ -417,20 +429,20 @@ func capStatus(local, peer *wire.Open) []CapabilityStatus {
 	return out
 }
 
-func (r *ribState) table(f wire.Family) Table {
-	t := r.tables[f]
-	out := Table{Family: f.String(), RouterID: r.sp.cfg.RouterID, AS: r.sp.cfg.AS, TableVersion: r.version}
+func (sp *Speaker) table(v *decision.View, f wire.Family) Table {
+	t := v.Table(f)
+	out := Table{Family: f.String(), RouterID: sp.cfg.RouterID, AS: sp.cfg.AS, TableVersion: v.Version()}
 	if t == nil {
 		return out
 	}
 	out.Paths = t.PathCount()
 	for _, pfx := range t.Prefixes() {
-		out.Routes = append(out.Routes, r.route(pfx, t.Dest(pfx)))
+		out.Routes = append(out.Routes, route(pfx, t.Dest(pfx)))
 	}
 	return out
 }
 
-func (r *ribState) route(pfx netip.Prefix, d *rib.Dest) Route {
+func route(pfx netip.Prefix, d *rib.Dest) Route {
 	rt := Route{Prefix: pfx}
 	best, reason := d.Best()
 	if best != nil {
@@ -441,7 +453,7 @@ func (r *ribState) route(pfx netip.Prefix, d *rib.Dest) Route {
 		v := PathView{
 			Valid: p.Valid(), Best: i == d.BestIndex(), Internal: p.Src().IBGP, Local: p.Src().Local,
 			Metric: a.MED, HasMetric: a.HasMED, Weight: p.Src().Weight(),
-			ASPath: pathString(a.ASPath), Origin: a.Origin.Code(),
+			ASPath: ribwire.ASPathString(a.ASPath), Origin: a.Origin.Code(),
 			LastUpdate: time.Unix(0, p.Time),
 		}
 		switch {
@@ -464,7 +476,7 @@ func (r *ribState) route(pfx netip.Prefix, d *rib.Dest) Route {
 		}
 		x := a.Extra()
 		for _, c := range x.Communities {
-			v.Communities = append(v.Communities, wire.Community(c).String())
+			v.Communities = append(v.Communities, ribwire.CommunityString(c))
 		}
 		for _, c := range x.LargeCommunities {
 			v.LargeCommunities = append(v.LargeCommunities, c.String())
@@ -494,15 +506,3 @@ func (v PathView) String() string {
 	return fmt.Sprintf("%s %v %s %s", status, v.NextHop, v.ASPath, v.Origin)
 }
 
-// pathString renders an AS_PATH as FRR does, segment by segment as
-// wire.AppendSegment renders them (rib's segment types are the wire's).
-func pathString(segs []rib.Segment) string {
-	var b []byte
-	for i, s := range segs {
-		if i > 0 {
-			b = append(b, ' ')
-		}
-		b = wire.AppendSegment(b, wire.SegmentType(s.Type), s.ASNs)
-	}
-	return string(b)
-}

@@ -1,17 +1,16 @@
 // Package speaker is the lab's embedded BGP-4 speaker (RFC 4271): one
 // Speaker per router, running its sessions, its RIBs and its kernel FIB
-// inside the router's network namespace, with show snapshots in FRR's terms.
+// inside the router's network namespace, with show snapshots in FRR's
+// terms.
 //
-// Concurrency. Every session has a goroutine that owns its FSM state,
-// timers and connections, helped by a reader goroutine per connection
-// (decoding messages) and a writer goroutine per connection (batching
-// writes, so nobody blocks on TCP). One RIB goroutine per speaker owns the
-// Adj-RIBs-In, the Loc-RIB and the Adj-RIBs-Out, runs the decision process,
-// builds outgoing UPDATEs and feeds the FIB writer. They talk over bounded
-// channels; a session's counters are shared with snapshot readers under a
-// mutex. There is no advertisement timer: the RIB goroutine drains
-// whatever is queued, decides once, and sends once, which coalesces bursts
-// without delaying anything.
+// A Speaker is two engines, as OpenBGPD splits a speaker into its session
+// engine and its route decision engine, in one process: package session
+// (FSM, timers, connections, trace) and package decision (RIBs, decision
+// process, advertisement, FIB). They do not import each other; they meet
+// at the typed events and the sink of package peer, which this package
+// wires together. The show code here reads both: session status from the
+// session engine (under a session's lock), tables from the decision
+// engine (on its goroutine).
 //
 // Kernel. Sockets and netlink handles are opened on OS threads locked into
 // the router's namespace (Config.Namespace); a Speaker never changes the
@@ -25,49 +24,59 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/vishvananda/netns"
-
+	"lab/speaker/clock"
+	"lab/speaker/decision"
 	"lab/speaker/fib"
+	"lab/speaker/internal/bgplog"
+	"lab/speaker/peer"
+	"lab/speaker/rib"
+	"lab/speaker/session"
 	"lab/speaker/wire"
+)
+
+// State is a BGP FSM state (RFC 4271 section 8.2.2).
+type State = session.State
+
+// FSM states.
+const (
+	Idle        = session.Idle
+	Connect     = session.Connect
+	Active      = session.Active
+	OpenSent    = session.OpenSent
+	OpenConfirm = session.OpenConfirm
+	Established = session.Established
+)
+
+// TraceEntry is one message of a peer's message trace.
+type TraceEntry = session.TraceEntry
+
+// Direction says whether a traced message was sent or received.
+type Direction = session.Direction
+
+// Directions of traced messages.
+const (
+	Sent     = session.Sent
+	Received = session.Received
 )
 
 // Speaker is one router's BGP speaker.
 type Speaker struct {
-	cfg    Config
-	clock  Clock
-	port   int
-	dialer Dialer
-	log    *logLines
+	cfg   Config
+	clock clock.Clock
+	log   *bgplog.Log
+	sess  *session.Engine
+	dec   *decision.Engine
+	fib   *fib.FIB
+	track *fib.Tracker
 
-	sessions []*session
-	byAddr   map[netip.Addr]*session
-
-	ns    netns.NsHandle
-	hasNS bool
-
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	ribIn  chan ribEvent
-	rib    *ribState
-	fib    *fib.FIB
-	track  *fib.Tracker
-
-	refused atomic.Int64
-
-	mu        sync.Mutex
-	listeners []net.Listener
-	listening bool
+	mu        sync.Mutex // guards the fields below
 	started   bool
 	closed    bool
 	changedCh chan struct{}
 	subs      map[chan Event]struct{}
-
-	// changedTaken (under mu): a waiter holds changedCh, the next change
-	// closes it.
+	// changedTaken: a waiter holds changedCh, the next change closes it.
 	changedTaken bool
 }
 
@@ -91,11 +100,6 @@ type Event struct {
 	Changed int `json:",omitempty"`
 }
 
-// ribQueueLen is the RIB goroutine's queue: enough to coalesce a burst of
-// UPDATEs into one decision round; beyond it, sessions wait (and TCP
-// buffers hold the rest).
-const ribQueueLen = 256
-
 // New checks cfg and builds a speaker; nothing runs and no kernel object is
 // touched until Listen or Start.
 func New(cfg Config) (*Speaker, error) {
@@ -118,37 +122,23 @@ func New(cfg Config) (*Speaker, error) {
 		cfg.TraceLen = 256
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = SystemClock{}
+		cfg.Clock = clock.System{}
 	}
-	sp := &Speaker{
-		cfg:       cfg,
-		clock:     cfg.Clock,
-		port:      cfg.Port,
-		dialer:    cfg.Dialer,
-		log:       &logLines{w: cfg.Log, clock: cfg.Clock},
-		byAddr:    make(map[netip.Addr]*session),
-		ribIn:     make(chan ribEvent, ribQueueLen),
-		changedCh: make(chan struct{}),
-		subs:      make(map[chan Event]struct{}),
+	if cfg.Port == 0 {
+		cfg.Port = 179
 	}
-	if sp.port == 0 {
-		sp.port = 179
-	}
-	if sp.dialer == nil {
-		sp.dialer = nsDialer{sp}
-	}
-	sp.ctx, sp.cancel = context.WithCancel(context.Background())
-	for i := range cfg.Peers {
-		p := cfg.Peers[i]
+	seen := make(map[netip.Addr]bool)
+	for i, p := range cfg.Peers {
 		if !p.PeerAddr.IsValid() {
 			return nil, fmt.Errorf("speaker %s: peer %d has no address", cfg.Name, i)
 		}
 		if p.PeerAS == 0 {
 			return nil, fmt.Errorf("speaker %s: peer %v: AS 0 is reserved", cfg.Name, p.PeerAddr)
 		}
-		if _, dup := sp.byAddr[p.PeerAddr]; dup {
+		if seen[p.PeerAddr] {
 			return nil, fmt.Errorf("speaker %s: peer %v configured twice", cfg.Name, p.PeerAddr)
 		}
+		seen[p.PeerAddr] = true
 		for _, f := range p.Families {
 			if f != wire.IPv4Unicast && f != wire.IPv6Unicast {
 				return nil, fmt.Errorf("speaker %s: peer %v: family %v: only IPv4 and IPv6 unicast are supported", cfg.Name, p.PeerAddr, f)
@@ -157,41 +147,61 @@ func New(cfg Config) (*Speaker, error) {
 		if p.Timers != nil && p.Timers.Hold > 0 && p.Timers.Hold < 3*time.Second {
 			return nil, fmt.Errorf("speaker %s: peer %v: hold time %v: must be 0 or at least 3s", cfg.Name, p.PeerAddr, p.Timers.Hold)
 		}
-		s := newSession(sp, p)
-		s.ctx = sp.ctx
-		sp.sessions = append(sp.sessions, s)
-		sp.byAddr[p.PeerAddr] = s
 	}
 	for _, o := range cfg.Originate {
 		if !o.Prefix.IsValid() || o.Prefix != o.Prefix.Masked() {
 			return nil, fmt.Errorf("speaker %s: originated prefix %v is not a masked prefix", cfg.Name, o.Prefix)
 		}
 	}
-	sp.rib = newRIBState(sp)
+	sp := &Speaker{
+		cfg:       cfg,
+		clock:     cfg.Clock,
+		log:       bgplog.New(cfg.Log, cfg.Clock),
+		changedCh: make(chan struct{}),
+		subs:      make(map[chan Event]struct{}),
+	}
+	in := rib.Shared()
+	sp.dec = decision.New(decision.Config{
+		Name: cfg.Name, AS: cfg.AS, RouterID: cfg.RouterID, CompareRouterID: cfg.CompareRouterID,
+		Peers: cfg.Peers, Originate: cfg.Originate, Clock: cfg.Clock, Log: sp.log, Interner: in,
+		Kick: func(id peer.ID) { sp.sess.Kick(id) },
+		OnRound: func(n int) {
+			sp.notify(Event{Kind: EventRIB, Changed: n})
+			sp.changed()
+		},
+	})
+	sp.sess = session.New(session.Config{
+		Name: cfg.Name, AS: cfg.AS, RouterID: cfg.RouterID, Namespace: cfg.Namespace, Peers: cfg.Peers,
+		Timers: cfg.Timers, IdleHold: cfg.IdleHold, TraceLen: cfg.TraceLen, Port: cfg.Port, Dialer: cfg.Dialer,
+		Clock: cfg.Clock, Log: sp.log, Interner: in,
+		Deliver: sp.dec.Deliver,
+		OnState: func(id peer.ID, st State) {
+			sp.notify(Event{Kind: EventPeerState, Peer: cfg.Peers[id].PeerAddr, State: st})
+			sp.changed()
+		},
+		OnChange: sp.changed,
+	})
 	return sp, nil
 }
 
 // Config returns the speaker's configuration (with defaults filled in).
 func (sp *Speaker) Config() Config { return sp.cfg }
 
-func (sp *Speaker) openNS() error {
-	sp.mu.Lock()
-	defer sp.mu.Unlock()
-	if sp.cfg.Namespace == "" || sp.hasNS {
-		return nil
+// Listen opens the speaker's TCP listeners (IPv4 and IPv6, port 179) in
+// its namespace, with the MD5 keys of its peers. The daemon calls it for
+// every router before any speaker starts, so that the first connection of
+// every session finds its peer listening. Start calls it if needed.
+func (sp *Speaker) Listen() error {
+	if err := sp.sess.Listen(); err != nil {
+		return fmt.Errorf("speaker %s: %w", sp.cfg.Name, err)
 	}
-	h, err := netns.GetFromPath(sp.cfg.Namespace)
-	if err != nil {
-		return fmt.Errorf("speaker %s: namespace %s: %w", sp.cfg.Name, sp.cfg.Namespace, err)
-	}
-	sp.ns, sp.hasNS = h, true
 	return nil
 }
 
-// Start starts the sessions, the RIB goroutine, the FIB and next-hop
-// tracking (unless NoKernel), and the listeners (opening them if Listen
-// was not called). The speaker runs until Close, or until ctx is done
-// (which closes it the same way).
+// Start starts the decision engine, the FIB and next-hop tracking (unless
+// NoKernel), the listeners (opening them if Listen was not called) and
+// the sessions. The speaker runs until Close, or until ctx is done (which
+// closes it the same way).
 func (sp *Speaker) Start(ctx context.Context) error {
 	sp.mu.Lock()
 	if sp.started || sp.closed {
@@ -200,48 +210,27 @@ func (sp *Speaker) Start(ctx context.Context) error {
 	}
 	sp.started = true
 	sp.mu.Unlock()
-	if err := sp.openNS(); err != nil {
-		return err
-	}
 	if err := sp.Listen(); err != nil {
 		return err
 	}
 	if !sp.cfg.NoKernel {
 		var err error
 		if sp.fib, err = fib.Open(sp.cfg.Namespace); err != nil {
-			sp.closeListeners()
+			sp.sess.CloseListeners()
 			return fmt.Errorf("speaker %s: %w", sp.cfg.Name, err)
 		}
 		if sp.track, err = fib.NewTracker(sp.cfg.Namespace); err != nil {
 			sp.fib.Close()
-			sp.closeListeners()
+			sp.sess.CloseListeners()
 			return fmt.Errorf("speaker %s: %w", sp.cfg.Name, err)
 		}
 	}
-	sp.rib.init()
-	sp.wg.Add(1)
-	go sp.rib.run()
-	sp.mu.Lock()
-	for _, l := range sp.listeners {
-		sp.wg.Add(1)
-		go sp.accept(l)
-	}
-	sp.mu.Unlock()
-	for _, s := range sp.sessions {
-		sp.wg.Add(1)
-		go s.run()
+	sp.dec.Start(sp.fib, sp.track)
+	if err := sp.sess.Start(); err != nil {
+		return fmt.Errorf("speaker %s: %w", sp.cfg.Name, err)
 	}
 	context.AfterFunc(ctx, func() { sp.Close() })
 	return nil
-}
-
-func (sp *Speaker) closeListeners() {
-	sp.mu.Lock()
-	defer sp.mu.Unlock()
-	for _, l := range sp.listeners {
-		l.Close()
-	}
-	sp.listeners = nil
 }
 
 // Close sends Cease/Administrative Shutdown to every peer, stops every
@@ -251,16 +240,14 @@ func (sp *Speaker) Close() error {
 	sp.mu.Lock()
 	if sp.closed {
 		sp.mu.Unlock()
-		sp.wg.Wait()
 		return nil
 	}
 	sp.closed = true
 	sp.mu.Unlock()
-	sp.closeListeners()
-	sp.cancel()
-	sp.wg.Wait()
-	sp.releaseQueued()
-	sp.rib.releaseAll()
+	// The sessions first: their last events reach the decision engine,
+	// or are given back once it has stopped.
+	sp.sess.Close()
+	sp.dec.Close()
 	var errs []error
 	if sp.track != nil {
 		if err := sp.track.Close(); err != nil {
@@ -272,9 +259,6 @@ func (sp *Speaker) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	if sp.hasNS {
-		sp.ns.Close()
-	}
 	sp.mu.Lock()
 	for c := range sp.subs {
 		close(c)
@@ -285,42 +269,8 @@ func (sp *Speaker) Close() error {
 	return errors.Join(errs...)
 }
 
-// toRIB hands an event to the RIB goroutine, blocking while its queue is
-// full (back-pressure on the sessions).
-func (sp *Speaker) toRIB(ev ribEvent) {
-	select {
-	case sp.ribIn <- ev:
-	case <-sp.ctx.Done():
-		ev.upd.release(sp.rib.in)
-	}
-}
-
-// releaseQueued gives back the references of the updates left in the
-// queues when the speaker stopped (their goroutines are gone): the
-// Interner is the process's, and outlives the speaker.
-func (sp *Speaker) releaseQueued() {
-	for {
-		select {
-		case ev := <-sp.ribIn:
-			ev.upd.release(sp.rib.in)
-		default:
-			for _, s := range sp.sessions {
-				for drained := false; !drained; {
-					select {
-					case ev := <-s.events:
-						ev.upd.release(sp.rib.in)
-					default:
-						drained = true
-					}
-				}
-			}
-			return
-		}
-	}
-}
-
-// changed wakes every WaitFor. Sessions and the RIB goroutine call it
-// after every event: the channel is only replaced when a waiter took it.
+// changed wakes every WaitFor. Both engines call it after every event:
+// the channel is only replaced when a waiter took it.
 func (sp *Speaker) changed() {
 	sp.mu.Lock()
 	if sp.changedTaken {
@@ -395,41 +345,50 @@ func (sp *Speaker) WaitFor(ctx context.Context, cond func(*Snapshot) bool) error
 	}
 }
 
-func (sp *Speaker) session(addr netip.Addr) (*session, error) {
-	s := sp.byAddr[addr]
-	if s == nil {
-		return nil, fmt.Errorf("speaker %s: no neighbor %v", sp.cfg.Name, addr)
+// peerID returns the identifier of the neighbour with address addr.
+func (sp *Speaker) peerID(addr netip.Addr) (peer.ID, error) {
+	id, ok := sp.sess.Peer(addr)
+	if !ok {
+		return 0, fmt.Errorf("speaker %s: no neighbor %v", sp.cfg.Name, addr)
 	}
-	return s, nil
+	return id, nil
 }
 
-func (sp *Speaker) toSession(addr netip.Addr, ev sessEvent) error {
-	s, err := sp.session(addr)
-	if err != nil {
-		return err
+// running says why the speaker cannot take a command, if it cannot.
+func (sp *Speaker) running() error {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if !sp.started || sp.closed {
+		return fmt.Errorf("speaker %s: not running", sp.cfg.Name)
 	}
-	select {
-	case s.events <- ev:
-		return nil
-	case <-sp.ctx.Done():
-		return fmt.Errorf("speaker %s: closed", sp.cfg.Name)
-	}
+	return nil
 }
 
 // ResetPeer resets the session with addr. Hard: Cease/Administrative
 // Reset and a new session. Soft: ROUTE-REFRESH to the peer for every
 // family, and every route advertised again (RFC 2918).
 func (sp *Speaker) ResetPeer(addr netip.Addr, hard bool) error {
-	if hard {
-		return sp.toSession(addr, sessEvent{kind: evHardReset})
+	id, err := sp.peerID(addr)
+	if err != nil {
+		return err
 	}
-	return sp.toSession(addr, sessEvent{kind: evSoftReset})
+	if err := sp.sess.Reset(id, hard); err != nil {
+		return fmt.Errorf("speaker %s: %w", sp.cfg.Name, err)
+	}
+	return nil
 }
 
 // SetPeerShutdown shuts the session with addr down administratively
 // (Cease/Administrative Shutdown; it stays Idle) or lets it start again.
 func (sp *Speaker) SetPeerShutdown(addr netip.Addr, down bool) error {
-	return sp.toSession(addr, sessEvent{kind: evShutdown, on: down})
+	id, err := sp.peerID(addr)
+	if err != nil {
+		return err
+	}
+	if err := sp.sess.SetShutdown(id, down); err != nil {
+		return fmt.Errorf("speaker %s: %w", sp.cfg.Name, err)
+	}
+	return nil
 }
 
 // Announce originates a route (or changes its attributes).
@@ -437,51 +396,51 @@ func (sp *Speaker) Announce(o Origination) error {
 	if !o.Prefix.IsValid() || o.Prefix != o.Prefix.Masked() {
 		return fmt.Errorf("speaker %s: announce %v: not a masked prefix", sp.cfg.Name, o.Prefix)
 	}
-	sp.toRIB(ribEvent{kind: ribAnnounce, orig: &o})
+	sp.dec.Announce(o)
 	return nil
 }
 
 // Withdraw stops originating pfx.
 func (sp *Speaker) Withdraw(pfx netip.Prefix) error {
-	sp.toRIB(ribEvent{kind: ribWithdraw, orig: &Origination{Prefix: pfx}})
+	sp.dec.Withdraw(pfx)
 	return nil
 }
 
+// HandleConn gives the speaker an incoming connection from remote, as
+// its listener does: a configured peer's session takes it, anything else
+// is refused (closed at once). Tests use it with net.Pipe.
+func (sp *Speaker) HandleConn(c net.Conn, remote netip.Addr) { sp.sess.HandleConn(c, remote) }
+
 // LogLines returns the last log lines, oldest first.
-func (sp *Speaker) LogLines() []string { return sp.log.lines() }
+func (sp *Speaker) LogLines() []string { return sp.log.Lines() }
 
 // Trace returns the message trace of the peer with addr, oldest first.
 func (sp *Speaker) Trace(addr netip.Addr) ([]TraceEntry, error) {
-	s, err := sp.session(addr)
+	id, err := sp.peerID(addr)
 	if err != nil {
 		return nil, err
 	}
-	return s.trace.entries(), nil
+	return sp.sess.Trace(id), nil
 }
 
 // FollowTrace delivers the peer's messages as they are sent and received,
 // until stop is called. A follower that does not keep up loses messages.
 func (sp *Speaker) FollowTrace(addr netip.Addr) (<-chan TraceEntry, func(), error) {
-	s, err := sp.session(addr)
+	id, err := sp.peerID(addr)
 	if err != nil {
 		return nil, nil, err
 	}
-	c, stop := s.trace.follow()
+	c, stop := sp.sess.FollowTrace(id)
 	return c, stop, nil
 }
 
 // SyncFIB waits until every route change decided so far has reached the
 // kernel.
 func (sp *Speaker) SyncFIB(ctx context.Context) error {
-	done := make(chan struct{})
-	if err := sp.inRIB(ctx, func(r *ribState) { close(done) }); err != nil {
+	if err := sp.running(); err != nil {
 		return err
 	}
-	<-done
-	if sp.fib != nil {
-		sp.fib.Sync()
-	}
-	return nil
+	return sp.dec.SyncFIB(ctx)
 }
 
 // SyncKernel makes the speaker act on the kernel's state as it is now:
@@ -491,32 +450,8 @@ func (sp *Speaker) SyncFIB(ctx context.Context) error {
 // shows the paths through that link invalid (or valid again), as the seed
 // shows them, instead of a view a few milliseconds old.
 func (sp *Speaker) SyncKernel(ctx context.Context) error {
-	if sp.track == nil {
-		return nil
-	}
-	if err := sp.track.Sync(); err != nil {
+	if err := sp.running(); err != nil {
 		return err
 	}
-	if err := sp.inRIB(ctx, func(r *ribState) { r.nextHopsChanged() }); err != nil {
-		return err
-	}
-	return sp.SyncFIB(ctx)
-}
-
-// localOpen builds the OPEN the speaker sends to a peer: as the seed's
-// Quagga, multiprotocol for each family, route refresh (codes 128 and 2),
-// 4-octet AS, and graceful restart with restart time 120 and no families
-// (helper only, for End-of-RIB).
-func (sp *Speaker) localOpen(p *PeerConfig, t Timers) *wire.Open {
-	var caps []wire.Capability
-	for _, f := range p.families() {
-		caps = append(caps, wire.CapMultiprotocol{AFI: f.AFI, SAFI: f.SAFI})
-	}
-	caps = append(caps,
-		wire.CapRouteRefresh{CapCode: wire.CapCodeRouteRefreshCisco},
-		wire.CapRouteRefresh{CapCode: wire.CapCodeRouteRefresh},
-		wire.CapAS4{AS: sp.cfg.AS},
-		wire.CapGracefulRestart{Time: 120},
-	)
-	return wire.NewOpen(sp.cfg.AS, uint16(t.Hold/time.Second), sp.cfg.RouterID, caps...)
+	return sp.dec.SyncKernel(ctx)
 }

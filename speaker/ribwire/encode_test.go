@@ -1,4 +1,4 @@
-package speaker
+package ribwire
 
 import (
 	"bytes"
@@ -24,8 +24,12 @@ func generalAdverts(t *testing.T, fam wire.Family, a *rib.Attrs, prepend uint32,
 	if b, err := newUpdate(fam, attrs, mp, pfxs).AppendTo(nil, o); err == nil {
 		return [][]byte{b}
 	}
+	us, err := buildUpdates(fam, attrs, mp, pfxs, o)
+	if err != nil {
+		t.Fatalf("general path: %v", err)
+	}
 	var out [][]byte
-	for _, u := range buildUpdates(fam, attrs, mp, pfxs, o) {
+	for _, u := range us {
 		b, err := u.AppendTo(nil, o)
 		if err != nil {
 			t.Fatalf("general path: %v", err)
@@ -47,7 +51,7 @@ func TestFastAdvertsMatch(t *testing.T) {
 		}
 		return out
 	}
-	var e fastEncoder
+	var e Encoder
 	for i := range 3000 {
 		a := &rib.Attrs{Origin: rib.Origin(rng.IntN(3))}
 		switch rng.IntN(6) {
@@ -123,7 +127,7 @@ func TestFastAdvertsMatch(t *testing.T) {
 // What the fast encoder does not handle, it leaves to the general path
 // without emitting anything.
 func TestFastAdvertsRefuses(t *testing.T) {
-	var e fastEncoder
+	var e Encoder
 	pfx4 := []netip.Prefix{netip.MustParsePrefix("10.1.0.0/24")}
 	pfx6 := []netip.Prefix{netip.MustParsePrefix("2001:db8:1::/48")}
 	nh4 := netip.MustParseAddr("10.0.0.1")
@@ -164,7 +168,7 @@ func BenchmarkFastAdverts(b *testing.B) {
 	mp := []netip.Addr{netip.MustParseAddr("2001:db8:ffff::1"), netip.MustParseAddr("fe80::1")}
 	o := &wire.Options{AS4: true}
 	b.Run("fast", func(b *testing.B) {
-		var e fastEncoder
+		var e Encoder
 		b.ReportAllocs()
 		for b.Loop() {
 			e.fastAdverts(wire.IPv6Unicast, a, 4200000001, netip.Addr{}, mp, pfxs, o, func([]byte) {})

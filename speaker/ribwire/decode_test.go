@@ -1,4 +1,4 @@
-package speaker
+package ribwire
 
 import (
 	"math/rand/v2"
@@ -128,12 +128,11 @@ func randomUpdate(rng *rand.Rand) *wire.Update {
 func TestFastDecodeMatch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	in := rib.NewInterner()
-	sp := &Speaker{}
-	cfg := &PeerConfig{Interface: "eth0"}
-	var d fastDecoder
+		cfg := struct{ Interface string }{"eth0"}
+	var d Decoder
 	cmpOpts := []cmp.Option{
-		cmp.AllowUnexported(famPart{}, inUpdate{}),
-		cmpopts.IgnoreFields(inUpdate{}, "pooled", "partBuf", "pfxBuf"),
+		cmp.AllowUnexported(Part{}, Update{}),
+		cmpopts.IgnoreFields(Update{}, "pooled", "partBuf", "pfxBuf"),
 		cmpopts.IgnoreUnexported(rib.Attrs{}),
 		cmpopts.EquateEmpty(),
 		cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
@@ -165,7 +164,7 @@ func TestFastDecodeMatch(t *testing.T) {
 			}
 		}
 		ibgp := rng.IntN(2) == 0
-		got, ok := d.decode(in, b, o, cfg.Interface, ibgp)
+		got, ok := d.Decode(in, b, o, cfg.Interface, ibgp)
 		if !ok {
 			general++
 			continue
@@ -175,12 +174,12 @@ func TestFastDecodeMatch(t *testing.T) {
 		if perr != nil {
 			t.Fatalf("case %d: the fast path took an UPDATE the general one finds faulty (%v):\n%x", i, perr, b)
 		}
-		want := sp.convertIn(m.(*wire.Update), o, nil, cfg, ibgp)
+		want := Convert(m.(*wire.Update), o, nil, cfg.Interface, ibgp)
 		if diff := cmp.Diff(want, got, cmpOpts...); diff != "" {
 			t.Fatalf("case %d (ibgp %v) (-general +fast):\n%s\n%x", i, ibgp, diff, b)
 		}
-		got.release(in)
-		got.done()
+		got.Release(in)
+		got.Done()
 	}
 	if fast < 5000 || general < 2000 {
 		t.Errorf("fast path took %d UPDATEs, the general one %d: the cases do not exercise both", fast, general)
@@ -202,24 +201,23 @@ func BenchmarkDecodeUpdate(b *testing.B) {
 		b.Fatal(err)
 	}
 	in := rib.NewInterner()
-	cfg := &PeerConfig{Interface: "eth0"}
+	cfg := struct{ Interface string }{"eth0"}
 	b.Run("fast", func(b *testing.B) {
-		var d fastDecoder
+		var d Decoder
 		b.ReportAllocs()
 		for b.Loop() {
-			u, _ := d.decode(in, msg, o, cfg.Interface, false)
-			u.release(in)
-			u.done()
+			u, _ := d.Decode(in, msg, o, cfg.Interface, false)
+			u.Release(in)
+			u.Done()
 		}
 	})
 	b.Run("general", func(b *testing.B) {
-		sp := &Speaker{}
-		b.ReportAllocs()
+				b.ReportAllocs()
 		for b.Loop() {
 			m, err := wire.Parse(msg, o)
-			u := sp.convertIn(m.(*wire.Update), o, err, cfg, false)
-			u.intern(in)
-			u.release(in)
+			u := Convert(m.(*wire.Update), o, err, cfg.Interface, false)
+			u.Intern(in)
+			u.Release(in)
 		}
 	})
 }

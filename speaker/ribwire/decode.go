@@ -1,4 +1,4 @@
-package speaker
+package ribwire
 
 import (
 	"encoding/binary"
@@ -10,7 +10,7 @@ import (
 )
 
 // A connection's reader decodes the commonest UPDATEs straight into RIB
-// terms (fastDecoder), without a wire.Update of wire.Attr values in
+// terms (Decoder), without a wire.Update of wire.Attr values in
 // between: a 200-router lab receives hundreds of thousands of UPDATEs,
 // and the general path (wire.Parse, convertIn) allocates a dozen objects
 // for each. The fast path takes only well-formed UPDATEs of a 4-octet AS
@@ -19,12 +19,8 @@ import (
 // general way, which handles it as RFC 7606 says. Its result is the
 // general path's (TestFastDecodeMatch).
 
-// fastUpdateMsg stands for an UPDATE the fast path decoded in the events
-// a reader sends its session: the session only looks at its type.
-var fastUpdateMsg = &wire.Update{}
-
-// fastDecoder holds the scratch space of one reader goroutine.
-type fastDecoder struct {
+// Decoder holds the scratch space of one reader goroutine.
+type Decoder struct {
 	asns  []uint32
 	segs  []rib.Segment
 	comms []uint32
@@ -45,13 +41,13 @@ const (
 	attrLargeComm   = byte(wire.AttrLargeCommunity)
 )
 
-// decode decodes the UPDATE b (the whole message, header included, its
+// Decode decodes the UPDATE b (the whole message, header included, its
 // length checked) received on a session with options o, over interface
 // iface, from an iBGP peer when ibgp. It returns the update in RIB terms
 // — its attribute sets interned in in, a reference each that the update
-// owns (inUpdate.release) — or false when the general path must decode
+// owns (Update.Release) — or false when the general path must decode
 // it.
-func (d *fastDecoder) decode(in *rib.Interner, b []byte, o *wire.Options, iface string, ibgp bool) (*inUpdate, bool) {
+func (d *Decoder) Decode(in *rib.Interner, b []byte, o *wire.Options, iface string, ibgp bool) (*Update, bool) {
 	if !o.AS4 || len(b) < wire.HeaderLen+4 || b[wire.HeaderLen-1] != byte(wire.TypeUpdate) {
 		return nil, false
 	}
@@ -64,12 +60,12 @@ func (d *fastDecoder) decode(in *rib.Interner, b []byte, o *wire.Options, iface 
 	if len(body)-4-wlen < alen {
 		return nil, false
 	}
-	u := updatePool.Get().(*inUpdate)
+	u := updatePool.Get().(*Update)
 	u.pooled = true
 	ok := false
 	defer func() {
 		if !ok {
-			u.done()
+			u.Done()
 		}
 	}()
 	// Every prefix of the UPDATE goes to u.pfxBuf; the lists are cut out
@@ -196,17 +192,17 @@ func (d *fastDecoder) decode(in *rib.Interner, b []byte, o *wire.Options, iface 
 		}
 	}
 	v6fam := wire.IPv6Unicast
-	u.parts = u.partBuf[:0]
+	u.Parts = u.partBuf[:0]
 	// End-of-RIB (RFC 4724 section 2): an empty UPDATE, or one with an
 	// empty MP_UNREACH_NLRI alone.
 	if withdrawn.empty() && nlri.empty() {
 		switch {
 		case seen == 0:
-			u.parts = append(u.parts, famPart{fam: wire.IPv4Unicast, eor: true})
+			u.Parts = append(u.Parts, Part{Family: wire.IPv4Unicast, EndOfRIB: true})
 			ok = true
 			return u, true
 		case seen == 1<<attrMPUnreach && unreachNLRI.empty():
-			u.parts = append(u.parts, famPart{fam: v6fam, eor: true})
+			u.Parts = append(u.Parts, Part{Family: v6fam, EndOfRIB: true})
 			ok = true
 			return u, true
 		}
@@ -231,19 +227,19 @@ func (d *fastDecoder) decode(in *rib.Interner, b []byte, o *wire.Options, iface 
 		}
 	}
 	if !nlri.empty() || !withdrawn.empty() {
-		part := famPart{fam: wire.IPv4Unicast, withdrawn: u.cut(withdrawn)}
+		part := Part{Family: wire.IPv4Unicast, Withdrawn: u.cut(withdrawn)}
 		if !nlri.empty() {
 			// Intern copies a set it does not hold yet: the scratch
 			// slices are the decoder's again for the next UPDATE.
-			part.attrs, part.nh, part.nlri = in.Intern(&a), nh4, u.cut(nlri)
+			part.Attrs, part.NextHop, part.NLRI = in.Intern(&a), nh4, u.cut(nlri)
 		}
-		u.parts = append(u.parts, part)
+		u.Parts = append(u.Parts, part)
 	}
 	if reach {
-		u.parts = append(u.parts, famPart{fam: v6fam, attrs: in.Intern(&a), nh: reachNH, ll: reachLL, nlri: u.cut(reachNLRI)})
+		u.Parts = append(u.Parts, Part{Family: v6fam, Attrs: in.Intern(&a), NextHop: reachNH, LinkLocal: reachLL, NLRI: u.cut(reachNLRI)})
 	}
 	if unreach {
-		u.parts = append(u.parts, famPart{fam: v6fam, withdrawn: u.cut(unreachNLRI)})
+		u.Parts = append(u.Parts, Part{Family: v6fam, Withdrawn: u.cut(unreachNLRI)})
 	}
 	ok = true
 	return u, true
@@ -255,7 +251,7 @@ type span struct{ start, end int }
 func (s span) empty() bool { return s.start == s.end }
 
 // cut returns the prefixes of s, or nil for none (as the general path).
-func (u *inUpdate) cut(s span) []netip.Prefix {
+func (u *Update) cut(s span) []netip.Prefix {
 	if s.empty() {
 		return nil
 	}
@@ -264,7 +260,7 @@ func (u *inUpdate) cut(s span) []netip.Prefix {
 
 // segments decodes a 4-octet AS_PATH into d.segs and d.asns, as the
 // general decoder does; false for what it finds malformed.
-func (d *fastDecoder) segments(v []byte) bool {
+func (d *Decoder) segments(v []byte) bool {
 	for i := 0; i < len(v); {
 		if len(v)-i < 2 {
 			return false
@@ -298,7 +294,7 @@ func (d *fastDecoder) segments(v []byte) bool {
 // decodePrefixes decodes NLRI as the general decoder does (host bits
 // past the length cleared), appending them to u's prefix buffer, and
 // returns their span; false for what it finds malformed.
-func (u *inUpdate) decodePrefixes(b []byte, v6 bool) (span, bool) {
+func (u *Update) decodePrefixes(b []byte, v6 bool) (span, bool) {
 	start := len(u.pfxBuf)
 	if len(b) == 0 {
 		return span{start, start}, true

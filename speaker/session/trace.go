@@ -1,56 +1,12 @@
-package speaker
+package session
 
 import (
 	"bytes"
-	"fmt"
-	"io"
 	"sync"
 	"time"
 
 	"lab/speaker/wire"
 )
-
-// logLines is the speaker's log: FRR-style lines written to Config.Log and
-// kept in a bounded ring for `show log`. Safe for concurrent use.
-type logLines struct {
-	mu    sync.Mutex
-	w     io.Writer
-	ring  []string
-	next  int
-	full  bool
-	clock Clock
-}
-
-const logRingLen = 1000
-
-func (l *logLines) printf(format string, args ...any) {
-	line := l.clock.Now().Format("2006/01/02 15:04:05") + " BGP: " + fmt.Sprintf(format, args...)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	// The ring grows as lines come: most speakers of a large lab log a
-	// few lines, and 200 of them would hold 3 MB of empty rings.
-	if !l.full && len(l.ring) < logRingLen {
-		l.ring = append(l.ring, line)
-		if len(l.ring) == logRingLen {
-			l.full, l.next = true, 0
-		}
-	} else {
-		l.ring[l.next] = line
-		l.next = (l.next + 1) % len(l.ring)
-	}
-	if l.w != nil {
-		io.WriteString(l.w, line+"\n")
-	}
-}
-
-func (l *logLines) lines() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.full {
-		return append([]string(nil), l.ring...)
-	}
-	return append(append([]string(nil), l.ring[l.next:]...), l.ring[:l.next]...)
-}
 
 // Direction says whether a traced message was sent or received.
 type Direction string

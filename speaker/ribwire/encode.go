@@ -1,4 +1,4 @@
-package speaker
+package ribwire
 
 import (
 	"encoding/binary"
@@ -8,7 +8,7 @@ import (
 	"lab/speaker/wire"
 )
 
-// The RIB goroutine encodes the UPDATEs it advertises straight from the
+// The decision engine encodes the UPDATEs it advertises straight from the
 // attribute set it exports (fastAdverts), without building a wire.Update
 // of wire.Attr values first: a 200-router lab sends hundreds of thousands
 // of UPDATEs, and the general path (wireAttrs, newUpdate, AppendTo) costs
@@ -31,10 +31,67 @@ func fastEncodable(a *rib.Attrs, o *wire.Options) bool {
 	return o.AS4 && x.Other == "" && !x.OriginatorID.IsValid() && len(x.ClusterList) == 0
 }
 
-// fastEncoder holds fastAdverts' scratch buffers (owned by the RIB
-// goroutine).
-type fastEncoder struct {
-	attrs, msg []byte
+// Encoder encodes the UPDATEs a speaker advertises. It keeps scratch
+// buffers from call to call: it belongs to one goroutine (the decision
+// engine's).
+type Encoder struct {
+	attrs, msg, enc []byte
+}
+
+// Adverts encodes the UPDATEs that advertise pfxs, of family fam, with
+// the attribute set a, prepend (when not 0) prepended to its AS_PATH as
+// rib.Prepend does, and next hops nh4 (the NEXT_HOP of IPv4 unicast) or mp
+// (the MP_REACH_NLRI next hops of other families), for a session with
+// options o: one message when they fit, else as many as the session's
+// maximum message size needs. emit gets each message, in e's scratch
+// space: it copies what it keeps. The fast encoder writes what it can;
+// the rest (2-octet AS sessions, attributes carried opaquely) goes through
+// wire.Attr values. An attribute set that cannot be encoded is an error,
+// and nothing is emitted.
+func (e *Encoder) Adverts(fam wire.Family, a *rib.Attrs, prepend uint32, nh4 netip.Addr, mp []netip.Addr,
+	pfxs []netip.Prefix, o *wire.Options, emit func([]byte)) error {
+	if fastEncodable(a, o) && e.fastAdverts(fam, a, prepend, nh4, mp, pfxs, o, emit) {
+		return nil
+	}
+	if prepend != 0 {
+		c := a.Copy()
+		c.ASPath = rib.Prepend(c.ASPath, prepend, 1)
+		a = &c
+	}
+	attrs := wireAttrs(a, nh4)
+	if !o.AS4 {
+		attrs = wire.For2OctetPeer(attrs)
+	}
+	// Most groups fit one message: encode it once. Those that do not are
+	// split to the session's maximum message size.
+	if b, err := newUpdate(fam, attrs, mp, pfxs).AppendTo(e.enc[:0], o); err == nil {
+		e.enc = b
+		emit(b)
+		return nil
+	}
+	us, err := buildUpdates(fam, attrs, mp, pfxs, o)
+	if err != nil {
+		return err
+	}
+	return e.emitAll(us, o, emit)
+}
+
+// Withdraws encodes the UPDATEs that withdraw pfxs, of family fam, and
+// calls emit with each (see Adverts).
+func (e *Encoder) Withdraws(fam wire.Family, pfxs []netip.Prefix, o *wire.Options, emit func([]byte)) error {
+	return e.emitAll(buildWithdraws(fam, pfxs, o), o, emit)
+}
+
+func (e *Encoder) emitAll(us []*wire.Update, o *wire.Options, emit func([]byte)) error {
+	for _, u := range us {
+		b, err := u.AppendTo(e.enc[:0], o)
+		if err != nil {
+			return err
+		}
+		e.enc = b
+		emit(b)
+	}
+	return nil
 }
 
 // fastAdverts encodes the UPDATEs that advertise pfxs, of family fam,
@@ -45,7 +102,7 @@ type fastEncoder struct {
 // many as the session's maximum message length needs, split where
 // buildUpdates splits them. It reports false, having emitted nothing,
 // when it cannot encode them (the general path then reports why).
-func (e *fastEncoder) fastAdverts(fam wire.Family, a *rib.Attrs, prepend uint32, nh4 netip.Addr, mp []netip.Addr,
+func (e *Encoder) fastAdverts(fam wire.Family, a *rib.Attrs, prepend uint32, nh4 netip.Addr, mp []netip.Addr,
 	pfxs []netip.Prefix, o *wire.Options, emit func([]byte)) bool {
 	v4 := fam == wire.IPv4Unicast
 	if !v4 && (fam != wire.IPv6Unicast || len(mp) == 0 || len(mp) > 2) {
@@ -93,19 +150,7 @@ func (e *fastEncoder) fastAdverts(fam wire.Family, a *rib.Attrs, prepend uint32,
 		return true
 	}
 	// As buildUpdates: 2 bytes of slack for an extended length.
-	room := maxLen - base - 2
-	start, size := 0, 0
-	for i, p := range pfxs {
-		n := prefixLen(p)
-		if size+n > room && i > start {
-			build(pfxs[start:i])
-			start, size = i, 0
-		}
-		size += n
-	}
-	if start < len(pfxs) {
-		build(pfxs[start:])
-	}
+	pack(pfxs, maxLen-base-2, build)
 	return true
 }
 

@@ -1,4 +1,4 @@
-package speaker
+package ribwire
 
 import (
 	"bufio"
@@ -23,7 +23,7 @@ import (
 )
 
 // goldenUpdates rebuilds the UPDATEs of the codec's golden files
-// (wire/testdata/format and wire/testdata/seed, the seed's tcpdump dumps
+// (../wire/testdata/format and ../wire/testdata/seed, the seed's tcpdump dumps
 // among them) from what they print: the withdrawn routes, every
 // attribute's flags, type and value bytes, and the NLRI. Each message's
 // length is checked against the length the file prints, so a file the
@@ -31,7 +31,7 @@ import (
 func goldenUpdates(t testing.TB) map[string][]byte {
 	t.Helper()
 	var files []string
-	for _, dir := range []string{"wire/testdata/format", "wire/testdata/seed"} {
+	for _, dir := range []string{"../wire/testdata/format", "../wire/testdata/seed"} {
 		fs, err := filepath.Glob(filepath.Join(dir, "*.txt"))
 		if err != nil {
 			t.Fatal(err)
@@ -141,10 +141,10 @@ func TestGoldenUpdatesRebuilt(t *testing.T) {
 // without any error (every error, whatever its code, subcode and RFC 7606
 // action, is the general path's to report), to the same parts with the
 // same interned attribute sets. Every reference is given back.
-func fastMatchesGeneral(t *testing.T, in *rib.Interner, d *fastDecoder, b []byte, o *wire.Options, ibgp bool) (fast bool) {
+func fastMatchesGeneral(t *testing.T, in *rib.Interner, d *Decoder, b []byte, o *wire.Options, ibgp bool) (fast bool) {
 	t.Helper()
-	cfg := &PeerConfig{Interface: "eth0"}
-	got, ok := d.decode(in, b, o, cfg.Interface, ibgp)
+	cfg := struct{ Interface string }{"eth0"}
+	got, ok := d.Decode(in, b, o, cfg.Interface, ibgp)
 	m, perr := wire.Parse(b, o)
 	if ok {
 		if perr != nil {
@@ -154,10 +154,10 @@ func fastMatchesGeneral(t *testing.T, in *rib.Interner, d *fastDecoder, b []byte
 		if !isUpdate {
 			t.Fatalf("the fast path took a %s:\n% x", m.Type(), b)
 		}
-		want := (&Speaker{}).convertIn(u, o, nil, cfg, ibgp)
-		want.intern(in)
+		want := Convert(u, o, nil, cfg.Interface, ibgp)
+		want.Intern(in)
 		opts := []cmp.Option{
-			cmp.AllowUnexported(famPart{}, inUpdate{}),
+			cmp.AllowUnexported(Part{}, Update{}),
 			cmp.FilterPath(func(p cmp.Path) bool {
 				sf, ok := p.Last().(cmp.StructField)
 				return ok && (sf.Name() == "pooled" || sf.Name() == "partBuf" || sf.Name() == "pfxBuf")
@@ -172,9 +172,9 @@ func fastMatchesGeneral(t *testing.T, in *rib.Interner, d *fastDecoder, b []byte
 		if diff := cmp.Diff(want, got, opts...); diff != "" {
 			t.Fatalf("ibgp %v, as4 %v (-general +fast):\n%s\n% x", ibgp, o.AS4, diff, b)
 		}
-		want.release(in)
-		got.release(in)
-		got.done()
+		want.Release(in)
+		got.Release(in)
+		got.Done()
 	}
 	if n := in.Len(); n != 0 {
 		t.Fatalf("%d attribute sets left interned after decoding (fast %v):\n% x", n, ok, b)
@@ -199,7 +199,7 @@ func FuzzFastDecode(f *testing.F) {
 		f.Add(b[wire.HeaderLen:], true, rng.IntN(2) == 0)
 	}
 	in := rib.NewInterner()
-	var d fastDecoder
+	var d Decoder
 	f.Fuzz(func(t *testing.T, body []byte, as4, ibgp bool) {
 		if len(body) > wire.MaxMessageLen-wire.HeaderLen {
 			return
@@ -216,7 +216,7 @@ func FuzzFastDecode(f *testing.F) {
 // same both ways; most of the whole ones take the fast path.
 func TestFastDecodeGolden(t *testing.T) {
 	in := rib.NewInterner()
-	var d fastDecoder
+	var d Decoder
 	fast := 0
 	for _, b := range goldenUpdates(t) {
 		for _, ibgp := range []bool{false, true} {

@@ -1,4 +1,4 @@
-package speaker
+package ribwire
 
 import (
 	"testing"
@@ -20,10 +20,10 @@ func TestPathString(t *testing.T) {
 	}
 	segs := []rib.Segment{{Type: rib.SegConfedSequence, ASNs: []uint32{65001}}, {Type: rib.SegSequence, ASNs: []uint32{3, 2}},
 		{Type: rib.SegSet, ASNs: []uint32{7, 8}}, {Type: rib.SegConfedSet, ASNs: []uint32{65003, 65004}}}
-	if got, want := pathString(segs), "(65001) 3 2 {7,8} [65003,65004]"; got != want {
-		t.Errorf("pathString = %q, want %q", got, want)
+	if got, want := ASPathString(segs), "(65001) 3 2 {7,8} [65003,65004]"; got != want {
+		t.Errorf("ASPathString = %q, want %q", got, want)
 	}
-	if got := pathString(nil); got != "" {
+	if got := ASPathString(nil); got != "" {
 		t.Errorf("empty path: %q", got)
 	}
 }

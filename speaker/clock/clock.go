@@ -1,11 +1,14 @@
-package speaker
+// Package clock is the speakers' source of time: the system clock, or a
+// fake one that tests move by hand, so that hold timers expire when a test
+// says so.
+package clock
 
 import (
 	"sync"
 	"time"
 )
 
-// Clock is the speaker's source of time. Tests use a FakeClock, so that
+// Clock is the speaker's source of time. Tests use a Fake, so that
 // hold timers expire when the test says so.
 type Clock interface {
 	Now() time.Time
@@ -21,14 +24,14 @@ type Timer interface {
 	Stop()
 }
 
-// SystemClock is the real clock.
-type SystemClock struct{}
+// System is the real clock.
+type System struct{}
 
 // Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
+func (System) Now() time.Time { return time.Now() }
 
 // NewTimer wraps time.NewTimer.
-func (SystemClock) NewTimer(d time.Duration) Timer { return sysTimer{time.NewTimer(d)} }
+func (System) NewTimer(d time.Duration) Timer { return sysTimer{time.NewTimer(d)} }
 
 type sysTimer struct{ t *time.Timer }
 
@@ -36,28 +39,28 @@ func (s sysTimer) C() <-chan time.Time   { return s.t.C }
 func (s sysTimer) Reset(d time.Duration) { s.t.Reset(d) }
 func (s sysTimer) Stop()                 { s.t.Stop() }
 
-// FakeClock is a Clock that moves only when Advance is called. Safe for
+// Fake is a Clock that moves only when Advance is called. Safe for
 // concurrent use.
-type FakeClock struct {
+type Fake struct {
 	mu     sync.Mutex
 	now    time.Time
 	timers map[*fakeTimer]struct{}
 }
 
-// NewFakeClock returns a FakeClock set to start.
-func NewFakeClock(start time.Time) *FakeClock {
-	return &FakeClock{now: start, timers: make(map[*fakeTimer]struct{})}
+// NewFake returns a Fake set to start.
+func NewFake(start time.Time) *Fake {
+	return &Fake{now: start, timers: make(map[*fakeTimer]struct{})}
 }
 
 // Now returns the fake time.
-func (c *FakeClock) Now() time.Time {
+func (c *Fake) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
 }
 
 // Advance moves the time forward by d and fires every timer that is due.
-func (c *FakeClock) Advance(d time.Duration) {
+func (c *Fake) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
 	now := c.now
@@ -80,7 +83,7 @@ func (c *FakeClock) Advance(d time.Duration) {
 // Next returns the earliest deadline of the armed timers, and whether
 // there is one: a test advances the clock once the timer it means to fire
 // is armed (the goroutine arming it may lag behind the state it shows).
-func (c *FakeClock) Next() (time.Time, bool) {
+func (c *Fake) Next() (time.Time, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var next time.Time
@@ -94,21 +97,21 @@ func (c *FakeClock) Next() (time.Time, bool) {
 
 // Timers returns the number of running timers: a test can wait until a
 // session has armed its timers before advancing.
-func (c *FakeClock) Timers() int {
+func (c *Fake) Timers() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.timers)
 }
 
 // NewTimer returns a fake timer.
-func (c *FakeClock) NewTimer(d time.Duration) Timer {
+func (c *Fake) NewTimer(d time.Duration) Timer {
 	t := &fakeTimer{clock: c, c: make(chan time.Time, 1)}
 	t.Reset(d)
 	return t
 }
 
 type fakeTimer struct {
-	clock *FakeClock
+	clock *Fake
 	c     chan time.Time
 	at    time.Time
 }

@@ -1,0 +1,688 @@
+// Package decision is the speaker's route decision engine: one goroutine
+// that owns the Adj-RIBs-In, the Loc-RIB and the Adj-RIBs-Out, runs the
+// decision process (RFC 4271 section 9.1), decides what each peer is sent
+// and hands it the UPDATEs (section 9.2), writes the best routes to the
+// kernel (package fib) and tracks next hops. It knows nothing of sessions:
+// it hears of them through peer.Events (Deliver) and speaks to an
+// Established one through the peer.Sink the event carried.
+//
+// Goroutines. The engine's goroutine (run) owns every field of Engine but
+// the queue; sessions deliver events into the queue, blocking while it is
+// full. There is no advertisement timer: the goroutine drains whatever is
+// queued, decides once, and sends once, which coalesces bursts without
+// delaying anything.
+package decision
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"slices"
+	"sync"
+
+	"lab/speaker/clock"
+	"lab/speaker/fib"
+	"lab/speaker/internal/bgplog"
+	"lab/speaker/peer"
+	"lab/speaker/rib"
+	"lab/speaker/ribwire"
+	"lab/speaker/wire"
+)
+
+// Origination is a route the speaker announces itself.
+type Origination struct {
+	Prefix netip.Prefix
+	// MED is sent when HasMED; without it the route still carries MED 0,
+	// as the seed's Quagga sends for its `network` routes.
+	MED              uint32
+	HasMED           bool
+	Communities      []uint32
+	LargeCommunities [][3]uint32
+}
+
+// Config is what the decision engine needs. The speaker checked it.
+type Config struct {
+	Name     string
+	AS       uint32
+	RouterID netip.Addr
+	// CompareRouterID is FRR's `bgp bestpath compare-routerid`.
+	CompareRouterID bool
+	Peers           []peer.Config
+	Originate       []Origination
+	Clock           clock.Clock
+	Log             *bgplog.Log
+	Interner        *rib.Interner
+	// Kick is called, on the engine's goroutine, for a peer whose address
+	// the kernel can reach again (the session engine then dials at once);
+	// it must not block.
+	Kick func(peer.ID)
+	// OnRound is called after a round that decided prefixes, with their
+	// number.
+	OnRound func(changed int)
+}
+
+// queueLen is the engine's queue: enough to coalesce a burst of UPDATEs
+// into one decision round; beyond it, sessions wait (and TCP buffers hold
+// the rest).
+const queueLen = 256
+
+type itemKind uint8
+
+const (
+	itemPeer     itemKind = iota + 1 // a peer.Event
+	itemAnnounce                     // originate a route
+	itemWithdraw                     // stop originating one
+	itemQuery                        // run fn on the engine's goroutine
+)
+
+// item is one entry of the engine's queue. Every slot of the queue has
+// room for each field: rare, large ones are behind pointers (a withdrawn
+// origination is an orig with its prefix alone).
+type item struct {
+	kind itemKind
+	ev   peer.Event
+	orig *Origination
+	fn   func(*View)
+}
+
+// peerState is the engine's view of a peer.
+type peerState struct {
+	id  peer.ID
+	cfg *peer.Config
+	src *rib.Source
+	up  *peer.Established // nil while the session is down
+	// out is the Adj-RIB-Out of each family: for every prefix advertised,
+	// the attribute set its advertisement was made from (outKey).
+	out map[wire.Family]*rib.AdjOut
+	// Next-hop-self addresses, set when the session comes up.
+	nh4, nh6, ll6 netip.Addr
+	// queuedOn is the sink this round queued UPDATEs on (flush).
+	queuedOn peer.Sink
+}
+
+// Engine is one speaker's route decision engine.
+type Engine struct {
+	cfg   Config
+	queue chan item
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex // guards started and closed
+	started bool
+	closed  bool
+
+	// Owned by the engine's goroutine (or by Start and Close, before and
+	// after it runs).
+	in      *rib.Interner
+	fib     *fib.FIB
+	track   *fib.Tracker
+	nhs     *rib.NextHops
+	tables  map[wire.Family]*rib.Table
+	local   *rib.Source
+	peers   []*peerState
+	orig    map[netip.Prefix]Origination
+	changed map[wire.Family][]netip.Prefix
+	fibOps  []fib.Op
+	version uint64
+	fns     []func(*View)
+	enc     ribwire.Encoder
+	// emitFn queues the encoder's messages for emitPeer (emit).
+	emitFn   func([]byte)
+	emitPeer *peerState
+	// groups and groupOf are advertise's scratch space.
+	groups  []outGroup
+	groupOf map[*rib.Attrs]int
+	// queued are the sinks a round queued UPDATEs on, flushed together at
+	// its end (flush), and queuedPeers their peers.
+	queued      []peer.Sink
+	queuedPeers []*peerState
+}
+
+var families = []wire.Family{wire.IPv4Unicast, wire.IPv6Unicast}
+
+func famOf(p netip.Prefix) wire.Family {
+	if p.Addr().Is4() {
+		return wire.IPv4Unicast
+	}
+	return wire.IPv6Unicast
+}
+
+// New builds an engine; it runs once started.
+func New(cfg Config) *Engine {
+	e := &Engine{
+		cfg:     cfg,
+		queue:   make(chan item, queueLen),
+		in:      cfg.Interner,
+		tables:  make(map[wire.Family]*rib.Table),
+		orig:    make(map[netip.Prefix]Origination),
+		changed: make(map[wire.Family][]netip.Prefix),
+		local:   &rib.Source{Local: true, AS: cfg.AS, RouterID: cfg.RouterID, Name: "local"},
+	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	for i := range cfg.Peers {
+		p := &cfg.Peers[i]
+		e.peers = append(e.peers, &peerState{id: peer.ID(i), cfg: p, src: &rib.Source{
+			Addr: p.PeerAddr, AS: p.PeerAS, IBGP: p.PeerAS == cfg.AS, Name: p.Description,
+		}, out: make(map[wire.Family]*rib.AdjOut)})
+	}
+	return e
+}
+
+// Start starts the engine's goroutine, installing best routes with f and
+// resolving next hops with t (both nil: nothing installed, every next hop
+// reachable).
+func (e *Engine) Start(f *fib.FIB, t *fib.Tracker) {
+	e.fib, e.track = f, t
+	var resolve rib.Resolver
+	if t != nil {
+		resolve = t.Resolve
+	}
+	e.nhs = rib.NewNextHops(resolve)
+	for _, fam := range families {
+		tb := rib.NewTable(e.in, e.nhs)
+		tb.CompareRouterID = e.cfg.CompareRouterID
+		e.tables[fam] = tb
+	}
+	for _, o := range e.cfg.Originate {
+		e.announce(o)
+	}
+	e.mu.Lock()
+	e.started = true
+	e.mu.Unlock()
+	e.wg.Add(1)
+	go e.run()
+}
+
+// Close stops the goroutine and gives back every reference the RIBs and
+// the queue hold: the attribute sets are the process Interner's, which
+// outlives the speaker.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
+	e.cancel()
+	e.wg.Wait()
+	for {
+		select {
+		case it := <-e.queue:
+			it.ev.Update.Release(e.in)
+		default:
+			for _, p := range e.peers {
+				for _, o := range p.out {
+					o.Clear()
+				}
+			}
+			for _, t := range e.tables {
+				t.Clear()
+			}
+			return
+		}
+	}
+}
+
+// Deliver queues a session's event, blocking while the queue is full. An
+// Update event's references are the engine's from here on.
+func (e *Engine) Deliver(ev peer.Event) {
+	select {
+	case e.queue <- item{kind: itemPeer, ev: ev}:
+	case <-e.ctx.Done():
+		ev.Update.Release(e.in)
+	}
+}
+
+// Announce originates a route (or changes its attributes).
+func (e *Engine) Announce(o Origination) {
+	select {
+	case e.queue <- item{kind: itemAnnounce, orig: &o}:
+	case <-e.ctx.Done():
+	}
+}
+
+// Withdraw stops originating pfx.
+func (e *Engine) Withdraw(pfx netip.Prefix) {
+	select {
+	case e.queue <- item{kind: itemWithdraw, orig: &Origination{Prefix: pfx}}:
+	case <-e.ctx.Done():
+	}
+}
+
+// Queued returns the number of items waiting in the engine's queue.
+func (e *Engine) Queued() int { return len(e.queue) }
+
+// ErrNotRunning is returned by queries of an engine not started, or
+// closed.
+var ErrNotRunning = errors.New("not running")
+
+// Query runs fn on the engine's goroutine, after its current round, and
+// waits. fn reads the RIBs through the View, which is valid during the
+// call only.
+func (e *Engine) Query(ctx context.Context, fn func(*View)) error {
+	e.mu.Lock()
+	started, closed := e.started, e.closed
+	e.mu.Unlock()
+	if !started || closed {
+		return ErrNotRunning
+	}
+	// fn writes the caller's variables, which the caller reads as it
+	// returns. A caller that gives up (ctx, or the engine closing) while
+	// fn waits in the queue marks it abandoned, under mu: fn then never
+	// runs, or has run already and mu orders its writes before the
+	// caller's reads.
+	var mu sync.Mutex
+	abandoned := false
+	done := make(chan struct{})
+	it := item{kind: itemQuery, fn: func(v *View) {
+		mu.Lock()
+		if !abandoned {
+			fn(v)
+		}
+		mu.Unlock()
+		close(done)
+	}}
+	abandon := func(err error) error {
+		mu.Lock()
+		abandoned = true
+		mu.Unlock()
+		return err
+	}
+	select {
+	case e.queue <- it:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-e.ctx.Done():
+		return ErrNotRunning
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return abandon(ctx.Err())
+	case <-e.ctx.Done():
+		return abandon(ErrNotRunning)
+	}
+}
+
+// SyncFIB waits until every route change decided so far has reached the
+// kernel.
+func (e *Engine) SyncFIB(ctx context.Context) error {
+	if err := e.Query(ctx, func(*View) {}); err != nil {
+		return err
+	}
+	if e.fib != nil {
+		e.fib.Sync()
+	}
+	return nil
+}
+
+// SyncKernel makes the engine act on the kernel's state as it is now: the
+// next-hop tracker reads the kernel again, the decision process runs on
+// what changed, and the resulting routes are written.
+func (e *Engine) SyncKernel(ctx context.Context) error {
+	if e.track == nil {
+		return nil
+	}
+	if err := e.track.Sync(); err != nil {
+		return err
+	}
+	if err := e.Query(ctx, func(v *View) { v.e.nextHopsChanged() }); err != nil {
+		return err
+	}
+	return e.SyncFIB(ctx)
+}
+
+// run is the engine's goroutine.
+func (e *Engine) run() {
+	defer e.wg.Done()
+	var trackC <-chan struct{}
+	if e.track != nil {
+		trackC = e.track.Changes()
+	}
+	e.process()
+	e.flush()
+	for {
+		select {
+		case <-e.ctx.Done():
+			e.runFns()
+			return
+		case it := <-e.queue:
+			e.handle(it)
+		case <-trackC:
+			e.nextHopsChanged()
+		}
+		// Coalesce: take whatever else is queued before deciding, so a
+		// burst of UPDATEs costs one decision and one UPDATE per prefix.
+		// A round stops at roundPrefixes changed prefixes, so that a full
+		// table is decided, installed and passed on while it still
+		// arrives, instead of all at once after its last UPDATE, and show
+		// commands (which wait for the round) keep answering.
+	drain:
+		for i := 0; i < 4096 && e.pending() < roundPrefixes; i++ {
+			select {
+			case it := <-e.queue:
+				e.handle(it)
+			default:
+				break drain
+			}
+		}
+		e.process()
+		e.runFns()
+		e.flush()
+	}
+}
+
+// roundPrefixes bounds the prefixes one round of the engine decides (see
+// run): large enough that bursts coalesce, small enough that a round of a
+// full table takes tens of milliseconds.
+const roundPrefixes = 1 << 15
+
+// pending returns the number of prefixes waiting for the decision process.
+func (e *Engine) pending() int {
+	n := 0
+	for _, t := range e.tables {
+		n += t.Pending()
+	}
+	return n
+}
+
+func (e *Engine) runFns() {
+	v := &View{e: e}
+	for _, fn := range e.fns {
+		fn(v)
+	}
+	// The list is kept for the next round, but not the requests: each
+	// holds its caller's result (a snapshot of whole tables), which would
+	// stay reachable until another request took its slot.
+	clear(e.fns)
+	e.fns = e.fns[:0]
+}
+
+func (e *Engine) handle(it item) {
+	switch it.kind {
+	case itemPeer:
+		e.peerEvent(it.ev)
+	case itemAnnounce:
+		e.announce(*it.orig)
+	case itemWithdraw:
+		pfx := it.orig.Prefix
+		delete(e.orig, pfx)
+		if t := e.tables[famOf(pfx)]; t != nil {
+			t.Remove(pfx, e.local)
+		}
+	case itemQuery:
+		e.fns = append(e.fns, it.fn)
+	}
+}
+
+// peerEvent applies what a session reported.
+func (e *Engine) peerEvent(ev peer.Event) {
+	p := e.peers[ev.Peer]
+	switch ev.Kind {
+	case peer.Up:
+		e.peerUp(p, ev.Up)
+	case peer.Down:
+		e.peerDown(p)
+	case peer.Update:
+		e.update(p, ev.Update)
+	case peer.RefreshRequest:
+		if p.up != nil {
+			e.advertiseAll(p, ev.Family, true)
+		}
+	case peer.Resend:
+		if p.up != nil {
+			for _, f := range p.up.Families {
+				e.advertiseAll(p, f, true)
+			}
+		}
+	}
+}
+
+func (e *Engine) announce(o Origination) {
+	e.orig[o.Prefix] = o
+	a := rib.Attrs{Origin: rib.OriginIGP, MED: o.MED, HasMED: true}
+	if len(o.Communities) > 0 {
+		a.MutableExtra().Communities = o.Communities
+	}
+	for _, l := range o.LargeCommunities {
+		x := a.MutableExtra()
+		x.LargeCommunities = append(x.LargeCommunities, rib.LargeCommunity{Global: l[0], Local1: l[1], Local2: l[2]})
+	}
+	e.tables[famOf(o.Prefix)].Update(o.Prefix, rib.Path{Attrs: e.in.Intern(&a), NH: e.nhs.Get(e.local, netip.Addr{}, netip.Addr{}), Time: e.cfg.Clock.Now().UnixNano()})
+}
+
+func (e *Engine) peerUp(p *peerState, up *peer.Established) {
+	if p.up != nil {
+		e.peerDown(p)
+	}
+	p.up = up
+	p.src.RouterID = up.RouterID
+	cfg := p.cfg
+	p.nh4, p.nh6, p.ll6 = cfg.NextHop4, cfg.NextHop6, netip.Addr{}
+	if up.Local.Is4() {
+		p.nh4 = up.Local
+	} else if up.Local.IsValid() && !up.Local.IsLinkLocalUnicast() {
+		p.nh6 = up.Local.WithZone("")
+	}
+	if e.track != nil && cfg.Interface != "" {
+		p.ll6 = e.track.LinkLocal(cfg.Interface).WithZone("")
+	}
+	if !p.nh6.IsValid() {
+		p.nh6 = p.ll6
+	}
+	for _, f := range up.Families {
+		if p.out[f] == nil {
+			p.out[f] = rib.NewAdjOut(e.tables[f])
+		}
+		e.advertiseAll(p, f, false)
+		// End-of-RIB after the initial table (RFC 4724 section 2).
+		e.queuedFor(p)
+		up.Out.EndOfRIB(f)
+	}
+}
+
+func (e *Engine) peerDown(p *peerState) {
+	if p.up == nil {
+		return
+	}
+	p.up = nil
+	for _, t := range e.tables {
+		t.RemoveSource(p.src)
+	}
+	for _, o := range p.out {
+		o.Clear()
+	}
+}
+
+// linkLocalsChanged re-advertises a peer's IPv6 routes when the
+// link-local address of its interface appeared or changed. A session can
+// come up before the kernel has given the interface its link-local address
+// (a lab's links and sessions start within milliseconds); its routes then
+// carried the global next hop only, and the peer installed them through
+// it. The seed's Quagga sends both, and so do we as soon as we can.
+func (e *Engine) linkLocalsChanged() {
+	if e.track == nil {
+		return
+	}
+	for _, p := range e.peers {
+		if p.up == nil || p.cfg.Interface == "" {
+			continue
+		}
+		ll := e.track.LinkLocal(p.cfg.Interface).WithZone("")
+		if ll == p.ll6 {
+			continue
+		}
+		if p.nh6 == p.ll6 {
+			p.nh6 = ll
+		}
+		p.ll6 = ll
+		for _, f := range p.up.Families {
+			if f.AFI == wire.AFIIPv6 {
+				// Every export changed (its next hop), so every route
+				// is sent again. The Adj-RIB-Out records the learned
+				// sets an export is made of, which did not change: the
+				// new exports are forced out.
+				e.advertiseAll(p, f, true)
+			}
+		}
+	}
+}
+
+// update applies a received UPDATE. Its attribute sets are interned
+// already (by the reader), with a reference each that update takes over
+// and gives back when done.
+func (e *Engine) update(p *peerState, u *ribwire.Update) {
+	defer func() {
+		u.Release(e.in)
+		u.Done()
+	}()
+	if p.up == nil || u == nil {
+		return
+	}
+	now := e.cfg.Clock.Now().UnixNano()
+	for i := range u.Parts {
+		part := &u.Parts[i]
+		t := e.tables[part.Family]
+		if t == nil || !slices.Contains(p.up.Families, part.Family) || part.EndOfRIB {
+			continue
+		}
+		for _, w := range part.Withdrawn {
+			t.Remove(w, p.src)
+		}
+		if part.Attrs == nil || len(part.NLRI) == 0 {
+			continue
+		}
+		// AS_PATH loop detection (RFC 4271 section 9.1.2): a path with our
+		// own AS is not accepted, and replaces (withdraws) an earlier one.
+		if part.Attrs.HasAS(e.cfg.AS) {
+			for _, n := range part.NLRI {
+				t.Remove(n, p.src)
+			}
+			continue
+		}
+		a := part.Attrs
+		nh := e.nhs.Get(p.src, part.NextHop, part.LinkLocal)
+		for _, n := range part.NLRI {
+			if famOf(n) != part.Family {
+				continue
+			}
+			t.Update(n, rib.Path{Attrs: e.in.Retain(a), NH: e.nhs.Retain(nh), Time: now})
+		}
+		e.nhs.Release(nh)
+	}
+}
+
+func (e *Engine) nextHopsChanged() {
+	changed := e.nhs.Refresh()
+	for _, t := range e.tables {
+		t.MarkNextHops(changed)
+	}
+	e.linkLocalsChanged()
+	// A peer waiting in Active whose address is reachable again is tried
+	// at once instead of at its next ConnectRetry.
+	for _, p := range e.peers {
+		if _, ok := e.track.Resolve(p.cfg.PeerAddr); ok {
+			e.cfg.Kick(p.id)
+		}
+	}
+}
+
+// process runs the decision process, then pushes the results to the
+// kernel and to the peers.
+func (e *Engine) process() {
+	// Destinations left without paths go once the round has recorded
+	// their withdrawals in every Adj-RIB-Out.
+	defer func() {
+		for _, t := range e.tables {
+			t.Sweep()
+		}
+	}()
+	n := 0
+	for _, f := range families {
+		t := e.tables[f]
+		if t.Pending() == 0 {
+			continue
+		}
+		if e.fib != nil && e.fibOps == nil {
+			// One slice for the round's operations, of their number.
+			if e.fibOps = e.fib.NewBatch(); cap(e.fibOps) < t.Pending() {
+				e.fibOps = make([]fib.Op, 0, t.Pending()+e.tables[wire.IPv6Unicast].Pending())
+			}
+		}
+		t.Process(func(pfx netip.Prefix, old, nb *rib.Path, _ rib.Reason) {
+			n++
+			// What peers are sent depends on the best path's source and
+			// attribute set only (next hop self): most decisions of a
+			// busy speaker keep the best (a new path that lost), and its
+			// peers need not be looked at. A nil old best may be one
+			// just removed: it always counts as a change.
+			if old == nil || nb == nil || old.Src() != nb.Src() || old.Attrs != nb.Attrs {
+				e.changed[f] = append(e.changed[f], pfx)
+			}
+			if e.fib == nil {
+				return
+			}
+			if rt, ok := e.kernelRoute(pfx, nb); ok {
+				e.fibOps = append(e.fibOps, fib.Op{Route: rt})
+			} else {
+				// Whatever the kernel holds for pfx goes, even when the
+				// old best is reported nil: Process reports a best path
+				// that was removed (withdrawn, or its session went down)
+				// as nil, and its route is installed. The FIB ignores
+				// deletes of routes it never installed.
+				e.fibOps = append(e.fibOps, fib.Op{Route: fib.Route{Dst: pfx}, Delete: true})
+			}
+		})
+	}
+	if n == 0 {
+		return
+	}
+	e.version++
+	if len(e.fibOps) > 0 {
+		e.fib.Apply(e.fibOps)
+		e.fibOps = nil
+	}
+	for _, p := range e.peers {
+		if p.up == nil {
+			continue
+		}
+		for _, f := range p.up.Families {
+			if ch := e.changed[f]; len(ch) > 0 {
+				e.advertise(p, f, ch, false)
+			}
+		}
+	}
+	for _, f := range families {
+		if cap(e.changed[f]) > 1024 {
+			e.changed[f] = nil // the list of a large round is not kept
+		} else {
+			e.changed[f] = e.changed[f][:0]
+		}
+	}
+	if len(e.groups) > maxKeptGroups {
+		// Nor a large round's groups: a lab has hundreds of speakers.
+		e.groups, e.groupOf = nil, nil
+	}
+	e.cfg.OnRound(n)
+}
+
+// kernelRoute is the kernel route of a best path: through the peer's
+// link-local next hop on the session's interface for IPv6 (as the seed's
+// `via fe80::… dev as1ra-eth1`), else through the next hop.
+func (e *Engine) kernelRoute(pfx netip.Prefix, p *rib.Path) (fib.Route, bool) {
+	if p == nil || p.Src().Local {
+		return fib.Route{}, false
+	}
+	nh := p.NH
+	if pfx.Addr().Is6() && nh.LinkLocal.IsValid() {
+		idx := e.track.IfIndex(nh.LinkLocal.Zone())
+		if idx == 0 {
+			return fib.Route{}, false
+		}
+		return fib.Route{Dst: pfx, Gw: nh.LinkLocal.WithZone(""), IfIndex: idx}, true
+	}
+	if !nh.Global.IsValid() {
+		return fib.Route{}, false
+	}
+	return fib.Route{Dst: pfx, Gw: nh.Global, IfIndex: nh.IfIndex}, true
+}

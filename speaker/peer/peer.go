@@ -1,0 +1,158 @@
+// Package peer is where the speaker's two engines meet. The session engine
+// (package session: FSM, timers, connections) and the decision engine
+// (package decision: RIBs, decision process, advertisement, FIB) do not
+// import each other; both import this package, which holds what they
+// share about a neighbour: its configuration (Config), its identifier
+// (ID), the events by which the session engine tells the decision engine
+// what happened to it (Event), and the sink through which the decision
+// engine hands an Established session its UPDATEs (Sink).
+package peer
+
+import (
+	"net/netip"
+	"time"
+
+	"lab/speaker/ribwire"
+	"lab/speaker/wire"
+)
+
+// ID identifies a peer of one speaker: its index in the speaker's list of
+// configured peers.
+type ID int
+
+// Timers are the RFC 4271 session timers. Hold 0 means no hold timer and
+// no keepalives (RFC 4271 section 4.4).
+type Timers struct {
+	Keepalive    time.Duration
+	Hold         time.Duration
+	ConnectRetry time.Duration
+}
+
+// DefaultTimers are the seed's Quagga values: keepalive 60 s, hold 180 s,
+// connect retry 120 s.
+var DefaultTimers = Timers{Keepalive: 60 * time.Second, Hold: 180 * time.Second, ConnectRetry: 120 * time.Second}
+
+// Config is one configured neighbour.
+type Config struct {
+	// Description is shown by `show bgp neighbors` ("as2rb (eBGP)").
+	Description string
+	// LocalAddr is the address the session's TCP connection is opened
+	// from; PeerAddr the neighbour's, which identifies the peer.
+	LocalAddr netip.Addr
+	PeerAddr  netip.Addr
+	// Interface is the local interface the peer is reached through; its
+	// link-local address is the IPv6 link-local next hop sent, and
+	// received link-local next hops are installed through it.
+	Interface string
+	PeerAS    uint32
+	// Families are the address families advertised in the OPEN; nil
+	// means the family of PeerAddr.
+	Families []wire.Family
+	// Passive peers are never dialled: the speaker waits for them.
+	Passive bool
+	// DialDelay makes the speaker wait this long for the peer's
+	// connection, at every start of the session, before dialling itself.
+	// Two speakers that dial each other at once collide (RFC 4271 section
+	// 6.8), and the collision rule can leave both without a session for a
+	// round; lab/speakerconf sets it on one side of the sessions between
+	// two of the lab's speakers, so the other side's connection always
+	// comes first.
+	DialDelay time.Duration
+	// Password turns on TCP MD5 signatures (RFC 2385) with this key.
+	Password string
+	// Timers overrides the speaker's timers for this peer when non-nil.
+	Timers *Timers
+	// NextHop4 and NextHop6 are the next-hop-self addresses for the
+	// family that is not the session's own (a peer carrying both families
+	// on one session). The session's own family uses LocalAddr.
+	NextHop4, NextHop6 netip.Addr
+	// Shutdown starts the peer administratively down.
+	Shutdown bool
+}
+
+// AddressFamilies returns the families advertised to the peer: Families,
+// or the family of PeerAddr.
+func (p *Config) AddressFamilies() []wire.Family {
+	if len(p.Families) > 0 {
+		return p.Families
+	}
+	if p.PeerAddr.Is4() {
+		return []wire.Family{wire.IPv4Unicast}
+	}
+	return []wire.Family{wire.IPv6Unicast}
+}
+
+// EventKind says what an Event reports.
+type EventKind uint8
+
+// Event kinds.
+const (
+	// Up: the session reached Established (Event.Up says how).
+	Up EventKind = iota + 1
+	// Down: the session left Established.
+	Down
+	// Update: an UPDATE arrived (Event.Update).
+	Update
+	// RefreshRequest: the peer asked for our routes of Event.Family
+	// again (ROUTE-REFRESH, RFC 2918).
+	RefreshRequest
+	// Resend: every route is to be advertised to the peer again (a soft
+	// reset outwards, `clear bgp ADDR soft`).
+	Resend
+)
+
+// Event is what the session engine tells the decision engine about a
+// peer. The events of one peer are delivered in the order they happened,
+// by that peer's session goroutine.
+type Event struct {
+	Kind EventKind
+	Peer ID
+	// Up is set for Up.
+	Up *Established
+	// Update is set for Update: its attribute sets are interned, with a
+	// reference each that the receiver of the event takes over (and gives
+	// back with Update.Release when it drops the event).
+	Update *ribwire.Update
+	// Family is set for RefreshRequest.
+	Family wire.Family
+}
+
+// Established is what the decision engine needs of a session that
+// reached Established.
+type Established struct {
+	// Out is the session's sink, valid for this session only.
+	Out Sink
+	// Options are the negotiated encoding options (RFC 6793 4-octet AS,
+	// RFC 8654 extended messages).
+	Options wire.Options
+	// Families are the families both sides announced.
+	Families []wire.Family
+	// RouterID is the peer's BGP identifier.
+	RouterID netip.Addr
+	// Local is the local address of the session's TCP connection.
+	Local netip.Addr
+}
+
+// Sink is how the decision engine hands UPDATEs to one Established
+// session. Its contract, which the session engine keeps:
+//   - Queue copies b (the caller reuses it) and holds it until Flush;
+//     what is flushed reaches the wire in the order it was queued, in as
+//     few writes as the socket allows.
+//   - Nothing follows the session's NOTIFICATION on the wire: the session
+//     engine queues its NOTIFICATION and closes the queue in one step,
+//     and anything queued after that is dropped.
+//   - A Sink belongs to one session, from Up to Down: once its session is
+//     down, everything queued on it is dropped, so UPDATEs decided for an
+//     old session never reach the next one with the same peer.
+//
+// Queue, EndOfRIB and Flush are called by one goroutine (the decision
+// engine's) and never block on the network.
+type Sink interface {
+	// Queue queues an encoded UPDATE.
+	Queue(b []byte)
+	// EndOfRIB queues the End-of-RIB marker of family f (RFC 4724 section
+	// 2), which the session records as sent.
+	EndOfRIB(f wire.Family)
+	// Flush has what is queued written.
+	Flush()
+}

@@ -1,0 +1,201 @@
+package session
+
+import (
+	"net"
+	"sync"
+	"time"
+
+	"lab/speaker/wire"
+)
+
+// outMsg is a message written to a connection, as onSent sees it: its
+// encoding (valid only during the call) and the options it was encoded
+// with (for the trace, which decodes it again).
+type outMsg struct {
+	b []byte
+	o wire.Options
+}
+
+// writer owns the write side of a connection. The session and decision
+// goroutines queue messages with send (or queue, then flush); a writer goroutine
+// writes them in batches (one write per batch), so neither ever blocks on
+// TCP. The goroutine runs only while there is something to write, and the
+// queue is a buffer taken from a pool while there is: a lab has thousands
+// of connections, most of them idle most of the time.
+type writer struct {
+	nc     net.Conn
+	onSent func(outMsg)
+
+	mu sync.Mutex
+	// buf holds the queued messages back to back, msgs their lengths and
+	// options; guarded by mu.
+	buf      *[]byte
+	msgs     []queuedMsg
+	spare    []queuedMsg // a written batch's msgs, for the next one
+	closing  bool        // close once the queue is written
+	stopped  bool        // the connection is closed: drop what comes
+	running  bool        // a writer goroutine runs
+	finished bool        // done is closed
+	done     chan struct{}
+}
+
+// queuedMsg is the length and options of a queued message.
+type queuedMsg struct {
+	n int32
+	o wire.Options
+}
+
+func newWriter(nc net.Conn, onSent func(outMsg)) *writer {
+	return &writer{nc: nc, onSent: onSent, done: make(chan struct{})}
+}
+
+// send queues a message encoded as b with options o and has it written.
+func (w *writer) send(b []byte, o wire.Options) {
+	w.queue(b, o)
+	w.flush()
+}
+
+// queue queues a copy of the message b without waking the writer: the
+// decision engine queues a round's UPDATEs, then flushes them together.
+// The caller may reuse b. It reports whether the message was queued (not
+// once the connection is closing).
+func (w *writer) queue(b []byte, o wire.Options) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped || w.closing {
+		return false
+	}
+	w.queueLocked(b, o)
+	return true
+}
+
+// queueLocked appends a copy of b to the queue. Called with mu held.
+func (w *writer) queueLocked(b []byte, o wire.Options) {
+	if w.buf == nil {
+		w.buf = writeBufs.Get().(*[]byte)
+	}
+	*w.buf = append(*w.buf, b...)
+	w.msgs = append(w.msgs, queuedMsg{n: int32(len(b)), o: o})
+}
+
+// flush has what is queued written, and a closing or stopped connection
+// closed.
+func (w *writer) flush() {
+	w.mu.Lock()
+	start := !w.running && !w.finished && (len(w.msgs) > 0 || w.closing || w.stopped)
+	if start {
+		w.running = true
+	}
+	w.mu.Unlock()
+	if start {
+		go w.run()
+	}
+}
+
+// queued returns the number of messages waiting: OutQ.
+func (w *writer) queued() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.msgs)
+}
+
+// closeAfterFlush closes the connection once what is queued, then last
+// (a NOTIFICATION, or nil), is written, or after 2 s. last is queued and
+// the queue closed in one step: nothing another goroutine queues (the decision
+// goroutine's UPDATEs) can follow the NOTIFICATION on the wire.
+func (w *writer) closeAfterFlush(last []byte, o wire.Options) {
+	w.mu.Lock()
+	if last != nil && !w.stopped && !w.closing {
+		w.queueLocked(last, o)
+	}
+	w.closing = true
+	w.mu.Unlock()
+	w.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	w.flush()
+}
+
+// abort closes the connection at once.
+func (w *writer) abort() {
+	w.mu.Lock()
+	w.stopped = true
+	w.drop()
+	w.mu.Unlock()
+	w.nc.Close()
+	w.flush()
+}
+
+// drop forgets the queue. Called with mu held.
+func (w *writer) drop() {
+	putWriteBuf(w.buf)
+	w.buf, w.msgs = nil, nil
+}
+
+// run is the writer goroutine: it writes batches until the queue is
+// empty, and ends; once the connection is to be closed, it closes it and
+// done.
+func (w *writer) run() {
+	for {
+		w.mu.Lock()
+		buf, msgs := w.buf, w.msgs
+		w.buf, w.msgs, w.spare = nil, w.spare, nil
+		closing, stopped := w.closing, w.stopped
+		if len(msgs) == 0 && !closing && !stopped {
+			w.running = false
+			w.spare = msgs
+			w.mu.Unlock()
+			putWriteBuf(buf)
+			return
+		}
+		if stopped || (closing && len(msgs) == 0) {
+			w.stopped, w.finished, w.running = true, true, false
+			w.drop()
+			w.mu.Unlock()
+			putWriteBuf(buf)
+			w.nc.Close()
+			close(w.done)
+			return
+		}
+		w.mu.Unlock()
+		if _, err := w.nc.Write(*buf); err != nil {
+			putWriteBuf(buf)
+			w.mu.Lock()
+			w.stopped = true
+			w.drop()
+			w.mu.Unlock()
+			continue // closes and ends
+		}
+		off := 0
+		for _, m := range msgs {
+			w.onSent(outMsg{b: (*buf)[off : off+int(m.n) : off+int(m.n)], o: m.o})
+			off += int(m.n)
+		}
+		putWriteBuf(buf)
+		w.mu.Lock()
+		// Only a small list is kept for the next batch.
+		if w.spare == nil && cap(msgs) <= maxSpare {
+			w.spare = msgs[:0]
+		}
+		w.mu.Unlock()
+	}
+}
+
+// maxSpare is the capacity of the largest message list a writer keeps
+// between batches.
+const maxSpare = 64
+
+// writeBufs are the writers' queues, shared by every writer of the
+// process: few have something queued at once. A queue that grew past
+// maxWriteBuf (the whole table for a new peer) is not kept: hundreds of
+// such buffers, taken for a few messages each, would be megabytes.
+var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+const maxWriteBuf = 16 << 10
+
+func putWriteBuf(b *[]byte) {
+	if b == nil || cap(*b) > maxWriteBuf {
+		return
+	}
+	*b = (*b)[:0]
+	writeBufs.Put(b)
+}
+
