@@ -158,8 +158,7 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 }
 
 type syncWriter struct {
-	mu chan struct{}
-	w  io.Writer
+	w io.Writer
 }
 
 func (s *syncWriter) Write(b []byte) (int, error) { return s.w.Write(b) }
@@ -224,7 +223,7 @@ func peerOpen(as uint32, hold uint16, id string, fams ...wire.Family) *wire.Open
 	}
 	var caps []wire.Capability
 	for _, f := range fams {
-		caps = append(caps, wire.CapMultiprotocol{AFI: f.AFI, SAFI: f.SAFI})
+		caps = append(caps, wire.CapMultiprotocol(f))
 	}
 	caps = append(caps, wire.CapRouteRefresh{}, wire.CapAS4{AS: as}, wire.CapGracefulRestart{Time: 120})
 	return wire.NewOpen(as, hold, netip.MustParseAddr(id), caps...)

@@ -505,4 +505,3 @@ func (v PathView) String() string {
 	}
 	return fmt.Sprintf("%s %v %s %s", status, v.NextHop, v.ASPath, v.Origin)
 }
-

@@ -58,4 +58,3 @@ func TestTraceSession(t *testing.T) {
 		t.Errorf("traced UPDATE (-want +got):\n%s", diff)
 	}
 }
-

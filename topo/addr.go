@@ -45,10 +45,6 @@ func (u u128) add(v u128) (u128, bool) {
 	return u128{hi, lo}, c != 0
 }
 
-func (u u128) cmp(v u128) int {
-	return cmp.Or(cmp.Compare(u.hi, v.hi), cmp.Compare(u.lo, v.lo))
-}
-
 // pow2 is 2**n for n in [0, 127].
 func pow2(n int) u128 {
 	if n >= 64 {

@@ -348,18 +348,3 @@ func watchOwner(ctx context.Context, pid int, cancel context.CancelFunc) error {
 	}()
 	return nil
 }
-
-// labs lists the running labs' names from the state directory.
-func runningLabs() ([]netemu.State, error) {
-	sts, err := netemu.ReadStates(runDir())
-	if err != nil {
-		return nil, err
-	}
-	var out []netemu.State
-	for _, s := range sts {
-		if control.Alive(context.Background(), socketPath(s.Name)) {
-			out = append(out, s)
-		}
-	}
-	return out, nil
-}

@@ -258,16 +258,6 @@ func (t *Table) SourceCount(src *Source) int { return t.bySrc[src] }
 // paths may be returned between Process and Sweep: its Best is nil.
 func (t *Table) Dest(pfx netip.Prefix) *Dest { return t.dests[prefixkey.Of(pfx)] }
 
-// Walk calls fn for every prefix with paths, in no order, until it
-// returns false.
-func (t *Table) Walk(fn func(netip.Prefix, *Dest) bool) {
-	for k, d := range t.dests {
-		if len(d.paths) > 0 && !fn(k.Prefix(), d) {
-			return
-		}
-	}
-}
-
 // Prefixes returns every prefix with paths, sorted by address then
 // length.
 func (t *Table) Prefixes() []netip.Prefix {

@@ -172,4 +172,3 @@ func mpNextHops(nhs []netip.Addr, iface string) (global, linkLocal netip.Addr) {
 	}
 	return global, linkLocal
 }
-

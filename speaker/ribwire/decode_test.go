@@ -128,7 +128,7 @@ func randomUpdate(rng *rand.Rand) *wire.Update {
 func TestFastDecodeMatch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	in := rib.NewInterner()
-		cfg := struct{ Interface string }{"eth0"}
+	cfg := struct{ Interface string }{"eth0"}
 	var d Decoder
 	cmpOpts := []cmp.Option{
 		cmp.AllowUnexported(Part{}, Update{}),
@@ -212,7 +212,7 @@ func BenchmarkDecodeUpdate(b *testing.B) {
 		}
 	})
 	b.Run("general", func(b *testing.B) {
-				b.ReportAllocs()
+		b.ReportAllocs()
 		for b.Loop() {
 			m, err := wire.Parse(msg, o)
 			u := Convert(m.(*wire.Update), o, err, cfg.Interface, false)

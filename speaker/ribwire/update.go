@@ -94,4 +94,3 @@ func (u *Update) Release(in *rib.Interner) {
 		u.Parts[i].Attrs = nil
 	}
 }
-

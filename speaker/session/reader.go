@@ -177,4 +177,3 @@ func (m *msgReader) grow(n int) {
 	}
 	m.buf, m.big = nb, big
 }
-

@@ -198,4 +198,3 @@ func putWriteBuf(b *[]byte) {
 	*b = (*b)[:0]
 	writeBufs.Put(b)
 }
-

@@ -205,7 +205,7 @@ type segmentJSON struct {
 func segmentsJSON(segs []ASSegment) []segmentJSON {
 	out := make([]segmentJSON, len(segs))
 	for i, s := range segs {
-		out[i] = segmentJSON{s.Type, s.ASNs}
+		out[i] = segmentJSON(s)
 	}
 	return out
 }

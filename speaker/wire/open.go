@@ -82,7 +82,7 @@ func (m *Open) Families() []Family {
 	var fs []Family
 	for _, c := range m.Capabilities {
 		if c, ok := c.(CapMultiprotocol); ok {
-			fs = append(fs, Family{c.AFI, c.SAFI})
+			fs = append(fs, Family(c))
 		}
 	}
 	return fs
