@@ -455,3 +455,32 @@ func (sp *Speaker) SyncKernel(ctx context.Context) error {
 	}
 	return sp.dec.SyncKernel(ctx)
 }
+
+// PeerStatus is the state and counters of one session, as the shell's
+// `wait` reads them.
+type PeerStatus struct {
+	Addr  netip.Addr
+	State State
+	// EndOfRIBReceived counts the families whose End-of-RIB the peer sent
+	// in this session.
+	EndOfRIBReceived int
+	// InQ counts the inputs waiting for the session's goroutine, OutQ the
+	// messages waiting to be written.
+	InQ, OutQ int
+	// UpdatesSent and UpdatesRcvd count UPDATE messages (all sessions).
+	UpdatesSent, UpdatesRcvd uint64
+}
+
+// Peers returns the status of every session, in configuration order. It
+// reads the session engine only (a lock per session), never a table, so
+// it costs the same however large the tables and however busy the
+// decision engine.
+func (sp *Speaker) Peers() []PeerStatus {
+	out := make([]PeerStatus, len(sp.cfg.Peers))
+	for i := range sp.cfg.Peers {
+		c := sp.sess.Counters(peer.ID(i))
+		out[i] = PeerStatus{Addr: sp.cfg.Peers[i].PeerAddr, State: c.State, EndOfRIBReceived: c.EndOfRIBReceived,
+			InQ: c.InQ, OutQ: c.OutQ, UpdatesSent: c.UpdatesSent, UpdatesRcvd: c.UpdatesRcvd}
+	}
+	return out
+}

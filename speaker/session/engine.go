@@ -390,3 +390,34 @@ func (e *Engine) Status(id peer.ID) Status {
 	out.InQ = len(s.inputs)
 	return out
 }
+
+// Counters are the few figures of a session that tell whether it has
+// converged: what the shell's `wait` polls.
+type Counters struct {
+	State State
+	// EndOfRIBReceived counts the families whose End-of-RIB arrived in
+	// this session.
+	EndOfRIBReceived int
+	InQ, OutQ        int
+	// UpdatesSent and UpdatesRcvd count UPDATEs, every session together.
+	UpdatesSent, UpdatesRcvd uint64
+}
+
+// Counters returns the session's counters, without allocating: it costs
+// a lock or two however busy the speaker is.
+func (e *Engine) Counters(id peer.ID) Counters {
+	s := e.sessions[id]
+	st := &s.stats
+	st.mu.Lock()
+	c := Counters{State: st.state, UpdatesSent: st.sent[wire.TypeUpdate], UpdatesRcvd: st.rcvd[wire.TypeUpdate]}
+	if st.state == Established {
+		c.EndOfRIBReceived = len(st.eorRcvd)
+	}
+	w := st.writer
+	st.mu.Unlock()
+	if w != nil {
+		c.OutQ = w.queued()
+	}
+	c.InQ = len(s.inputs)
+	return c
+}
