@@ -93,9 +93,14 @@ type Attrs struct {
 	// locally; the decision process uses DefaultLocalPref otherwise.
 	HasLocalPref    bool
 	AtomicAggregate bool
-	MED             uint32
-	LocalPref       uint32
-	ASPath          []Segment
+	// HasWeight is set when a policy gave the path a weight (FRR's
+	// `set weight`, `neighbor ... weight`): local to the speaker, never
+	// sent. Without it a path has its source's weight (Source.Weight).
+	HasWeight bool
+	MED       uint32
+	LocalPref uint32
+	Weight    uint32
+	ASPath    []Segment
 	// The next hop is not an attribute of the set but of the path
 	// (Path.NH): with next hop self, every peer's routes carry its own
 	// address, and sets without it are shared by the routes of every
@@ -253,9 +258,13 @@ func (a *Attrs) appendKey(b []byte) []byte {
 	if a.AtomicAggregate {
 		fl |= 4
 	}
+	if a.HasWeight {
+		fl |= 8
+	}
 	b = append(b, fl)
 	b = binary.BigEndian.AppendUint32(b, a.MED)
 	b = binary.BigEndian.AppendUint32(b, a.LocalPref)
+	b = binary.BigEndian.AppendUint32(b, a.Weight)
 	x := a.Extra()
 	b = appendAddr(b, x.OriginatorID)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(a.ASPath)))
@@ -467,6 +476,7 @@ func (in *Interner) Len() int { return int(in.n.Load()) }
 func (a *Attrs) equal(b *Attrs) bool {
 	if a.Origin != b.Origin || a.HasMED != b.HasMED || a.HasLocalPref != b.HasLocalPref ||
 		a.AtomicAggregate != b.AtomicAggregate || a.MED != b.MED || a.LocalPref != b.LocalPref ||
+		a.HasWeight != b.HasWeight || a.Weight != b.Weight ||
 		len(a.ASPath) != len(b.ASPath) {
 		return false
 	}
@@ -497,7 +507,7 @@ func (a *Attrs) Copy() Attrs {
 	return Attrs{
 		Origin: a.Origin, ASPath: a.ASPath, MED: a.MED, HasMED: a.HasMED,
 		LocalPref: a.LocalPref, HasLocalPref: a.HasLocalPref, AtomicAggregate: a.AtomicAggregate,
-		Ext: a.Ext,
+		Weight: a.Weight, HasWeight: a.HasWeight, Ext: a.Ext,
 	}
 }
 

@@ -61,7 +61,7 @@ func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 // (ORIGINATOR_ID when present), the shorter CLUSTER_LIST, and the lower
 // peer address. aSel and bSel say which of the two was the best before.
 func (t *Table) compare(a, b *Path, aSel, bSel bool) (bool, Reason) {
-	if wa, wb := a.Src().Weight(), b.Src().Weight(); wa != wb {
+	if wa, wb := a.Weight(), b.Weight(); wa != wb {
 		return wa > wb, ReasonWeight
 	}
 	if la, lb := a.Attrs.EffectiveLocalPref(), b.Attrs.EffectiveLocalPref(); la != lb {

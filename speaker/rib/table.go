@@ -167,6 +167,15 @@ type Path struct {
 // Src returns the path's source.
 func (p *Path) Src() *Source { return p.NH.Src }
 
+// Weight returns the path's weight, the first step of the decision
+// process: the one a policy set, else its source's (Source.Weight).
+func (p *Path) Weight() uint32 {
+	if p.Attrs.HasWeight {
+		return p.Attrs.Weight
+	}
+	return p.Src().Weight()
+}
+
 // Valid reports whether the path may be selected: its next hop is
 // reachable (RFC 4271 section 9.1.2).
 func (p *Path) Valid() bool { return p.NH.Reachable }
