@@ -373,7 +373,7 @@ func runFamily(t *testing.T, l *testLab, d daemon, sc scenario, f topo.Family) {
 	})
 
 	step("we-shut-down", func(t *testing.T) {
-		if err := l.sp.SetPeerShutdown(theirs, true); err != nil {
+		if err := l.sp.SetPeerShutdown(theirs, true, ""); err != nil {
 			t.Fatal(err)
 		}
 		const want = "sent Cease/Administrative Shutdown (6/2)"
@@ -391,7 +391,7 @@ func runFamily(t *testing.T, l *testLab, d daemon, sc scenario, f topo.Family) {
 		waitPeerRoute(t, attrPrefix(true, f), nil)
 		waitOurRoute(t, attrPrefix(false, f), nil)
 
-		if err := l.sp.SetPeerShutdown(theirs, false); err != nil {
+		if err := l.sp.SetPeerShutdown(theirs, false, ""); err != nil {
 			t.Fatal(err)
 		}
 		waitUp(t)

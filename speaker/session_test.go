@@ -574,7 +574,7 @@ func TestAdminControl(t *testing.T) {
 	p.expectNotification(wire.CodeCease, wire.SubcodeAdminReset)
 	p = h.remote() // reconnects at once
 	h.establish(p, peerOpen(2, 180, "0.0.0.3"))
-	if err := h.sp.SetPeerShutdown(addrB, true); err != nil {
+	if err := h.sp.SetPeerShutdown(addrB, true, ""); err != nil {
 		t.Fatal(err)
 	}
 	p.expectNotification(wire.CodeCease, wire.SubcodeAdminShutdown)
@@ -585,7 +585,7 @@ func TestAdminControl(t *testing.T) {
 		t.Fatal("a shut down peer dialled")
 	default:
 	}
-	h.sp.SetPeerShutdown(addrB, false)
+	h.sp.SetPeerShutdown(addrB, false, "")
 	p = h.remote()
 	h.establish(p, peerOpen(2, 180, "0.0.0.3"))
 	done := make(chan struct{})

@@ -223,6 +223,9 @@ type PathView struct {
 	LastUpdate time.Time
 	// SelectionReason is set on the best path.
 	SelectionReason string `json:",omitempty"`
+	// Denied marks a received route the import policy refused
+	// (received-routes).
+	Denied bool `json:",omitempty"`
 }
 
 // query runs fn on the decision engine's goroutine (see
@@ -379,7 +382,7 @@ func (sp *Speaker) neighbor(v *decision.View, id peer.ID) Neighbor {
 		n.NextHopGlobal, n.NextHopLocal = pv.NextHop6, pv.LinkLocal6
 	}
 	for _, f := range pc.AddressFamilies() {
-		fs := FamilyStatus{Family: f.String(), Advertised: v.Advertised(id, f)}
+		fs := FamilyStatus{Family: f.String(), Advertised: v.AdvertisedCount(id, f)}
 		if t := v.Table(f); t != nil {
 			fs.AcceptedPrefixes = t.SourceCount(pv.Source)
 		}
@@ -448,45 +451,129 @@ func route(pfx netip.Prefix, d *rib.Dest) Route {
 	if best != nil {
 		rt.BestReason = reason.String()
 	}
-	for i, p := range d.Paths() {
-		a := p.Attrs
-		v := PathView{
-			Valid: p.Valid(), Best: i == d.BestIndex(), Internal: p.Src().IBGP, Local: p.Src().Local,
-			Metric: a.MED, HasMetric: a.HasMED, Weight: p.Src().Weight(),
-			ASPath: ribwire.ASPathString(a.ASPath), Origin: a.Origin.Code(),
-			LastUpdate: time.Unix(0, p.Time),
-		}
-		switch {
-		case !p.Src().Local:
-			v.NextHop, v.LinkLocal = p.NH.Global, p.NH.LinkLocal.WithZone("")
-			if !v.NextHop.IsValid() {
-				v.NextHop = v.LinkLocal
-			}
-		case pfx.Addr().Is4():
-			// A local route: FRR shows 0.0.0.0 (or ::).
-			v.NextHop = netip.IPv4Unspecified()
-		default:
-			v.NextHop = netip.IPv6Unspecified()
-		}
-		if p.Src().IBGP || a.HasLocalPref && p.Src().Local {
-			v.LocPrf, v.HasLocPrf = a.EffectiveLocalPref(), true
-		}
-		if !p.Src().Local {
-			v.Peer, v.PeerRouterID, v.PeerDescription = p.Src().Addr, p.Src().RouterID, p.Src().Name
-		}
-		x := a.Extra()
-		for _, c := range x.Communities {
-			v.Communities = append(v.Communities, ribwire.CommunityString(c))
-		}
-		for _, c := range x.LargeCommunities {
-			v.LargeCommunities = append(v.LargeCommunities, c.String())
-		}
+	for i := range d.Paths() {
+		p := &d.Paths()[i]
+		v := pathView(pfx, p.Attrs, p.NH, p.Weight(), p.Time)
+		v.Best = i == d.BestIndex()
 		if v.Best {
 			v.SelectionReason = reason.String()
 		}
 		rt.Paths = append(rt.Paths, v)
 	}
 	return rt
+}
+
+// pathView renders a path to pfx with attribute set a from nh's source.
+func pathView(pfx netip.Prefix, a *rib.Attrs, nh *rib.NextHop, weight uint32, t int64) PathView {
+	src := nh.Src
+	v := PathView{
+		Valid: nh.Reachable, Internal: src.IBGP, Local: src.Local,
+		Metric: a.MED, HasMetric: a.HasMED, Weight: weight,
+		ASPath: ribwire.ASPathString(a.ASPath), Origin: a.Origin.Code(),
+		LastUpdate: time.Unix(0, t),
+	}
+	switch {
+	case !src.Local:
+		v.NextHop, v.LinkLocal = nh.Global, nh.LinkLocal.WithZone("")
+		if !v.NextHop.IsValid() {
+			v.NextHop = v.LinkLocal
+		}
+	case pfx.Addr().Is4():
+		// A local route: FRR shows 0.0.0.0 (or ::).
+		v.NextHop = netip.IPv4Unspecified()
+	default:
+		v.NextHop = netip.IPv6Unspecified()
+	}
+	// FRR shows LOCAL_PREF for iBGP paths and wherever it was set (here
+	// or by a policy).
+	if src.IBGP || a.HasLocalPref {
+		v.LocPrf, v.HasLocPrf = a.EffectiveLocalPref(), true
+	}
+	if !src.Local {
+		v.Peer, v.PeerRouterID, v.PeerDescription = src.Addr, src.RouterID, src.Name
+	}
+	x := a.Extra()
+	for _, c := range x.Communities {
+		v.Communities = append(v.Communities, ribwire.CommunityString(c))
+	}
+	for _, c := range x.LargeCommunities {
+		v.LargeCommunities = append(v.LargeCommunities, c.String())
+	}
+	return v
+}
+
+// NeighborView names one of FRR's per-neighbour views of a table, `show
+// bgp ipv6 neighbors ADDR received-routes|advertised-routes|routes`.
+type NeighborView string
+
+// Per-neighbour views.
+const (
+	// ReceivedRoutes: the routes the neighbour sent, as it sent them
+	// (before import policy), those the policy denied included.
+	ReceivedRoutes NeighborView = "received-routes"
+	// AdvertisedRoutes: the routes advertised to the neighbour, as sent.
+	AdvertisedRoutes NeighborView = "advertised-routes"
+	// AcceptedRoutes: the neighbour's routes in the table, after import
+	// policy.
+	AcceptedRoutes NeighborView = "routes"
+)
+
+// NeighborRoutes returns one of the per-neighbour views of family f's
+// table, in the shape of `show bgp`: a route per prefix, with the one
+// path of the view.
+func (sp *Speaker) NeighborRoutes(ctx context.Context, addr netip.Addr, f wire.Family, which NeighborView) (*Table, error) {
+	id, err := sp.peerID(addr)
+	if err != nil {
+		return nil, err
+	}
+	switch which {
+	case ReceivedRoutes, AdvertisedRoutes, AcceptedRoutes:
+	default:
+		return nil, fmt.Errorf("speaker %s: no view %q of a neighbour's routes", sp.cfg.Name, which)
+	}
+	out := &Table{Family: f.String(), RouterID: sp.cfg.RouterID, AS: sp.cfg.AS}
+	err = sp.query(ctx, func(v *decision.View) {
+		out.TableVersion = v.Version()
+		pv := v.Peer(id)
+		switch which {
+		case ReceivedRoutes:
+			for _, r := range v.Received(id, f) {
+				p := pathView(r.Prefix, r.Attrs, r.NH, 0, r.Time)
+				p.Denied = r.Denied
+				out.Routes = append(out.Routes, Route{Prefix: r.Prefix, Paths: []PathView{p}})
+			}
+		case AdvertisedRoutes:
+			for _, r := range v.Advertised(id, f) {
+				p := pathView(r.Prefix, r.Attrs, &rib.NextHop{Src: &rib.Source{Local: true}, Reachable: true}, 0, 0)
+				p.Valid, p.Best = true, true
+				if f == wire.IPv4Unicast {
+					p.NextHop = pv.NextHop4
+				} else {
+					p.NextHop, p.LinkLocal = pv.NextHop6, pv.LinkLocal6
+				}
+				out.Routes = append(out.Routes, Route{Prefix: r.Prefix, Paths: []PathView{p}})
+			}
+		case AcceptedRoutes:
+			t := v.Table(f)
+			if t == nil {
+				return
+			}
+			for _, pfx := range t.Prefixes() {
+				rt := route(pfx, t.Dest(pfx))
+				for _, p := range rt.Paths {
+					if p.Peer == pv.Source.Addr && !p.Local {
+						rt.Paths = []PathView{p}
+						out.Routes = append(out.Routes, rt)
+						break
+					}
+				}
+			}
+		}
+	})
+	for _, r := range out.Routes {
+		out.Paths += len(r.Paths)
+	}
+	return out, err
 }
 
 // String renders a path as a line of FRR's table, for logs and tests.

@@ -164,7 +164,8 @@ func New(cfg Config) (*Speaker, error) {
 	sp.dec = decision.New(decision.Config{
 		Name: cfg.Name, AS: cfg.AS, RouterID: cfg.RouterID, CompareRouterID: cfg.CompareRouterID,
 		Peers: cfg.Peers, Originate: cfg.Originate, Clock: cfg.Clock, Log: sp.log, Interner: in,
-		Kick: func(id peer.ID) { sp.sess.Kick(id) },
+		Kick:     func(id peer.ID) { sp.sess.Kick(id) },
+		Teardown: func(id peer.ID, n *wire.Notification) { sp.sess.Teardown(id, n) },
 		OnRound: func(n int) {
 			sp.notify(Event{Kind: EventRIB, Changed: n})
 			sp.changed()
@@ -379,16 +380,27 @@ func (sp *Speaker) ResetPeer(addr netip.Addr, hard bool) error {
 }
 
 // SetPeerShutdown shuts the session with addr down administratively
-// (Cease/Administrative Shutdown; it stays Idle) or lets it start again.
-func (sp *Speaker) SetPeerShutdown(addr netip.Addr, down bool) error {
+// (Cease/Administrative Shutdown, carrying msg as its RFC 8203 shutdown
+// communication when not ""; it stays Idle) or lets it start again.
+func (sp *Speaker) SetPeerShutdown(addr netip.Addr, down bool, msg string) error {
 	id, err := sp.peerID(addr)
 	if err != nil {
 		return err
 	}
-	if err := sp.sess.SetShutdown(id, down); err != nil {
+	if err := sp.sess.SetShutdown(id, down, msg); err != nil {
 		return fmt.Errorf("speaker %s: %w", sp.cfg.Name, err)
 	}
 	return nil
+}
+
+// SetGracefulShutdown starts (on) or stops draining the router, as FRR's
+// `bgp graceful-shutdown` (RFC 8326): routes advertised to eBGP peers
+// carry GRACEFUL_SHUTDOWN, and routes learned from them get local-pref 0.
+func (sp *Speaker) SetGracefulShutdown(ctx context.Context, on bool) error {
+	if err := sp.running(); err != nil {
+		return err
+	}
+	return sp.dec.SetDraining(ctx, on)
 }
 
 // Announce originates a route (or changes its attributes).

@@ -92,7 +92,7 @@ func TestWithdrawRemovesKernelRoute(t *testing.T) {
 
 	// Lost with the session: both families' sessions go down.
 	for _, addr := range []string{"10.9.0.1", "2001:db8:9::1"} {
-		if err := sb.SetPeerShutdown(netip.MustParseAddr(addr), true); err != nil {
+		if err := sb.SetPeerShutdown(netip.MustParseAddr(addr), true, ""); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -2,13 +2,17 @@ package decision
 
 import (
 	"net/netip"
+	"slices"
 
+	"lab/speaker/peer"
 	"lab/speaker/rib"
 	"lab/speaker/wire"
 )
 
-// exported returns the best path of d when it is advertised to p, or nil.
-func exported(p *peerState, d *rib.Dest) *rib.Path {
+// exported returns the best path of d when it is advertised to p, or nil:
+// never back to the peer it came from, never from an iBGP peer to
+// another, and as the well-known communities say (RFC 1997, RFC 3765).
+func (e *Engine) exported(p *peerState, d *rib.Dest) *rib.Path {
 	if d == nil {
 		return nil
 	}
@@ -21,25 +25,85 @@ func exported(p *peerState, d *rib.Dest) *rib.Path {
 	if best.Src().IBGP && p.src.IBGP {
 		return nil // iBGP-learned routes are not sent to iBGP peers
 	}
+	if x := best.Attrs.Ext; x != nil && len(x.Communities) > 0 {
+		for _, c := range x.Communities {
+			switch wire.Community(c) {
+			case wire.CommunityNoAdvertise:
+				return nil
+			case wire.CommunityNoExport, wire.CommunityNoExportSubconfed:
+				// No confederations here: our AS is the boundary.
+				if !p.src.IBGP {
+					return nil
+				}
+			case wire.CommunityNoPeer:
+				if p.cfg.Role == peer.RolePeer {
+					return nil
+				}
+			}
+		}
+	}
 	return best
 }
 
-// export returns the attributes to advertise best (exported to p) with:
-// our AS prepended for an eBGP peer, LOCAL_PREF for an iBGP one. The next
-// hop is self (exportNextHops).
-func (e *Engine) export(p *peerState, best *rib.Path) rib.Attrs {
+// plainExport reports whether what p is sent depends on nothing but the
+// learned attribute set and p itself: no export policy, no knob.
+func (e *Engine) plainExport(p *peerState) bool {
+	c := p.cfg
+	return len(c.Export) == 0 && c.MED == nil && len(c.Prepend) == 0
+}
+
+// export returns the attributes to advertise best (exported to p) with,
+// after the peer's export policies and knobs, or false when a policy
+// denies it: our AS prepended for an eBGP peer, LOCAL_PREF for an iBGP
+// one. The next hop is self (exportNextHops).
+func (e *Engine) export(p *peerState, pfx netip.Prefix, best *rib.Path) (rib.Attrs, bool) {
 	out, prepend := e.exportBase(p, best)
+	cur := &out
+	for _, pol := range p.cfg.Export {
+		x, ok := pol.Apply(pfx, cur, p.cfg.PeerAS)
+		if !ok {
+			return rib.Attrs{}, false
+		}
+		if x != cur {
+			out = *x
+			cur = &out
+		}
+	}
+	if v := p.cfg.MED; v != nil {
+		out.HasMED, out.MED = true, *v
+	}
+	if len(p.cfg.Prepend) > 0 {
+		out.ASPath = prependASNs(out.ASPath, p.cfg.Prepend)
+	}
+	if !p.src.IBGP {
+		// LOCAL_PREF is not sent to an external peer (RFC 4271 section
+		// 5.1.5), whatever a policy set.
+		out.HasLocalPref, out.LocalPref = false, 0
+	}
 	if prepend != 0 {
 		out.ASPath = rib.Prepend(out.ASPath, prepend, 1)
 	}
-	return out
+	return out, true
 }
 
-// exportBase is export without the prepending of our AS, which it
-// returns (0 for none): the fast encoder writes it as it encodes the
-// AS_PATH, and spares an allocation.
+// prependASNs returns path with asns prepended, in their order.
+func prependASNs(path []rib.Segment, asns []uint32) []rib.Segment {
+	for i := len(asns) - 1; i >= 0; i-- {
+		path = rib.Prepend(path, asns[i], 1)
+	}
+	return path
+}
+
+// exportBase is what every peer's export starts from, depending only on
+// the learned set and p: without the reflection attributes and the
+// weight, with LOCAL_PREF for an iBGP peer, without a learned MED, our
+// relation tags or LOCAL_PREF for an eBGP one, and GRACEFUL_SHUTDOWN
+// while we drain. It returns the prepending of our AS apart (0 for none):
+// the fast encoder writes it as it encodes the AS_PATH, and spares an
+// allocation.
 func (e *Engine) exportBase(p *peerState, best *rib.Path) (out rib.Attrs, prepend uint32) {
 	out = best.Attrs.Copy()
+	out.HasWeight, out.Weight = false, 0
 	if x := out.Extra(); x.OriginatorID.IsValid() || len(x.ClusterList) > 0 {
 		// The reflection attributes stay here (the Ext is the learned
 		// set's: it is copied before it changes).
@@ -49,16 +113,53 @@ func (e *Engine) exportBase(p *peerState, best *rib.Path) (out rib.Attrs, prepen
 	}
 	if p.src.IBGP {
 		out.HasLocalPref, out.LocalPref = true, best.Attrs.EffectiveLocalPref()
-	} else {
-		prepend = e.cfg.AS
-		out.HasLocalPref, out.LocalPref = false, 0
-		// A MED learned from a neighbouring AS is not passed to another
-		// (RFC 4271 section 5.1.4).
-		if !best.Src().Local {
-			out.HasMED, out.MED = false, 0
+		return out, 0
+	}
+	prepend = e.cfg.AS
+	out.HasLocalPref, out.LocalPref = false, 0
+	// A MED learned from a neighbouring AS is not passed to another
+	// (RFC 4271 section 5.1.4).
+	if !best.Src().Local {
+		out.HasMED, out.MED = false, 0
+	}
+	if x := out.Extra(); hasTag(x.LargeCommunities, e.cfg.AS) {
+		// Our relation tags say where a route came from inside our AS:
+		// another AS is not told.
+		y := *x
+		y.LargeCommunities = nil
+		for _, c := range x.LargeCommunities {
+			if !isTag(c, e.cfg.AS) {
+				y.LargeCommunities = append(y.LargeCommunities, c)
+			}
 		}
+		out.Ext = &y
+	}
+	if e.draining {
+		x := *out.Extra()
+		if !slices.Contains(x.Communities, uint32(wire.CommunityGracefulShutdown)) {
+			x.Communities = append(slices.Clone(x.Communities), uint32(wire.CommunityGracefulShutdown))
+			slices.Sort(x.Communities)
+		}
+		out.Ext = &x
 	}
 	return out, prepend
+}
+
+// TagFunction is the local data 1 of our relation tags: large communities
+// <our AS>:1000:<role>, saying which kind of neighbour a route came from
+// (1 customer, 2 peer, 3 provider).
+const TagFunction = 1000
+
+// isTag reports whether c is one of our relation tags.
+func isTag(c rib.LargeCommunity, as uint32) bool { return c.Global == as && c.Local1 == TagFunction }
+
+func hasTag(cs []rib.LargeCommunity, as uint32) bool {
+	for _, c := range cs {
+		if isTag(c, as) {
+			return true
+		}
+	}
+	return false
 }
 
 // exportNextHops returns the next hops of routes of family f advertised to
@@ -75,21 +176,25 @@ func exportNextHops(p *peerState, f wire.Family) (nh4 netip.Addr, mp []netip.Add
 	return netip.Addr{}, mp
 }
 
-// outKey is what p's Adj-RIB-Out records for advertising best (with a
-// reference the caller owns), and whether it is the exported set itself.
-// The export of a learned path depends on nothing but its attribute set
-// and on p (whose next hops only change with a forced re-advertisement),
-// so the learned path's own set, interned already, stands for it: a
-// speaker does not keep a second, exported copy of every route it
-// advertises. The export of a local path also depends on it being local
-// (its MED is kept), so its exported set is interned and recorded; there
-// are a few of them.
-func (e *Engine) outKey(p *peerState, f wire.Family, best *rib.Path) (*rib.Attrs, bool) {
-	if best.Src().Local {
-		a := e.export(p, best)
-		return e.in.Intern(&a), true
+// outKey is what p's Adj-RIB-Out records for advertising best to pfx
+// (with a reference the caller owns), and whether it is the exported set
+// itself; false when p's export policy denies it. The export of a learned
+// path to a peer without export policy depends on nothing but its
+// attribute set and on p (whose next hops only change with a forced
+// re-advertisement), so the learned path's own set, interned already,
+// stands for it: a speaker does not keep a second, exported copy of every
+// route it advertises. The export of a local path also depends on it
+// being local (its MED is kept), and an export policy on the prefix: then
+// the exported set is interned and recorded.
+func (e *Engine) outKey(p *peerState, pfx netip.Prefix, best *rib.Path) (k *rib.Attrs, exported, ok bool) {
+	if !best.Src().Local && e.plainExport(p) {
+		return e.in.Retain(best.Attrs), false, true
 	}
-	return e.in.Retain(best.Attrs), false
+	a, ok := e.export(p, pfx, best)
+	if !ok {
+		return nil, false, false
+	}
+	return e.in.Intern(&a), true, true
 }
 
 func (e *Engine) advertiseAll(p *peerState, f wire.Family, force bool) {
@@ -130,16 +235,20 @@ func (e *Engine) advertise(p *peerState, f wire.Family, pfxs []netip.Prefix, for
 	}()
 	for _, pfx := range pfxs {
 		d := t.Dest(pfx)
-		best := exported(p, d)
+		best := e.exported(p, d)
+		var k *rib.Attrs
+		isExport, ok := false, false
+		if best != nil {
+			k, isExport, ok = e.outKey(p, pfx, best)
+		}
 		cur := out.Get(d)
-		if best == nil {
+		if !ok {
 			if cur != nil {
 				out.Delete(d)
 				withdraws = append(withdraws, pfx)
 			}
 			continue
 		}
-		k, isExport := e.outKey(p, f, best)
 		if k == cur && !force {
 			e.in.Release(k)
 			continue

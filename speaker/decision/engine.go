@@ -56,6 +56,10 @@ type Config struct {
 	// the kernel can reach again (the session engine then dials at once);
 	// it must not block.
 	Kick func(peer.ID)
+	// Teardown is called, on the engine's goroutine, to end a peer's
+	// session with NOTIFICATION n and keep it down until it is cleared
+	// (a maximum number of prefixes exceeded); it must not block.
+	Teardown func(id peer.ID, n *wire.Notification)
 	// OnRound is called after a round that decided prefixes, with their
 	// number.
 	OnRound func(changed int)
@@ -73,6 +77,7 @@ const (
 	itemAnnounce                     // originate a route
 	itemWithdraw                     // stop originating one
 	itemQuery                        // run fn on the engine's goroutine
+	itemDo                           // run do on the engine's goroutine, before the round's decisions
 )
 
 // item is one entry of the engine's queue. Every slot of the queue has
@@ -83,6 +88,7 @@ type item struct {
 	ev   peer.Event
 	orig *Origination
 	fn   func(*View)
+	do   func(*Engine)
 }
 
 // peerState is the engine's view of a peer.
@@ -98,6 +104,11 @@ type peerState struct {
 	nh4, nh6, ll6 netip.Addr
 	// queuedOn is the sink this round queued UPDATEs on (flush).
 	queuedOn peer.Sink
+	// denied are the routes the import policy denied, as received, by
+	// family (import.go).
+	denied map[wire.Family]map[netip.Prefix]deniedRoute
+	// maxPrefixWarned: the warning of a warning-only maximum was logged.
+	maxPrefixWarned bool
 }
 
 // Engine is one speaker's route decision engine.
@@ -126,8 +137,11 @@ type Engine struct {
 	changed map[wire.Family][]netip.Prefix
 	fibOps  []fib.Op
 	version uint64
-	fns     []func(*View)
-	enc     ribwire.Encoder
+	// draining is `graceful-shutdown on` (RFC 8326): routes from eBGP
+	// peers get local-pref 0, and routes to them GRACEFUL_SHUTDOWN.
+	draining bool
+	fns      []func(*View)
+	enc      ribwire.Encoder
 	// emitFn queues the encoder's messages for emitPeer (emit).
 	emitFn   func([]byte)
 	emitPeer *peerState
@@ -304,6 +318,52 @@ func (e *Engine) Query(ctx context.Context, fn func(*View)) error {
 	}
 }
 
+// do runs fn on the engine's goroutine, in the next round, before its
+// decisions, and returns once the round is over.
+func (e *Engine) do(ctx context.Context, fn func(*Engine)) error {
+	select {
+	case e.queue <- item{kind: itemDo, do: fn}:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-e.ctx.Done():
+		return ErrNotRunning
+	}
+	return e.Query(ctx, func(*View) {})
+}
+
+// SetDraining starts (on) or stops RFC 8326 graceful shutdown of the whole
+// speaker, as FRR's `bgp graceful-shutdown`: routes advertised to eBGP
+// peers carry GRACEFUL_SHUTDOWN, and routes learned from them get
+// local-pref 0, so that traffic leaves through other routers before this
+// one goes down.
+func (e *Engine) SetDraining(ctx context.Context, on bool) error {
+	return e.do(ctx, func(e *Engine) {
+		if e.draining == on {
+			return
+		}
+		e.draining = on
+		for _, p := range e.peers {
+			if !p.src.IBGP {
+				e.reimport(p)
+			}
+		}
+		e.resendAll()
+	})
+}
+
+// resendAll advertises every route to every peer again: what an export
+// depends on changed for all of them.
+func (e *Engine) resendAll() {
+	for _, p := range e.peers {
+		if p.up == nil {
+			continue
+		}
+		for _, f := range p.up.Families {
+			e.advertiseAll(p, f, true)
+		}
+	}
+}
+
 // SyncFIB waits until every route change decided so far has reached the
 // kernel.
 func (e *Engine) SyncFIB(ctx context.Context) error {
@@ -412,6 +472,8 @@ func (e *Engine) handle(it item) {
 		}
 	case itemQuery:
 		e.fns = append(e.fns, it.fn)
+	case itemDo:
+		it.do(e)
 	}
 }
 
@@ -492,6 +554,8 @@ func (e *Engine) peerDown(p *peerState) {
 	for _, o := range p.out {
 		o.Clear()
 	}
+	p.clearDenied(e)
+	p.maxPrefixWarned = false
 }
 
 // linkLocalsChanged re-advertises a peer's IPv6 routes when the
@@ -542,34 +606,26 @@ func (e *Engine) update(p *peerState, u *ribwire.Update) {
 	now := e.cfg.Clock.Now().UnixNano()
 	for i := range u.Parts {
 		part := &u.Parts[i]
-		t := e.tables[part.Family]
-		if t == nil || !slices.Contains(p.up.Families, part.Family) || part.EndOfRIB {
+		f := part.Family
+		t := e.tables[f]
+		if t == nil || !slices.Contains(p.up.Families, f) || part.EndOfRIB {
 			continue
 		}
 		for _, w := range part.Withdrawn {
-			t.Remove(w, p.src)
+			e.withdraw(p, t, f, w)
 		}
 		if part.Attrs == nil || len(part.NLRI) == 0 {
 			continue
 		}
-		// AS_PATH loop detection (RFC 4271 section 9.1.2): a path with our
-		// own AS is not accepted, and replaces (withdraws) an earlier one.
-		if part.Attrs.HasAS(e.cfg.AS) {
-			for _, n := range part.NLRI {
-				t.Remove(n, p.src)
-			}
-			continue
-		}
-		a := part.Attrs
 		nh := e.nhs.Get(p.src, part.NextHop, part.LinkLocal)
 		for _, n := range part.NLRI {
-			if famOf(n) != part.Family {
-				continue
+			if famOf(n) == f {
+				e.receive(p, t, f, n, part.Attrs, nh, now)
 			}
-			t.Update(n, rib.Path{Attrs: e.in.Retain(a), NH: e.nhs.Retain(nh), Time: now})
 		}
 		e.nhs.Release(nh)
 	}
+	e.checkMaxPrefix(p)
 }
 
 func (e *Engine) nextHopsChanged() {

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"time"
 
+	"lab/speaker/rib"
 	"lab/speaker/ribwire"
 	"lab/speaker/wire"
 )
@@ -66,8 +67,80 @@ type Config struct {
 	// family that is not the session's own (a peer carrying both families
 	// on one session). The session's own family uses LocalAddr.
 	NextHop4, NextHop6 netip.Addr
-	// Shutdown starts the peer administratively down.
-	Shutdown bool
+	// Shutdown starts the peer administratively down; ShutdownMessage is
+	// the RFC 8203 message its Cease/Administrative Shutdown carries.
+	Shutdown        bool
+	ShutdownMessage string
+
+	// What the decision engine does with the peer's routes (routing
+	// policy: lab/speakerconf fills it from the topology).
+
+	// Role is the peer's business relationship to us.
+	Role Role
+	// Import and Export are the policies run, in order, on every route
+	// received from the peer and on every route advertised to it; each
+	// may change the route or deny it.
+	Import, Export []Policy
+	// LocalPref and Weight, when set, are given to every route received
+	// from the peer (FRR's `neighbor ... weight`, and a route-map's `set
+	// local-preference` on every route); before Import.
+	LocalPref, Weight *uint32
+	// MED, when set, is sent with every route advertised to the peer;
+	// Prepend are ASNs prepended to the AS_PATH of every route advertised
+	// to it (before our own AS, for an eBGP peer). Both after Export.
+	MED     *uint32
+	Prepend []uint32
+	// MaxPrefix, when not 0, is the number of routes of a family the peer
+	// may have accepted: one more ends the session with Cease/Maximum
+	// Number of Prefixes Reached (RFC 4486) and keeps it down until it is
+	// cleared, or only logs a warning when MaxPrefixWarningOnly.
+	MaxPrefix            int
+	MaxPrefixWarningOnly bool
+	// AllowASIn is the number of times our own AS may appear in the
+	// AS_PATH of a route received from the peer (FRR's `allowas-in`); 0
+	// refuses every route with our AS (RFC 4271 section 9.1.2).
+	AllowASIn int
+	// DefaultOriginate advertises a default route of each family to the
+	// peer, whatever the table holds.
+	DefaultOriginate bool
+}
+
+// Role is a peer's business relationship to us (Gao-Rexford): RFC 3765's
+// NO_PEER community is not advertised to a RolePeer.
+type Role uint8
+
+// Roles.
+const (
+	RoleNone Role = iota
+	RoleCustomer
+	RolePeer
+	RoleProvider
+)
+
+func (r Role) String() string {
+	switch r {
+	case RoleCustomer:
+		return "customer"
+	case RolePeer:
+		return "peer"
+	case RoleProvider:
+		return "provider"
+	}
+	return "none"
+}
+
+// Policy is a routing policy the decision engine runs on a route of a
+// peer (package policy compiles them from the topology's policies and
+// relations).
+type Policy interface {
+	// Name names the policy in show output.
+	Name() string
+	// Apply runs the policy on the route to pfx with attribute set a,
+	// received from or advertised to a neighbour in AS neighborAS: it
+	// returns the set to use (a itself when nothing changed; a new set,
+	// not interned, otherwise) and whether the route is permitted. a is
+	// interned: never change it.
+	Apply(pfx netip.Prefix, a *rib.Attrs, neighborAS uint32) (out *rib.Attrs, permit bool)
 }
 
 // AddressFamilies returns the families advertised to the peer: Families,

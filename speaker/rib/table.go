@@ -159,6 +159,12 @@ type Path struct {
 	Attrs *Attrs
 	// NH is the path's source and next hop (never nil).
 	NH *NextHop
+	// Pre is the attribute set as received, before import policy, when
+	// the policy changed it; nil when Attrs is what was received. It is
+	// kept so that a changed policy can be run again on what the peer
+	// sent, without asking it for its routes again (RFC 4271 section 3.2:
+	// the Adj-RIB-In is what was received).
+	Pre *Attrs
 	// Time is when the path was received or last changed, in Unix
 	// nanoseconds of the speaker's clock.
 	Time int64
@@ -166,6 +172,14 @@ type Path struct {
 
 // Src returns the path's source.
 func (p *Path) Src() *Source { return p.NH.Src }
+
+// Received returns the attribute set as received, before import policy.
+func (p *Path) Received() *Attrs {
+	if p.Pre != nil {
+		return p.Pre
+	}
+	return p.Attrs
+}
 
 // Weight returns the path's weight, the first step of the decision
 // process: the one a policy set, else its source's (Source.Weight).
@@ -296,9 +310,10 @@ func (t *Table) mark(pfx netip.Prefix, d *Dest) {
 }
 
 // Update adds p to pfx, replacing the path of the same source. The table
-// takes over the caller's references to p.Attrs and p.NH. It reports
-// whether anything changed: an update equal to the path held (same
-// attributes, same next hop) is dropped, and the held path keeps its age.
+// takes over the caller's references to p.Attrs, p.Pre and p.NH. It
+// reports whether anything changed: an update equal to the path held
+// (same attributes, same next hop) is dropped, and the held path keeps its
+// age.
 func (t *Table) Update(pfx netip.Prefix, p Path) bool {
 	k := prefixkey.Of(pfx)
 	d := t.dests[k]
@@ -309,12 +324,14 @@ func (t *Table) Update(pfx netip.Prefix, p Path) bool {
 	}
 	if i := d.find(p.Src()); i >= 0 {
 		old := &d.paths[i]
-		if old.Attrs == p.Attrs && old.NH == p.NH {
+		if old.Attrs == p.Attrs && old.NH == p.NH && old.Pre == p.Pre {
 			t.in.Release(p.Attrs)
+			t.in.Release(p.Pre)
 			t.nh.Release(p.NH)
 			return false
 		}
 		t.in.Release(old.Attrs)
+		t.in.Release(old.Pre)
 		t.nh.Release(old.NH)
 		*old = p
 		if int32(i) == d.best {
@@ -371,6 +388,7 @@ func (t *Table) Remove(pfx netip.Prefix, src *Source) bool {
 func (t *Table) removeAt(pfx netip.Prefix, d *Dest, i int) {
 	p := d.paths[i]
 	t.in.Release(p.Attrs)
+	t.in.Release(p.Pre)
 	t.nh.Release(p.NH)
 	d.paths = slices.Delete(d.paths, i, i+1)
 	if len(d.paths) == 0 {
@@ -391,6 +409,17 @@ func (t *Table) removeAt(pfx netip.Prefix, d *Dest, i int) {
 		delete(t.bySrc, p.Src())
 	}
 	t.mark(pfx, d)
+}
+
+// SourcePrefixes returns the prefixes src has a path to, in no order.
+func (t *Table) SourcePrefixes(src *Source) []netip.Prefix {
+	out := make([]netip.Prefix, 0, t.bySrc[src])
+	for k, d := range t.dests {
+		if d.find(src) >= 0 {
+			out = append(out, k.Prefix())
+		}
+	}
+	return out
 }
 
 // RemoveSource removes every path of src (its session went down) and
@@ -416,6 +445,7 @@ func (t *Table) Clear() {
 	for _, d := range t.dests {
 		for i := range d.paths {
 			t.in.Release(d.paths[i].Attrs)
+			t.in.Release(d.paths[i].Pre)
 			t.nh.Release(d.paths[i].NH)
 		}
 	}

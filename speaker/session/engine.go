@@ -284,9 +284,10 @@ func (e *Engine) Reset(id peer.ID, hard bool) error {
 }
 
 // SetShutdown shuts the session down administratively (Cease/
-// Administrative Shutdown; it stays Idle), or lets it start again.
-func (e *Engine) SetShutdown(id peer.ID, down bool) error {
-	return e.send(id, input{kind: inShutdown, on: down})
+// Administrative Shutdown, with msg as its RFC 8203 shutdown
+// communication when not ""; it stays Idle), or lets it start again.
+func (e *Engine) SetShutdown(id peer.ID, down bool, msg string) error {
+	return e.send(id, input{kind: inShutdown, on: down, text: msg})
 }
 
 // Kick tells the session its peer's address became reachable: a session
@@ -297,6 +298,13 @@ func (e *Engine) Kick(id peer.ID) {
 	case e.sessions[id].inputs <- input{kind: inKick}:
 	default:
 	}
+}
+
+// Teardown ends the peer's session with NOTIFICATION n and keeps it Idle
+// until it is cleared (`clear bgp`): what a session that exceeded its
+// maximum number of prefixes gets (RFC 4486). It never blocks.
+func (e *Engine) Teardown(id peer.ID, n *wire.Notification) {
+	go e.send(id, input{kind: inTeardown, notif: n})
 }
 
 // Trace returns the message trace of the peer, oldest first.
@@ -331,6 +339,9 @@ func (e *Engine) localOpen(p *peer.Config, t peer.Timers) *wire.Open {
 type Status struct {
 	State     State
 	AdminDown bool
+	// HeldDown: a teardown (maximum prefixes) keeps the session Idle
+	// until it is cleared.
+	HeldDown bool
 	// Timers are the configured ones.
 	Timers peer.Timers
 	// Sent and Rcvd count messages by wire.Type.
@@ -369,7 +380,7 @@ func (e *Engine) Status(id peer.ID) Status {
 	st := &s.stats
 	st.mu.Lock()
 	out := Status{
-		State: st.state, AdminDown: st.adminDown, Timers: s.timers, Sent: st.sent, Rcvd: st.rcvd,
+		State: st.state, AdminDown: st.adminDown, HeldDown: st.heldDown, Timers: s.timers, Sent: st.sent, Rcvd: st.rcvd,
 		Since: st.changed, Established: st.established, Dropped: st.dropped,
 		LastReset: st.lastReset, LastResetAt: st.lastResetAt, LastRead: st.lastRead, LastWrite: st.lastWrite,
 		LastNotification: st.lastNotif,

@@ -38,6 +38,7 @@ const (
 	ClearHard                                 // `clear bgp ADDR`: Cease/Administrative Reset, start again
 	ClearSoft                                 // `clear bgp ADDR soft`: ROUTE-REFRESH out, everything advertised again
 	PeerReachable                             // the peer's address became reachable: retry now
+	Teardown                                  // the decision engine ends the session (maximum prefixes), which stays down until cleared
 )
 
 var eventNames = [...]string{
@@ -47,7 +48,7 @@ var eventNames = [...]string{
 	TcpCRAcked: "Tcp_CR_Acked", TcpConnectionConfirmed: "TcpConnectionConfirmed", TcpConnectionFails: "TcpConnectionFails",
 	BGPOpen: "BGPOpen", BGPHeaderErr: "BGPHeaderErr", BGPOpenMsgErr: "BGPOpenMsgErr", NotifMsg: "NotifMsg",
 	KeepAliveMsg: "KeepAliveMsg", UpdateMsg: "UpdateMsg", UpdateMsgErr: "UpdateMsgErr", RouteRefreshMsg: "RouteRefreshMsg",
-	ClearHard: "ClearHard", ClearSoft: "ClearSoft", PeerReachable: "PeerReachable",
+	ClearHard: "ClearHard", ClearSoft: "ClearSoft", PeerReachable: "PeerReachable", Teardown: "Teardown",
 }
 
 func (e event) String() string {
@@ -96,6 +97,8 @@ func (s *session) dispatch(in input) {
 		s.fsm(ClearSoft, nil, in)
 	case inKick:
 		s.fsm(PeerReachable, nil, in)
+	case inTeardown:
+		s.fsm(Teardown, nil, in)
 	}
 }
 
@@ -169,9 +172,11 @@ func (s *session) fsm(ev event, c *conn, in input) {
 				s.start()
 			}
 		case AutomaticStart, IdleHoldTimerExpires:
-			s.start()
+			if !s.heldDown {
+				s.start()
+			}
 		case ManualStop:
-			s.manualStop()
+			s.manualStop(in.text)
 		case ClearHard:
 			s.clearHard()
 		case TcpCRAcked, TcpConnectionConfirmed:
@@ -202,7 +207,7 @@ func (s *session) fsm(ev event, c *conn, in input) {
 				s.setState(Active)
 			}
 		case ManualStop:
-			s.manualStop()
+			s.manualStop(in.text)
 		case ClearHard:
 			s.clearHard()
 		}
@@ -231,6 +236,11 @@ func (s *session) fsm(ev event, c *conn, in input) {
 
 	case Established:
 		switch ev {
+		case Teardown:
+			s.heldDown = true
+			s.setHeldDown(true)
+			s.drop(s.upConn, in.notif, Reset{Kind: NotificationSent})
+			s.toIdle(false)
 		case KeepAliveMsg:
 			// The hold timer restarted as the message was counted.
 		case UpdateMsg:
@@ -293,7 +303,7 @@ func (s *session) inEveryConnectedState(ev event, c *conn, in input) bool {
 	case TcpCRAcked, TcpConnectionConfirmed:
 		s.connection(in.nc, in.outbound)
 	case ManualStop:
-		s.manualStop()
+		s.manualStop(in.text)
 	case ClearHard:
 		s.clearHard()
 	}
@@ -328,27 +338,43 @@ func (s *session) fsmError(c *conn, sub uint8) {
 	s.afterDrop()
 }
 
-// manualStop is ManualStop in any state: Cease/Administrative Shutdown to
-// every connection, and Idle until ManualStart.
-func (s *session) manualStop() {
+// manualStop is ManualStop in any state: Cease/Administrative Shutdown,
+// with msg as its shutdown communication (RFC 8203) when not "", to every
+// connection, and Idle until ManualStart.
+func (s *session) manualStop(msg string) {
 	if s.adminDown {
 		return
 	}
 	s.adminDown = true
 	s.setAdminDown(true)
-	s.stopAll(&wire.Notification{Code: wire.CodeCease, Subcode: wire.SubcodeAdminShutdown}, AdminShutdown)
+	n := &wire.Notification{Code: wire.CodeCease, Subcode: wire.SubcodeAdminShutdown}
+	if msg != "" {
+		n = wire.NewShutdown(wire.SubcodeAdminShutdown, msg)
+	}
+	s.stopAll(n, AdminShutdown)
 	s.toIdle(false)
 }
 
 // clearHard is `clear bgp ADDR` in any state: Cease/Administrative Reset
-// to every connection, and a new start at once.
+// to every connection, and a new start at once (also after a teardown,
+// which kept the session down until now).
 func (s *session) clearHard() {
 	if s.adminDown {
 		return
 	}
+	if s.heldDown {
+		s.heldDown = false
+		s.setHeldDown(false)
+	}
 	s.stopAll(&wire.Notification{Code: wire.CodeCease, Subcode: wire.SubcodeAdminReset}, AdminReset)
 	s.toIdle(false)
 	s.idleUntil = s.e.clock.Now() // start again at once
+}
+
+func (s *session) setHeldDown(down bool) {
+	s.stats.mu.Lock()
+	s.stats.heldDown = down
+	s.stats.mu.Unlock()
 }
 
 func (s *session) setAdminDown(down bool) {

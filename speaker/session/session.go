@@ -73,6 +73,8 @@ type input struct {
 	upd      *ribwire.Update
 	err      error
 	on       bool
+	notif    *wire.Notification
+	text     string
 }
 
 type inputKind uint8
@@ -85,6 +87,7 @@ const (
 	inHardReset                      // clear bgp ADDR
 	inSoftReset                      // clear bgp ADDR soft
 	inKick                           // the peer's address became reachable
+	inTeardown                       // end the session with notif, and keep it down
 )
 
 // conn is one TCP connection of a session with its own OPEN exchange; a
@@ -143,6 +146,8 @@ type session struct {
 	dialCancel    context.CancelFunc
 	dialID        uint64
 	upConn        *conn
+	// heldDown keeps the session Idle after a Teardown, until cleared.
+	heldDown bool
 }
 
 // stats are a session's counters and status, written by the session and
@@ -170,6 +175,7 @@ type stats struct {
 	writer      *writer
 	lastNotif   LastNotification
 	adminDown   bool
+	heldDown    bool
 }
 
 func newSession(e *Engine, id peer.ID, pc peer.Config) *session {
