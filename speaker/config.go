@@ -21,6 +21,17 @@ var DefaultTimers = peer.DefaultTimers
 // PeerConfig is one configured neighbour (peer.Config).
 type PeerConfig = peer.Config
 
+// Role is a peer's business relationship to us (peer.Role).
+type Role = peer.Role
+
+// Roles.
+const (
+	RoleNone     = peer.RoleNone
+	RoleCustomer = peer.RoleCustomer
+	RolePeer     = peer.RolePeer
+	RoleProvider = peer.RoleProvider
+)
+
 // Origination is a route the speaker announces itself
 // (decision.Origination).
 type Origination = decision.Origination

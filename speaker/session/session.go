@@ -359,11 +359,11 @@ func (s *session) syncState() {
 // connection takes a new TCP connection (TcpConnectionConfirmed or
 // TcpCRAcked): it becomes the session's connection, or a second one whose
 // OPEN decides a collision. A connection that may not be taken is
-// closed: the session is administratively down or holds after an error,
-// or already has two, or is Established (then Cease/Connection Collision
+// closed: the session is administratively down, held down after a
+// teardown, or holds after an error, or already has two, or is Established (then Cease/Connection Collision
 // Resolution, RFC 4271 section 6.8).
 func (s *session) connection(nc net.Conn, outbound bool) {
-	refuse := s.adminDown || len(s.conns) >= 2 || s.upConn != nil
+	refuse := s.adminDown || s.heldDown || len(s.conns) >= 2 || s.upConn != nil
 	if !refuse && s.state == Idle && !s.idleUntil.IsZero() {
 		// Idle after an error: the idle hold damps reconnections.
 		refuse = true

@@ -1,0 +1,240 @@
+package speaker
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"lab/speaker/wire"
+)
+
+// policyLab is a speaker (as1ra, AS 1) with three scripted neighbours
+// over pipes: b (AS 2, where routes come from), c (AS 3) and d (AS 1,
+// iBGP), all Established, their initial tables read.
+type policyLab struct {
+	h       *harness
+	b, c, d *scripted
+}
+
+var (
+	addrC = netip.MustParseAddr("2001:13::c")
+	addrD = netip.MustParseAddr("2001:14::d")
+)
+
+func newPolicyLab(t *testing.T, mod func(b, c, d *PeerConfig)) *policyLab {
+	t.Helper()
+	h := newHarness(t, func(cfg *Config) {
+		cfg.Peers[0].Passive = true
+		cfg.Peers = append(cfg.Peers,
+			PeerConfig{Description: "as3rc (eBGP)", LocalAddr: netip.MustParseAddr("2001:13::a"), PeerAddr: addrC,
+				PeerAS: 3, Interface: "as1ra-eth1", NextHop6: netip.MustParseAddr("2001:13::a"), Passive: true},
+			PeerConfig{Description: "as1rd (iBGP)", LocalAddr: netip.MustParseAddr("2001:14::a"), PeerAddr: addrD,
+				PeerAS: 1, Interface: "as1ra-eth2", NextHop6: netip.MustParseAddr("2001:14::a"), Passive: true})
+		cfg.Originate = nil
+		if mod != nil {
+			mod(&cfg.Peers[0], &cfg.Peers[1], &cfg.Peers[2])
+		}
+	})
+	up := func(addr netip.Addr, o *wire.Open) *scripted {
+		t.Helper()
+		p := h.inbound(addr)
+		got := expect[*wire.Open](p)
+		p.send(o)
+		p.opts = wire.Negotiate(o, got)
+		expect[*wire.Keepalive](p)
+		p.send(&wire.Keepalive{})
+		h.waitState(addr, Established)
+		if _, _, ok := expect[*wire.Update](p).IsEndOfRIB(); !ok {
+			t.Fatalf("%v: the first UPDATE is not End-of-RIB", addr)
+		}
+		return p
+	}
+	l := &policyLab{h: h, b: up(addrB, peerOpen(2, 180, "0.0.0.3")), c: up(addrC, peerOpen(3, 180, "0.0.0.4")),
+		d: up(addrD, peerOpen(1, 180, "0.0.0.5"))}
+	// Before the speaker closes (cleanups run last first): its Ceases
+	// are not waited for by a peer that stopped reading.
+	t.Cleanup(func() {
+		for _, p := range []*scripted{l.b, l.c, l.d} {
+			p.c.Close()
+		}
+	})
+	return l
+}
+
+// announce sends pfx from p with the AS path and communities given.
+func announce(p *scripted, nh netip.Addr, pfx netip.Prefix, path []uint32, comms ...wire.Community) {
+	attrs := []wire.Attr{
+		wire.MPReachNLRI{AFI: wire.AFIIPv6, SAFI: wire.SAFIUnicast, NextHops: []netip.Addr{nh}, NLRI: []netip.Prefix{pfx}},
+		wire.Origin{}, wire.ASPath{Segments: []wire.ASSegment{{Type: wire.ASSequence, ASNs: path}}},
+	}
+	if len(comms) > 0 {
+		attrs = append(attrs, wire.Communities{Values: comms})
+	}
+	p.send(&wire.Update{Attrs: attrs})
+}
+
+var marker = netip.MustParsePrefix("2001:db8:ffff::/48")
+
+// nextAdvertised returns the prefixes of the next UPDATE p receives.
+func nextAdvertised(t *testing.T, p *scripted) []string {
+	t.Helper()
+	return summarize(expect[*wire.Update](p)).nlri
+}
+
+// Well-known communities (RFC 1997, RFC 3765): a route from b tagged
+// NO_EXPORT goes to the iBGP neighbour d, not to the eBGP c;
+// NO_ADVERTISE to neither; NO_PEER to c only when c is a peer. The
+// marker route, sent after, is then the next thing a neighbour that got
+// nothing receives.
+func TestWellKnownCommunities(t *testing.T) {
+	pfx := netip.MustParsePrefix("2001:db8:1::/48")
+	for _, c := range []struct {
+		name       string
+		comm       wire.Community
+		cIsPeer    bool
+		toC, toD   bool
+		wantReason string
+	}{
+		{name: "none", toC: true, toD: true},
+		{name: "no-export", comm: wire.CommunityNoExport, toD: true},
+		{name: "no-export-subconfed", comm: wire.CommunityNoExportSubconfed, toD: true},
+		{name: "no-advertise", comm: wire.CommunityNoAdvertise},
+		{name: "no-peer to a customer", comm: wire.CommunityNoPeer, toC: true, toD: true},
+		{name: "no-peer to a peer", comm: wire.CommunityNoPeer, cIsPeer: true, toD: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := newPolicyLab(t, func(b, cc, d *PeerConfig) {
+				if c.cIsPeer {
+					cc.Role = RolePeer
+				}
+			})
+			var comms []wire.Community
+			if c.comm != 0 {
+				comms = append(comms, c.comm)
+			}
+			announce(l.b, addrB, pfx, []uint32{2}, comms...)
+			announce(l.b, addrB, marker, []uint32{2})
+			for _, x := range []struct {
+				name string
+				p    *scripted
+				want bool
+			}{{"c", l.c, c.toC}, {"d", l.d, c.toD}} {
+				// The two routes may come in one UPDATE (same attributes).
+				got := nextAdvertised(t, x.p)
+				if x.want && !slices.Contains(got, pfx.String()) {
+					t.Errorf("%s got %v first, want %v", x.name, got, pfx)
+				}
+				if !x.want && !slices.Equal(got, []string{marker.String()}) {
+					t.Errorf("%s got %v first, want only the marker %v", x.name, got, marker)
+				}
+			}
+		})
+	}
+}
+
+// A route carrying GRACEFUL_SHUTDOWN gets local-pref 0 (RFC 8326), and a
+// draining router tags its eBGP advertisements with it.
+func TestGracefulShutdown(t *testing.T) {
+	l := newPolicyLab(t, nil)
+	pfx := netip.MustParsePrefix("2001:db8:1::/48")
+	announce(l.b, addrB, pfx, []uint32{2}, wire.CommunityGracefulShutdown)
+	nextAdvertised(t, l.c)
+	r, err := l.h.sp.Route(l.h.ctx(), pfx)
+	if err != nil || r == nil {
+		t.Fatalf("route %v: %v, %v", pfx, r, err)
+	}
+	if p := r.Paths[0]; !p.HasLocPrf || p.LocPrf != 0 {
+		t.Errorf("path with GRACEFUL_SHUTDOWN: local-pref %v (shown %v), want 0", p.LocPrf, p.HasLocPrf)
+	}
+
+	if err := l.h.sp.SetGracefulShutdown(l.h.ctx(), true); err != nil {
+		t.Fatal(err)
+	}
+	u := expect[*wire.Update](l.c)
+	var got []wire.Community
+	for _, a := range u.Attrs {
+		if cs, ok := a.(wire.Communities); ok {
+			got = cs.Values
+		}
+	}
+	if !slices.Contains(got, wire.CommunityGracefulShutdown) {
+		t.Errorf("draining: UPDATE to c carries %v, want graceful-shutdown", got)
+	}
+}
+
+// The per-neighbour knobs: local-pref and weight on what b sends, MED and
+// a prepend on what c is sent.
+func TestPeerKnobs(t *testing.T) {
+	lp, w, med := uint32(200), uint32(50), uint32(10)
+	l := newPolicyLab(t, func(b, c, d *PeerConfig) {
+		b.LocalPref, b.Weight = &lp, &w
+		c.MED, c.Prepend = &med, []uint32{1, 1}
+	})
+	pfx := netip.MustParsePrefix("2001:db8:1::/48")
+	announce(l.b, addrB, pfx, []uint32{2})
+	got := summarize(expect[*wire.Update](l.c))
+	if got.path != "1 1 1 2" || got.med != "10" {
+		t.Errorf("to c: path %q MED %s, want path \"1 1 1 2\" and MED 10", got.path, got.med)
+	}
+	r, err := l.h.sp.Route(l.h.ctx(), pfx)
+	if err != nil || r == nil {
+		t.Fatalf("route %v: %v, %v", pfx, r, err)
+	}
+	if p := r.Paths[0]; p.LocPrf != 200 || p.Weight != 50 {
+		t.Errorf("path from b: local-pref %d weight %d, want 200 and 50", p.LocPrf, p.Weight)
+	}
+}
+
+// allowas-in: a path with our own AS is refused (kept among the received
+// routes, marked denied), unless the neighbour may send it.
+func TestAllowASIn(t *testing.T) {
+	pfx := netip.MustParsePrefix("2001:db8:1::/48")
+	for _, allow := range []int{0, 1} {
+		l := newPolicyLab(t, func(b, c, d *PeerConfig) { b.AllowASIn = allow })
+		announce(l.b, addrB, pfx, []uint32{2, 1})
+		announce(l.b, addrB, marker, []uint32{2})
+		first := nextAdvertised(t, l.c)
+		if accepted := slices.Contains(first, pfx.String()); accepted != (allow > 0) {
+			t.Errorf("allowas-in %d: c got %v first", allow, first)
+		}
+		rcv, err := l.h.sp.NeighborRoutes(l.h.ctx(), addrB, wire.IPv6Unicast, ReceivedRoutes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt := rcv.Route(pfx)
+		if rt == nil || rt.Paths[0].Denied != (allow == 0) {
+			t.Errorf("allowas-in %d: received-routes has %+v for %v", allow, rt, pfx)
+		}
+	}
+}
+
+// Maximum prefixes (RFC 4486): one prefix more than allowed ends the
+// session with Cease 6/1, whose data says the family and the limit, and
+// it stays down, however long, until it is cleared.
+func TestMaxPrefix(t *testing.T) {
+	l := newPolicyLab(t, func(b, c, d *PeerConfig) { b.MaxPrefix = 1 })
+	announce(l.b, addrB, netip.MustParsePrefix("2001:db8:1::/48"), []uint32{2})
+	announce(l.b, addrB, netip.MustParsePrefix("2001:db8:2::/48"), []uint32{2})
+	n := l.b.expectNotification(wire.CodeCease, wire.SubcodeMaxPrefixes)
+	if want := []byte{0, 2, 1, 0, 0, 0, 1}; !slices.Equal(n.Data, want) {
+		t.Errorf("NOTIFICATION data % x, want % x (IPv6 unicast, limit 1)", n.Data, want)
+	}
+	l.h.waitState(addrB, Idle)
+	l.h.clock.Advance(10 * time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := l.h.sp.WaitFor(ctx, func(s *Snapshot) bool { return s.Neighbor(addrB).State != Idle })
+	if err == nil {
+		t.Fatal("the session left Idle by itself after exceeding its maximum")
+	}
+	nb, _ := l.h.sp.Neighbor(l.h.ctx(), addrB)
+	if want := "BGP Notification send (Cease/Maximum Number of Prefixes Reached (6/1): IPv6 Unicast, limit 1)"; nb.LastReset != want {
+		t.Errorf("last reset %q, want %q", nb.LastReset, want)
+	}
+	if err := l.h.sp.ResetPeer(addrB, true); err != nil {
+		t.Fatal(err)
+	}
+	l.h.waitState(addrB, Active)
+}
