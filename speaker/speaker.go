@@ -71,11 +71,13 @@ type Speaker struct {
 	fib   *fib.FIB
 	track *fib.Tracker
 
-	mu        sync.Mutex // guards the fields below
-	started   bool
-	closed    bool
-	changedCh chan struct{}
-	subs      map[chan Event]struct{}
+	mu         sync.Mutex // guards the fields below
+	prepared   bool       // Prepare was called
+	started    bool       // the engines run
+	sessionsUp bool       // Start was called
+	closed     bool
+	changedCh  chan struct{}
+	subs       map[chan Event]struct{}
 	// changedTaken: a waiter holds changedCh, the next change closes it.
 	changedTaken bool
 }
@@ -199,17 +201,20 @@ func (sp *Speaker) Listen() error {
 	return nil
 }
 
-// Start starts the decision engine, the FIB and next-hop tracking (unless
-// NoKernel), the listeners (opening them if Listen was not called) and
-// the sessions. The speaker runs until Close, or until ctx is done (which
-// closes it the same way).
-func (sp *Speaker) Start(ctx context.Context) error {
+// Prepare starts everything but the sessions: the decision engine, the
+// FIB and next-hop tracking (unless NoKernel) and the listeners (opening
+// them if Listen was not called). A lab prepares every speaker before any
+// session starts: a speaker that starts while hundreds of others already
+// exchange their tables waits for the processor, and a lab of a thousand
+// routers would take seconds to start. The speaker runs until Close, or
+// until ctx is done (which closes it the same way).
+func (sp *Speaker) Prepare(ctx context.Context) error {
 	sp.mu.Lock()
-	if sp.started || sp.closed {
+	if sp.prepared || sp.closed {
 		sp.mu.Unlock()
 		return fmt.Errorf("speaker %s: already started", sp.cfg.Name)
 	}
-	sp.started = true
+	sp.prepared = true
 	sp.mu.Unlock()
 	if err := sp.Listen(); err != nil {
 		return err
@@ -227,10 +232,32 @@ func (sp *Speaker) Start(ctx context.Context) error {
 		}
 	}
 	sp.dec.Start(sp.fib, sp.track)
+	sp.mu.Lock()
+	sp.started = true
+	sp.mu.Unlock()
+	context.AfterFunc(ctx, func() { sp.Close() })
+	return nil
+}
+
+// Start starts the sessions, after Prepare (which it calls when it was
+// not). The speaker runs until Close, or until ctx is done (which closes
+// it the same way).
+func (sp *Speaker) Start(ctx context.Context) error {
+	sp.mu.Lock()
+	prepared, running := sp.prepared, sp.sessionsUp
+	sp.sessionsUp = true
+	sp.mu.Unlock()
+	if running {
+		return fmt.Errorf("speaker %s: already started", sp.cfg.Name)
+	}
+	if !prepared {
+		if err := sp.Prepare(ctx); err != nil {
+			return err
+		}
+	}
 	if err := sp.sess.Start(); err != nil {
 		return fmt.Errorf("speaker %s: %w", sp.cfg.Name, err)
 	}
-	context.AfterFunc(ctx, func() { sp.Close() })
 	return nil
 }
 

@@ -45,6 +45,11 @@ func (d *labDaemon) startSpeakers(ctx context.Context, progress func(string, ...
 		}
 	}
 	for _, sp := range sps {
+		if err := sp.Prepare(ctx); err != nil {
+			return fail(fmt.Errorf("%s: %w", sp.Config().Name, err))
+		}
+	}
+	for _, sp := range sps {
 		if err := sp.Start(ctx); err != nil {
 			return fail(fmt.Errorf("%s: %w", sp.Config().Name, err))
 		}
