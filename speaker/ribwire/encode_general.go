@@ -2,6 +2,7 @@ package ribwire
 
 import (
 	"net/netip"
+	"slices"
 
 	"lab/speaker/rib"
 	"lab/speaker/wire"
@@ -96,14 +97,7 @@ func wireAttrs(a *rib.Attrs, nh4 netip.Addr) []wire.Attr {
 		out = append(out, wire.AtomicAggregate{})
 	}
 	x := a.Extra()
-	var rest []wire.Attr
-	for _, o := range others.get(x.Other) {
-		if o.Code() < wire.AttrCommunities {
-			out = append(out, o)
-		} else {
-			rest = append(rest, o)
-		}
-	}
+	out = append(out, others.get(x.Other)...)
 	if len(x.Communities) > 0 {
 		cs := make([]wire.Community, len(x.Communities))
 		for i, c := range x.Communities {
@@ -111,7 +105,16 @@ func wireAttrs(a *rib.Attrs, nh4 netip.Addr) []wire.Attr {
 		}
 		out = append(out, wire.Communities{Values: cs})
 	}
-	out = append(out, rest...)
+	if x.OriginatorID.IsValid() {
+		out = append(out, wire.OriginatorID{ID: x.OriginatorID})
+	}
+	if len(x.ClusterList) > 0 {
+		ids := make([]netip.Addr, len(x.ClusterList))
+		for i, c := range x.ClusterList {
+			ids[i] = netip.AddrFrom4([4]byte{byte(c >> 24), byte(c >> 16), byte(c >> 8), byte(c)})
+		}
+		out = append(out, wire.ClusterList{IDs: ids})
+	}
 	if len(x.LargeCommunities) > 0 {
 		ls := make([]wire.LargeCommunity, len(x.LargeCommunities))
 		for i, c := range x.LargeCommunities {
@@ -119,5 +122,10 @@ func wireAttrs(a *rib.Attrs, nh4 netip.Addr) []wire.Attr {
 		}
 		out = append(out, wire.LargeCommunities{Values: ls})
 	}
+	// In type code order (RFC 4271 section 5 suggests it; the seed's
+	// Quagga and FRR send them so): the attributes carried opaquely fall
+	// where their codes say. The sort is stable and the usual attributes
+	// are in order already.
+	slices.SortStableFunc(out, func(a, b wire.Attr) int { return int(a.Code()) - int(b.Code()) })
 	return out
 }
