@@ -238,3 +238,61 @@ func TestMaxPrefix(t *testing.T) {
 	}
 	l.h.waitState(addrB, Active)
 }
+
+// Originations carry the attributes of ExaBGP's static routes: an AS path
+// given is the path sent (our AS is not prepended again), a next hop of
+// their own, ORIGIN, extended communities, AGGREGATOR; one limited to some
+// neighbours reaches those only, and a second announcement of the same
+// route to another neighbour adds it.
+func TestOriginationAttributes(t *testing.T) {
+	l := newPolicyLab(t, nil)
+	pfx := netip.MustParsePrefix("2001:db8:9::/48")
+	nh := netip.MustParseAddr("2001:db8::99")
+	if err := l.h.sp.Announce(Origination{Prefix: pfx, ASPath: []uint32{1, 1, 1}, NextHop: nh, Origin: 2,
+		MED: 50, HasMED: true, AggregatorAS: 1, AggregatorAddr: netip.MustParseAddr("0.0.0.2"),
+		ExtCommunities: []wire.ExtendedCommunity{{0, 2, 0, 1, 0, 0, 0, 7}}, Peers: []netip.Addr{addrC}}); err != nil {
+		t.Fatal(err)
+	}
+	u := expect[*wire.Update](l.c)
+	got := summarize(u)
+	if got.path != "1 1 1" || got.nh != nh.String() || got.med != "50" || !slices.Equal(got.nlri, []string{pfx.String()}) {
+		t.Errorf("to c: %+v, want %v with path \"1 1 1\", next hop %v and MED 50", got, pfx, nh)
+	}
+	var origin wire.OriginValue
+	var agg, ext bool
+	for _, a := range u.Attrs {
+		switch a := a.(type) {
+		case wire.Origin:
+			origin = a.Value
+		case wire.Aggregator:
+			agg = a.AS == 1
+		case wire.ExtendedCommunities:
+			ext = len(a.Values) == 1
+		}
+	}
+	if origin != 2 || !agg || !ext {
+		t.Errorf("to c: origin %v, aggregator %v, extended communities %v", origin, agg, ext)
+	}
+	// d was not named: it gets the marker first. Then named too, it gets
+	// the route, and c keeps it.
+	announce(l.b, addrB, marker, []uint32{2})
+	if got := nextAdvertised(t, l.d); !slices.Equal(got, []string{marker.String()}) {
+		t.Errorf("d got %v first, want only the marker", got)
+	}
+	nextAdvertised(t, l.c) // the marker
+	if err := l.h.sp.Announce(Origination{Prefix: pfx, ASPath: []uint32{1, 1, 1}, NextHop: nh, Origin: 2,
+		MED: 50, HasMED: true, AggregatorAS: 1, AggregatorAddr: netip.MustParseAddr("0.0.0.2"),
+		ExtCommunities: []wire.ExtendedCommunity{{0, 2, 0, 1, 0, 0, 0, 7}}, Peers: []netip.Addr{addrD}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextAdvertised(t, l.d); !slices.Equal(got, []string{pfx.String()}) {
+		t.Errorf("d got %v, want %v", got, pfx)
+	}
+	// Withdrawn towards c only: c sees the withdrawal, d keeps it.
+	if err := l.h.sp.Withdraw(pfx, addrC); err != nil {
+		t.Fatal(err)
+	}
+	if got := summarize(expect[*wire.Update](l.c)); !slices.Equal(got.withdrawn, []string{pfx.String()}) {
+		t.Errorf("c got %+v, want the withdrawal of %v", got, pfx)
+	}
+}

@@ -439,9 +439,10 @@ func (sp *Speaker) Announce(o Origination) error {
 	return nil
 }
 
-// Withdraw stops originating pfx.
-func (sp *Speaker) Withdraw(pfx netip.Prefix) error {
-	sp.dec.Withdraw(pfx)
+// Withdraw stops originating pfx, or only towards peers when given (the
+// route stays originated to its other neighbours).
+func (sp *Speaker) Withdraw(pfx netip.Prefix, peers ...netip.Addr) error {
+	sp.dec.Withdraw(pfx, peers...)
 	return nil
 }
 

@@ -12,7 +12,7 @@ import (
 // exported returns the best path of d when it is advertised to p, or nil:
 // never back to the peer it came from, never from an iBGP peer to
 // another, and as the well-known communities say (RFC 1997, RFC 3765).
-func (e *Engine) exported(p *peerState, d *rib.Dest) *rib.Path {
+func (e *Engine) exported(p *peerState, pfx netip.Prefix, d *rib.Dest) *rib.Path {
 	if d == nil {
 		return nil
 	}
@@ -24,6 +24,12 @@ func (e *Engine) exported(p *peerState, d *rib.Dest) *rib.Path {
 	}
 	if best.Src().IBGP && p.src.IBGP {
 		return nil // iBGP-learned routes are not sent to iBGP peers
+	}
+	if best.Src().Local {
+		// An origination limited to some neighbours.
+		if o := e.orig[pfx]; len(o.Peers) > 0 && !slices.Contains(o.Peers, p.cfg.PeerAddr) {
+			return nil
+		}
 	}
 	if x := best.Attrs.Ext; x != nil && len(x.Communities) > 0 {
 		for _, c := range x.Communities {
@@ -79,6 +85,18 @@ func (e *Engine) export(p *peerState, pfx netip.Prefix, best *rib.Path) (rib.Att
 		// LOCAL_PREF is not sent to an external peer (RFC 4271 section
 		// 5.1.5), whatever a policy set.
 		out.HasLocalPref, out.LocalPref = false, 0
+	}
+	if best.Src().Local {
+		o := e.orig[pfx]
+		if len(o.ASPath) > 0 || len(o.ASSet) > 0 {
+			// The path given is the path sent, as ExaBGP does.
+			prepend = 0
+		}
+		if o.NextHop.IsValid() && o.NextHop.Is4() == pfx.Addr().Is4() {
+			x := *out.Extra()
+			x.NextHop = o.NextHop
+			out.Ext = &x
+		}
 	}
 	if prepend != 0 {
 		out.ASPath = rib.Prepend(out.ASPath, prepend, 1)
@@ -235,7 +253,7 @@ func (e *Engine) advertise(p *peerState, f wire.Family, pfxs []netip.Prefix, for
 	}()
 	for _, pfx := range pfxs {
 		d := t.Dest(pfx)
-		best := e.exported(p, d)
+		best := e.exported(p, pfx, d)
 		var k *rib.Attrs
 		isExport, ok := false, false
 		if best != nil {
@@ -272,9 +290,18 @@ func (e *Engine) advertise(p *peerState, f wire.Family, pfxs []netip.Prefix, for
 	if err := e.enc.Withdraws(f, withdraws, &p.up.Options, e.emit(p)); err != nil {
 		e.cfg.Log.Printf("%s: cannot encode UPDATE: %v", p.cfg.PeerAddr, err)
 	}
-	nh4, nhs := exportNextHops(p, f)
+	selfNH4, selfNHs := exportNextHops(p, f)
 	for i := range groups {
 		g := &groups[i]
+		nh4, nhs := selfNH4, selfNHs
+		if nh := g.key.Extra().NextHop; nh.IsValid() {
+			// An exported set with a next hop of its own.
+			if f == wire.IPv4Unicast {
+				nh4 = nh
+			} else {
+				nh4, nhs = netip.Addr{}, []netip.Addr{nh}
+			}
+		}
 		a, prepend := g.key, uint32(0)
 		if !g.exported {
 			var x rib.Attrs

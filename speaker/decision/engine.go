@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"reflect"
 	"slices"
 	"sync"
 
@@ -29,7 +30,9 @@ import (
 	"lab/speaker/wire"
 )
 
-// Origination is a route the speaker announces itself.
+// Origination is a route the speaker announces itself: a prefix of the
+// topology (a `network` statement, a static route of ExaBGP's
+// configuration), or one a program or the shell announced.
 type Origination struct {
 	Prefix netip.Prefix
 	// MED is sent when HasMED; without it the route still carries MED 0,
@@ -38,6 +41,69 @@ type Origination struct {
 	HasMED           bool
 	Communities      []uint32
 	LargeCommunities [][3]uint32
+	// Origin is the ORIGIN attribute (IGP by default).
+	Origin rib.Origin
+	// ASPath, when set, is the route's AS_PATH as every peer receives it
+	// (ExaBGP's `as-path [ ... ]`): our AS is not prepended again for an
+	// eBGP peer. ASSet is a trailing AS_SET.
+	ASPath []uint32
+	ASSet  []uint32
+	// LocalPref is sent to iBGP peers when HasLocalPref.
+	LocalPref    uint32
+	HasLocalPref bool
+	// NextHop is the next hop advertised; the zero Addr means ourselves
+	// (next-hop self).
+	NextHop netip.Addr
+	// ExtCommunities are RFC 4360 extended communities.
+	ExtCommunities []wire.ExtendedCommunity
+	// AtomicAggregate and Aggregator are RFC 4271's attributes of an
+	// aggregate (section 5.1.6, 5.1.7); AggregatorAS 0 for none.
+	AtomicAggregate bool
+	AggregatorAS    uint32
+	AggregatorAddr  netip.Addr
+	// Peers, when not empty, are the only neighbours the route is
+	// advertised to (ExaBGP's `neighbor ADDR announce ...`).
+	Peers []netip.Addr
+}
+
+// attrs returns the attribute set of the origination (not interned).
+func (o *Origination) attrs() rib.Attrs {
+	a := rib.Attrs{Origin: o.Origin, MED: o.MED, HasMED: true, LocalPref: o.LocalPref, HasLocalPref: o.HasLocalPref,
+		AtomicAggregate: o.AtomicAggregate}
+	if len(o.ASPath) > 0 {
+		a.ASPath = append(a.ASPath, rib.Segment{Type: rib.SegSequence, ASNs: o.ASPath})
+	}
+	if len(o.ASSet) > 0 {
+		a.ASPath = append(a.ASPath, rib.Segment{Type: rib.SegSet, ASNs: o.ASSet})
+	}
+	if len(o.Communities) > 0 {
+		c := slices.Clone(o.Communities)
+		slices.Sort(c)
+		a.MutableExtra().Communities = slices.Compact(c)
+	}
+	for _, l := range o.LargeCommunities {
+		x := a.MutableExtra()
+		x.LargeCommunities = append(x.LargeCommunities, rib.LargeCommunity{Global: l[0], Local1: l[1], Local2: l[2]})
+	}
+	var other []wire.Attr
+	if o.AggregatorAS != 0 {
+		other = append(other, wire.Aggregator{AS: o.AggregatorAS, Addr: o.AggregatorAddr})
+	}
+	if len(o.ExtCommunities) > 0 {
+		other = append(other, wire.ExtendedCommunities{Values: o.ExtCommunities})
+	}
+	if len(other) > 0 {
+		a.MutableExtra().Other = ribwire.Opaque(other)
+	}
+	return a
+}
+
+// sameRoute reports whether o and p originate the same route with the
+// same attributes (their neighbour lists aside).
+func (o *Origination) sameRoute(p *Origination) bool {
+	x, y := *o, *p
+	x.Peers, y.Peers = nil, nil
+	return reflect.DeepEqual(x, y)
 }
 
 // Config is what the decision engine needs. The speaker checked it.
@@ -254,10 +320,10 @@ func (e *Engine) Announce(o Origination) {
 	}
 }
 
-// Withdraw stops originating pfx.
-func (e *Engine) Withdraw(pfx netip.Prefix) {
+// Withdraw stops originating pfx, or only towards peers when given.
+func (e *Engine) Withdraw(pfx netip.Prefix, peers ...netip.Addr) {
 	select {
-	case e.queue <- item{kind: itemWithdraw, orig: &Origination{Prefix: pfx}}:
+	case e.queue <- item{kind: itemWithdraw, orig: &Origination{Prefix: pfx, Peers: peers}}:
 	case <-e.ctx.Done():
 	}
 }
@@ -465,11 +531,7 @@ func (e *Engine) handle(it item) {
 	case itemAnnounce:
 		e.announce(*it.orig)
 	case itemWithdraw:
-		pfx := it.orig.Prefix
-		delete(e.orig, pfx)
-		if t := e.tables[famOf(pfx)]; t != nil {
-			t.Remove(pfx, e.local)
-		}
+		e.withdrawOrigination(it.orig.Prefix, it.orig.Peers)
 	case itemQuery:
 		e.fns = append(e.fns, it.fn)
 	case itemDo:
@@ -500,17 +562,52 @@ func (e *Engine) peerEvent(ev peer.Event) {
 	}
 }
 
+// announce originates o. An origination limited to some neighbours that
+// repeats the route already originated (same attributes) adds them to its
+// neighbours; anything else replaces it.
 func (e *Engine) announce(o Origination) {
+	if old, ok := e.orig[o.Prefix]; ok && len(o.Peers) > 0 && len(old.Peers) > 0 && old.sameRoute(&o) {
+		peers := append(slices.Clone(old.Peers), o.Peers...)
+		slices.SortFunc(peers, netip.Addr.Compare)
+		o.Peers = slices.Compact(peers)
+	}
 	e.orig[o.Prefix] = o
-	a := rib.Attrs{Origin: rib.OriginIGP, MED: o.MED, HasMED: true}
-	if len(o.Communities) > 0 {
-		a.MutableExtra().Communities = o.Communities
+	a := o.attrs()
+	t := e.tables[famOf(o.Prefix)]
+	if !t.Update(o.Prefix, rib.Path{Attrs: e.in.Intern(&a), NH: e.nhs.Get(e.local, netip.Addr{}, netip.Addr{}), Time: e.cfg.Clock.Now().UnixNano()}) {
+		// The same attributes: the neighbours may have changed, which
+		// the decision process does not see.
+		e.forceExport(o.Prefix)
 	}
-	for _, l := range o.LargeCommunities {
-		x := a.MutableExtra()
-		x.LargeCommunities = append(x.LargeCommunities, rib.LargeCommunity{Global: l[0], Local1: l[1], Local2: l[2]})
+}
+
+// withdrawOrigination stops originating pfx, or only towards peers when
+// given: the route stays originated to its other neighbours.
+func (e *Engine) withdrawOrigination(pfx netip.Prefix, peers []netip.Addr) {
+	o, ok := e.orig[pfx]
+	if ok && len(peers) > 0 && len(o.Peers) > 0 {
+		o.Peers = slices.DeleteFunc(slices.Clone(o.Peers), func(a netip.Addr) bool { return slices.Contains(peers, a) })
+		if len(o.Peers) > 0 {
+			e.orig[pfx] = o
+			e.forceExport(pfx)
+			return
+		}
 	}
-	e.tables[famOf(o.Prefix)].Update(o.Prefix, rib.Path{Attrs: e.in.Intern(&a), NH: e.nhs.Get(e.local, netip.Addr{}, netip.Addr{}), Time: e.cfg.Clock.Now().UnixNano()})
+	delete(e.orig, pfx)
+	if t := e.tables[famOf(pfx)]; t != nil {
+		t.Remove(pfx, e.local)
+	}
+}
+
+// forceExport advertises pfx again to every peer (what it may be sent
+// changed without a new decision).
+func (e *Engine) forceExport(pfx netip.Prefix) {
+	f := famOf(pfx)
+	for _, p := range e.peers {
+		if p.up != nil && slices.Contains(p.up.Families, f) {
+			e.advertise(p, f, []netip.Prefix{pfx}, false)
+		}
+	}
 }
 
 func (e *Engine) peerUp(p *peerState, up *peer.Established) {

@@ -91,7 +91,7 @@ func (v *View) Advertised(id peer.ID, f wire.Family) []RouteView {
 		if o.Get(d) == nil {
 			continue
 		}
-		best := e.exported(p, d)
+		best := e.exported(p, pfx, d)
 		if best == nil {
 			continue
 		}

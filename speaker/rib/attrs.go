@@ -132,6 +132,12 @@ type Ext struct {
 	// decision process uses them when present.
 	OriginatorID netip.Addr
 	ClusterList  []uint32
+	// NextHop is set on exported sets only: the next hop a route is
+	// advertised with when it is not the session's own address (an
+	// origination with a next hop of its own; reflected routes), so that
+	// a change of next hop is a change of the set an Adj-RIB-Out
+	// records. Never on a set learned or in a table.
+	NextHop netip.Addr
 	// Other holds the attributes the speaker carries without interpreting
 	// them (AGGREGATOR, extended communities, unknown optional transitive
 	// attributes), each encoded as on the wire (flags, type, length, value),
@@ -141,7 +147,7 @@ type Ext struct {
 
 func (e *Ext) empty() bool {
 	return len(e.Communities) == 0 && len(e.LargeCommunities) == 0 && !e.OriginatorID.IsValid() &&
-		len(e.ClusterList) == 0 && e.Other == ""
+		len(e.ClusterList) == 0 && e.Other == "" && !e.NextHop.IsValid()
 }
 
 var noExt Ext
@@ -267,6 +273,7 @@ func (a *Attrs) appendKey(b []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, a.Weight)
 	x := a.Extra()
 	b = appendAddr(b, x.OriginatorID)
+	b = appendAddr(b, x.NextHop)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(a.ASPath)))
 	for _, s := range a.ASPath {
 		b = append(b, s.Type)
@@ -489,7 +496,7 @@ func (a *Attrs) equal(b *Attrs) bool {
 		return true
 	}
 	x, y := a.Extra(), b.Extra()
-	return x.OriginatorID == y.OriginatorID && x.Other == y.Other &&
+	return x.OriginatorID == y.OriginatorID && x.NextHop == y.NextHop && x.Other == y.Other &&
 		slices.Equal(x.Communities, y.Communities) &&
 		slices.Equal(x.LargeCommunities, y.LargeCommunities) &&
 		slices.Equal(x.ClusterList, y.ClusterList)
@@ -530,7 +537,7 @@ func (a *Attrs) clone() *Attrs {
 	}
 	c.Ext = nil
 	if x := a.Extra(); !x.empty() {
-		c.Ext = &Ext{OriginatorID: x.OriginatorID, Other: x.Other}
+		c.Ext = &Ext{OriginatorID: x.OriginatorID, NextHop: x.NextHop, Other: x.Other}
 		if len(x.Communities) > 0 {
 			c.Ext.Communities = append([]uint32(nil), x.Communities...)
 		}

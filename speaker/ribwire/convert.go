@@ -23,6 +23,12 @@ type otherAttrs struct {
 
 var others otherAttrs
 
+// Opaque returns the encoding rib.Ext.Other holds for attributes the
+// speaker carries without interpreting them (AGGREGATOR, extended
+// communities, unknown optional transitive ones): what a route originated
+// with them records.
+func Opaque(attrs []wire.Attr) string { return others.intern(attrs) }
+
 func (o *otherAttrs) intern(attrs []wire.Attr) string {
 	if len(attrs) == 0 {
 		return ""
