@@ -70,6 +70,9 @@ type Config struct {
 	IdleHold time.Duration
 	// CompareRouterID is FRR's `bgp bestpath compare-routerid`.
 	CompareRouterID bool
+	// ClusterID makes the speaker a route reflector (RFC 4456) of this
+	// cluster for its peers marked RRClient; the zero Addr for none.
+	ClusterID netip.Addr
 	Peers           []PeerConfig
 	Originate       []Origination
 	// Port is the TCP port to listen on and dial; default 179.

@@ -226,6 +226,12 @@ type PathView struct {
 	// Denied marks a received route the import policy refused
 	// (received-routes).
 	Denied bool `json:",omitempty"`
+	// OriginatorID and ClusterList are the route reflection attributes
+	// (RFC 4456), when the path has them.
+	OriginatorID netip.Addr   `json:",omitzero"`
+	ClusterList  []netip.Addr `json:",omitempty"`
+	// IGPMetric is the IGP cost to the next hop.
+	IGPMetric uint32 `json:",omitempty"`
 }
 
 // query runs fn on the decision engine's goroutine (see
@@ -493,6 +499,10 @@ func pathView(pfx netip.Prefix, a *rib.Attrs, nh *rib.NextHop, weight uint32, t 
 		v.Peer, v.PeerRouterID, v.PeerDescription = src.Addr, src.RouterID, src.Name
 	}
 	x := a.Extra()
+	v.OriginatorID, v.IGPMetric = x.OriginatorID, nh.Metric
+	for _, c := range x.ClusterList {
+		v.ClusterList = append(v.ClusterList, netip.AddrFrom4([4]byte{byte(c >> 24), byte(c >> 16), byte(c >> 8), byte(c)}))
+	}
 	for _, c := range x.Communities {
 		v.Communities = append(v.Communities, ribwire.CommunityString(c))
 	}

@@ -150,6 +150,9 @@ func New(cfg Config) (*Speaker, error) {
 			return nil, fmt.Errorf("speaker %s: peer %v: hold time %v: must be 0 or at least 3s", cfg.Name, p.PeerAddr, p.Timers.Hold)
 		}
 	}
+	if cfg.ClusterID.IsValid() && !cfg.ClusterID.Is4() {
+		return nil, fmt.Errorf("speaker %s: cluster ID %v is not an IPv4 address", cfg.Name, cfg.ClusterID)
+	}
 	for _, o := range cfg.Originate {
 		if !o.Prefix.IsValid() || o.Prefix != o.Prefix.Masked() {
 			return nil, fmt.Errorf("speaker %s: originated prefix %v is not a masked prefix", cfg.Name, o.Prefix)
@@ -164,7 +167,7 @@ func New(cfg Config) (*Speaker, error) {
 	}
 	in := rib.Shared()
 	sp.dec = decision.New(decision.Config{
-		Name: cfg.Name, AS: cfg.AS, RouterID: cfg.RouterID, CompareRouterID: cfg.CompareRouterID,
+		Name: cfg.Name, AS: cfg.AS, RouterID: cfg.RouterID, CompareRouterID: cfg.CompareRouterID, ClusterID: cfg.ClusterID,
 		Peers: cfg.Peers, Originate: cfg.Originate, Clock: cfg.Clock, Log: sp.log, Interner: in,
 		Kick:     func(id peer.ID) { sp.sess.Kick(id) },
 		Teardown: func(id peer.ID, n *wire.Notification) { sp.sess.Teardown(id, n) },

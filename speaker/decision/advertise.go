@@ -22,7 +22,7 @@ func (e *Engine) exported(p *peerState, pfx netip.Prefix, d *rib.Dest) *rib.Path
 		// the seed's as2rb does for 2001:1234:1::/64.
 		return nil
 	}
-	if best.Src().IBGP && p.src.IBGP {
+	if best.Src().IBGP && p.src.IBGP && !e.reflects(best.Src(), p) {
 		return nil // iBGP-learned routes are not sent to iBGP peers
 	}
 	if best.Src().Local {
@@ -49,6 +49,24 @@ func (e *Engine) exported(p *peerState, pfx netip.Prefix, d *rib.Dest) *rib.Path
 		}
 	}
 	return best
+}
+
+// reflects reports whether a route reflector passes routes from the iBGP
+// source src to the iBGP peer p (RFC 4456 section 6): a client's routes
+// to every other iBGP peer, a non-client's to the clients only.
+func (e *Engine) reflects(src *rib.Source, p *peerState) bool {
+	return e.cfg.ClusterID.IsValid() && (src.RRClient || p.src.RRClient)
+}
+
+// ownNextHop reports whether best goes to p with a next hop that is not
+// ours: a reflected route keeps its next hop (RFC 4456 section 10), and
+// so does an eBGP route to an iBGP peer without next-hop-self.
+func ownNextHop(p *peerState, best *rib.Path) bool {
+	src := best.Src()
+	if !p.src.IBGP || src.Local {
+		return false
+	}
+	return src.IBGP || p.cfg.NextHopUnchanged
 }
 
 // plainExport reports whether what p is sent depends on nothing but the
@@ -85,6 +103,24 @@ func (e *Engine) export(p *peerState, pfx netip.Prefix, best *rib.Path) (rib.Att
 		// LOCAL_PREF is not sent to an external peer (RFC 4271 section
 		// 5.1.5), whatever a policy set.
 		out.HasLocalPref, out.LocalPref = false, 0
+	}
+	if src := best.Src(); src.IBGP && p.src.IBGP {
+		// Reflected (RFC 4456 section 8): the ORIGINATOR_ID of the route's
+		// first speaker in the AS, and our cluster first in the
+		// CLUSTER_LIST.
+		in := best.Attrs.Extra()
+		x := *out.Extra()
+		x.OriginatorID = in.OriginatorID
+		if !x.OriginatorID.IsValid() {
+			x.OriginatorID = src.RouterID
+		}
+		x.ClusterList = append([]uint32{clusterID(e.cfg.ClusterID)}, in.ClusterList...)
+		out.Ext = &x
+	}
+	if ownNextHop(p, best) && best.NH.Global.IsValid() {
+		x := *out.Extra()
+		x.NextHop = best.NH.Global
+		out.Ext = &x
 	}
 	if best.Src().Local {
 		o := e.orig[pfx]
@@ -163,6 +199,12 @@ func (e *Engine) exportBase(p *peerState, best *rib.Path) (out rib.Attrs, prepen
 	return out, prepend
 }
 
+// clusterID returns a cluster identifier as CLUSTER_LIST carries it.
+func clusterID(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
 // TagFunction is the local data 1 of our relation tags: large communities
 // <our AS>:1000:<role>, saying which kind of neighbour a route came from
 // (1 customer, 2 peer, 3 provider).
@@ -205,7 +247,7 @@ func exportNextHops(p *peerState, f wire.Family) (nh4 netip.Addr, mp []netip.Add
 // being local (its MED is kept), and an export policy on the prefix: then
 // the exported set is interned and recorded.
 func (e *Engine) outKey(p *peerState, pfx netip.Prefix, best *rib.Path) (k *rib.Attrs, exported, ok bool) {
-	if !best.Src().Local && e.plainExport(p) {
+	if !best.Src().Local && e.plainExport(p) && !ownNextHop(p, best) {
 		return e.in.Retain(best.Attrs), false, true
 	}
 	a, ok := e.export(p, pfx, best)

@@ -113,7 +113,11 @@ type Config struct {
 	RouterID netip.Addr
 	// CompareRouterID is FRR's `bgp bestpath compare-routerid`.
 	CompareRouterID bool
-	Peers           []peer.Config
+	// ClusterID makes the speaker a route reflector (RFC 4456) of this
+	// cluster for its peers marked RRClient; the zero Addr when it
+	// reflects nothing.
+	ClusterID netip.Addr
+	Peers     []peer.Config
 	Originate       []Origination
 	Clock           clock.Clock
 	Log             *bgplog.Log
@@ -243,8 +247,9 @@ func New(cfg Config) *Engine {
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	for i := range cfg.Peers {
 		p := &cfg.Peers[i]
+		ibgp := p.PeerAS == cfg.AS
 		e.peers = append(e.peers, &peerState{id: peer.ID(i), cfg: p, src: &rib.Source{
-			Addr: p.PeerAddr, AS: p.PeerAS, IBGP: p.PeerAS == cfg.AS, Name: p.Description,
+			Addr: p.PeerAddr, AS: p.PeerAS, IBGP: ibgp, RRClient: ibgp && p.RRClient && cfg.ClusterID.IsValid(), Name: p.Description,
 		}, out: make(map[wire.Family]*rib.AdjOut)})
 	}
 	return e
@@ -257,7 +262,10 @@ func (e *Engine) Start(f *fib.FIB, t *fib.Tracker) {
 	e.fib, e.track = f, t
 	var resolve rib.Resolver
 	if t != nil {
-		resolve = t.Resolve
+		resolve = func(a netip.Addr) rib.Resolution {
+			idx, ok := t.Resolve(a)
+			return rib.Resolution{OK: ok, IfIndex: idx}
+		}
 	}
 	e.nhs = rib.NewNextHops(resolve)
 	for _, fam := range families {
@@ -837,5 +845,11 @@ func (e *Engine) kernelRoute(pfx netip.Prefix, p *rib.Path) (fib.Route, bool) {
 	if !nh.Global.IsValid() {
 		return fib.Route{}, false
 	}
-	return fib.Route{Dst: pfx, Gw: nh.Global, IfIndex: nh.IfIndex}, true
+	gw := nh.Global
+	if nh.Via.IsValid() {
+		// A next hop beyond our links (an iBGP peer's loopback): the
+		// kernel route goes through the IGP's gateway towards it.
+		gw = nh.Via
+	}
+	return fib.Route{Dst: pfx, Gw: gw, IfIndex: nh.IfIndex}, true
 }

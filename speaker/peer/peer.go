@@ -103,6 +103,15 @@ type Config struct {
 	// DefaultOriginate advertises a default route of each family to the
 	// peer, whatever the table holds.
 	DefaultOriginate bool
+
+	// RRClient makes an iBGP peer our route-reflection client (RFC 4456):
+	// we reflect the routes it sends to every other iBGP peer, and the
+	// routes of our other iBGP peers to it.
+	RRClient bool
+	// NextHopUnchanged advertises routes learned from eBGP to this iBGP
+	// peer with their eBGP next hop instead of ours (next-hop-self off):
+	// the peer must reach that next hop through the IGP.
+	NextHopUnchanged bool
 }
 
 // Role is a peer's business relationship to us (Gao-Rexford): RFC 3765's
