@@ -73,8 +73,8 @@ type Config struct {
 	// ClusterID makes the speaker a route reflector (RFC 4456) of this
 	// cluster for its peers marked RRClient; the zero Addr for none.
 	ClusterID netip.Addr
-	Peers           []PeerConfig
-	Originate       []Origination
+	Peers     []PeerConfig
+	Originate []Origination
 	// Port is the TCP port to listen on and dial; default 179.
 	Port int
 	// Log receives FRR-style log lines; nil discards them (the last lines

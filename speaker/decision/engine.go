@@ -118,10 +118,10 @@ type Config struct {
 	// reflects nothing.
 	ClusterID netip.Addr
 	Peers     []peer.Config
-	Originate       []Origination
-	Clock           clock.Clock
-	Log             *bgplog.Log
-	Interner        *rib.Interner
+	Originate []Origination
+	Clock     clock.Clock
+	Log       *bgplog.Log
+	Interner  *rib.Interner
 	// Kick is called, on the engine's goroutine, for a peer whose address
 	// the kernel can reach again (the session engine then dials at once);
 	// it must not block.
