@@ -249,7 +249,7 @@ func (sp *Speaker) Snapshot(ctx context.Context) (*Snapshot, error) {
 	var snap *Snapshot
 	err := sp.query(ctx, func(v *decision.View) {
 		snap = &Snapshot{Name: sp.cfg.Name, RouterID: sp.cfg.RouterID, AS: sp.cfg.AS, TableVersion: v.Version()}
-		for i := range sp.cfg.Peers {
+		for i := range sp.Config().Peers {
 			snap.Peers = append(snap.Peers, sp.neighbor(v, peer.ID(i)))
 		}
 		for _, f := range families {
@@ -272,8 +272,9 @@ func (sp *Speaker) Summary(ctx context.Context, f wire.Family) (*Summary, error)
 			sum.RIBEntries, sum.Prefixes = t.PathCount(), t.Len()
 		}
 		now := sp.clock.Now()
-		for i := range sp.cfg.Peers {
-			pc := &sp.cfg.Peers[i]
+		cfg := sp.Config()
+		for i := range cfg.Peers {
+			pc := &cfg.Peers[i]
 			if !slices.Contains(pc.AddressFamilies(), f) {
 				continue
 			}
@@ -341,7 +342,8 @@ func famOf(p netip.Prefix) wire.Family {
 // engine holds of it.
 func (sp *Speaker) neighbor(v *decision.View, id peer.ID) Neighbor {
 	now := sp.clock.Now()
-	pc := &sp.cfg.Peers[id]
+	cfg := sp.Config()
+	pc := &cfg.Peers[id]
 	pv := v.Peer(id)
 	st := sp.sess.Status(id)
 	n := Neighbor{Addr: pc.PeerAddr, Description: pc.Description, RemoteAS: pc.PeerAS, LocalAS: sp.cfg.AS,

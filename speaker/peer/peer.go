@@ -144,6 +144,10 @@ func (r Role) String() string {
 type Policy interface {
 	// Name names the policy in show output.
 	Name() string
+	// Fingerprint is a rendering of the policy's whole definition (its
+	// entries and the lists they use): two policies with the same
+	// fingerprint do the same, which tells `lab apply` what changed.
+	Fingerprint() string
 	// Apply runs the policy on the route to pfx with attribute set a,
 	// received from or advertised to a neighbour in AS neighborAS: it
 	// returns the set to use (a itself when nothing changed; a new set,
