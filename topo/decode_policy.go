@@ -668,7 +668,7 @@ func (d *decoder) decodeEndBGP(n *yaml.Node, what string, e *rawEndBGP) {
 				s   *setting[string]
 			}{{"in", &e.policyIn}, {"out", &e.policyOut}} {
 				if p, ok := g[k.key]; ok {
-					if name, ok := d.policyName(p.val, "policy "+k.key+" in "+what); ok {
+					if name, ok := d.policyName(p.val, "the "+k.key+" policy of "+what); ok {
 						k.s.put(name, d.pos(p.val))
 					}
 				}
@@ -894,7 +894,7 @@ func (d *decoder) aggregate(it *yaml.Node, router string) (Aggregate, bool) {
 		return a, false
 	}
 	if p.Bits() == p.Addr().BitLen() {
-		d.nodeErr(pn, ErrValue, "%s is a /%d: an aggregate covers more specific routes, and there is none", p, p.Bits())
+		d.nodeErr(pn, ErrValue, "%s for %s is a /%d: an aggregate stands for the more specific routes inside it, and a /%d has none", p, what, p.Bits(), p.Bits())
 		return a, false
 	}
 	a.Prefix = p
