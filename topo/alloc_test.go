@@ -179,7 +179,7 @@ func TestDeterminism(t *testing.T) {
 		t.Fatal(err)
 	}
 	srcs := map[string][]byte{"ba.yaml": ba}
-	for _, f := range []string{"minimal", "shared-lan", "hold-timer"} {
+	for _, f := range []string{"minimal", "shared-lan", "hold-timer", "relations", "transit-as"} {
 		srcs[f+".yaml"] = mustRead(t, "../topologies/"+f+".yaml")
 	}
 	for name, src := range srcs {
