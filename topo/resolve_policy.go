@@ -229,6 +229,9 @@ func (b *builder) resolveLinkSettings() {
 	for _, rk := range b.links {
 		k := rk.raw
 		x, y := rk.ends[0], rk.ends[1]
+		if x.asn == 0 || y.asn == 0 {
+			continue // a router without a valid AS: reported, and nothing to check against
+		}
 		intra := x.asn == y.asn
 		mode := b.ibgp[x.asn]
 		// Inside a full-mesh or route-reflector AS, the iBGP sessions run
