@@ -370,16 +370,18 @@ func cmdGraph(args []string) error {
 }
 
 func cmdGenerate(args []string) error {
+	const usage = "usage: lab generate ba -n N [-m M] [--seed S] [--relations] [-o FILE]"
 	if len(args) == 0 || args[0] != "ba" {
-		return errors.New("usage: lab generate ba -n N [-m M] [--seed S] [-o FILE]")
+		return errors.New(usage)
 	}
 	args = args[1:]
 	nStr, args, okN := flagValue(args, "-n")
 	mStr, args, _ := flagValue(args, "-m")
 	seedStr, args, _ := flagValue(args, "--seed", "-seed")
 	out, args, _ := flagValue(args, "-o")
+	relations, args := flagBool(args, "--relations", "-relations")
 	if !okN || len(args) != 0 {
-		return errors.New("usage: lab generate ba -n N [-m M] [--seed S] [-o FILE]")
+		return errors.New(usage)
 	}
 	n, err := strconv.Atoi(nStr)
 	if err != nil {
@@ -397,7 +399,7 @@ func cmdGenerate(args []string) error {
 			return fmt.Errorf("--seed %q: not a number", seedStr)
 		}
 	}
-	b, err := topo.GenerateBA(n, mm, seed)
+	b, err := topo.GenerateBAWith(n, mm, seed, topo.BAOptions{Relations: relations})
 	if err != nil {
 		return err
 	}

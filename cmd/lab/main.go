@@ -36,8 +36,9 @@ Commands:
   exec NAME NODE [--] CMD...    run a program inside a node's namespace
   validate FILE...              check topology files and print every problem found
   graph FILE                    print the topology as Graphviz DOT (lab graph f.yaml | dot -Tsvg)
-  generate ba -n N [-m M] [--seed S] [-o FILE]
-                                write a Barabási–Albert topology of N ASes (one router, one prefix each)
+  generate ba -n N [-m M] [--seed S] [--relations] [-o FILE]
+                                write a Barabási–Albert topology of N ASes (one router, one prefix each);
+                                --relations: each link's older AS is the provider of the newer
   clean                         remove the namespaces, processes and files of labs whose daemon died
 
 Environment:
