@@ -453,15 +453,15 @@ func startDaemon(t testing.TB, nsPath, dir, name string, env []string, prog stri
 	// Its own process group, so that stopping it ends its children too
 	// (ExaBGP's API process).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p := testrun.Start(t, name, cmd)
-	f.Close()
-	d := &daemonProc{name: name, p: p, log: out}
+	// Registered first, so it runs after the daemon is stopped.
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("%s output:\n%s", name, tail(out, 60))
 		}
 	})
-	return d
+	p := testrun.Start(t, name, cmd)
+	f.Close()
+	return &daemonProc{name: name, p: p, log: out}
 }
 
 // running returns an error when the daemon has exited.
