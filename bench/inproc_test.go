@@ -59,7 +59,7 @@ func benchSpeakers(b *testing.B, n int) {
 	var conv, cpu, pollCPU, updates, heap, gor, est, built, adv float64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		m, err := topo.ParseAs(fmt.Sprintf("ba%d.yaml", n), y, uniqueName())
+		m, err := topo.ParseAs(fmt.Sprintf("ba%d.yaml", n), y, uniqueName(b))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -32,6 +32,16 @@
 // daemon is alive, or with ErrNamespaceExists when a namespace it needs is
 // registered by someone else.
 //
+// A test run keeps a state file of the same format in the same directory
+// (Kind KindTest), through a Record: claimed for the test binary's pid,
+// added to as it creates namespaces (before each exists) and starts
+// processes (pid and start time), with a directory <RunDir>/<name>.d for
+// its files, where the state directories of the labs it builds are too.
+// Its processes carry its name in $LAB_OWNER (OwnerEnv), and so do theirs.
+// For a dead state file Clean also ends the processes it recorded and
+// those carrying its mark, cleans the state files in its directory, and
+// removes the directory.
+//
 // # Building
 //
 // Build works in five phases, each parallel over Options.Parallel workers,

@@ -683,6 +683,7 @@ func foreignNamespace(t *testing.T, name string) nsID {
 	if err := prepareNetnsDir(); err != nil {
 		t.Fatal(err)
 	}
+	run.Namespace(t, name)
 	err := onThread(func() (bool, error) {
 		home, err := openThreadNS()
 		if err != nil {
@@ -698,7 +699,6 @@ func foreignNamespace(t *testing.T, name string) nsID {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { unregisterNS(name) })
 	id, ok := nsIDOfPath(filepath.Join(netnsDir, name))
 	if !ok {
 		t.Fatal("foreign namespace not mounted")

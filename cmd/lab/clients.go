@@ -194,7 +194,7 @@ func labState(name string) (netemu.State, bool, error) {
 		return netemu.State{}, false, err
 	}
 	for _, s := range sts {
-		if s.Name == name {
+		if s.Name == name && s.Kind == "" {
 			return s, true, nil
 		}
 	}
@@ -230,6 +230,9 @@ func cmdLs(args []string) error {
 	tw := tabwriter.NewWriter(os.Stdout, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tPID\tSTATE\tNODES\tTOPOLOGY")
 	for _, s := range sts {
+		if s.Kind != "" {
+			continue // a test run's state file: `lab clean` knows it
+		}
 		// The daemon's pid (checked against its start time), not a ping
 		// of its socket: a busy daemon may take seconds to answer.
 		state := "running"

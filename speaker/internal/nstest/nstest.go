@@ -1,7 +1,10 @@
 // Package nstest builds throwaway network namespaces, veth pairs and
-// addresses for the speaker's kernel tests, with plain netlink. Every name
-// gets the caller's unique suffix, and everything is removed by t.Cleanup,
-// even when the test fails.
+// addresses for the speaker's kernel tests, with plain netlink. Every
+// namespace is named like the test run's (lab/internal/testrun) and
+// recorded in its state file before it is created, and everything is
+// removed at cleanup, even when the test fails or the binary is
+// interrupted; `lab clean` removes it if the binary is killed. A package
+// using it calls testrun.Main from its TestMain.
 package nstest
 
 import (
@@ -17,6 +20,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"lab/internal/testrun"
 )
 
 // NeedRoot skips the test when it cannot create namespaces.
@@ -36,37 +41,36 @@ func Suffix() string {
 
 // NS is a namespace made for a test.
 type NS struct {
+	// Name is the registered name, "<run>-<n>-<the caller's name>".
 	Name string
 	Path string
 	H    *netlink.Handle
 	fd   netns.NsHandle
 }
 
-// New creates the namespace /run/netns/name (name must be unique to the
-// run), brings its loopback up, enables forwarding, and registers its
-// removal.
+// New creates a namespace called "<run>-<n>-name", registered under
+// /run/netns, brings its loopback up, enables forwarding, and registers
+// its removal.
 func New(t testing.TB, name string) *NS {
 	t.Helper()
 	NeedRoot(t)
+	name = testrun.Name(t) + "-" + name
+	// Registered first, so it runs last: after the handles are closed.
+	path := testrun.Namespace(t, name)
 	fd, err := newNamed(name)
 	if err != nil {
 		t.Fatalf("create namespace %s: %v", name, err)
 	}
-	ns := &NS{Name: name, Path: filepath.Join("/run/netns", name), fd: fd}
-	t.Cleanup(func() {
-		if ns.H != nil {
-			ns.H.Close()
-		}
-		fd.Close()
-		if err := netns.DeleteNamed(name); err != nil {
-			t.Errorf("delete namespace %s: %v", name, err)
-		}
-	})
 	h, err := netlink.NewHandleAt(fd)
 	if err != nil {
+		fd.Close()
 		t.Fatalf("netlink in %s: %v", name, err)
 	}
-	ns.H = h
+	ns := &NS{Name: name, Path: path, H: h, fd: fd}
+	testrun.Cleanup(t, func() {
+		h.Close()
+		fd.Close()
+	})
 	lo, err := h.LinkByName("lo")
 	if err == nil {
 		err = h.LinkSetUp(lo)
