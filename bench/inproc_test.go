@@ -125,7 +125,10 @@ func runInProcess(b *testing.B, m *topo.Lab, dir string) inprocResult {
 	}
 	defer stop()
 	for _, r := range m.Routers {
-		cfg := speakerconf.Config(m, r, nl.NamespacePath(r.Name))
+		cfg, err := speakerconf.Config(m, r, nl.NamespacePath(r.Name))
+		if err != nil {
+			b.Fatal(err)
+		}
 		sp, err := speaker.New(cfg)
 		if err != nil {
 			b.Fatal(err)

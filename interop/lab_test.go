@@ -302,7 +302,10 @@ func (l *testLab) startSpeaker() {
 }
 
 func (l *testLab) newSpeaker(r *topo.Router) *speaker.Speaker {
-	cfg := speakerconf.Config(l.model, r, l.net.NamespacePath(r.Name))
+	cfg, err := speakerconf.Config(l.model, r, l.net.NamespacePath(r.Name))
+	if err != nil {
+		l.t.Fatal(err)
+	}
 	if testing.Verbose() {
 		cfg.Log = &testLog{t: l.t, name: r.Name}
 	}

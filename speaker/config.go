@@ -8,6 +8,7 @@ import (
 	"lab/speaker/clock"
 	"lab/speaker/decision"
 	"lab/speaker/peer"
+	"lab/speaker/policy"
 	"lab/speaker/session"
 )
 
@@ -86,4 +87,8 @@ type Config struct {
 	// TraceLen is the number of messages kept per peer for the message
 	// trace; default 256.
 	TraceLen int
+	// Policies are the routing policies the peers' Import and Export use,
+	// compiled, for `show routing policy` (their hit counts); nil for
+	// none.
+	Policies *policy.Policies
 }
