@@ -81,7 +81,7 @@ func (e *Engine) plainExport(p *peerState) bool {
 // denies it: our AS prepended for an eBGP peer, LOCAL_PREF for an iBGP
 // one. The next hop is self (exportNextHops).
 func (e *Engine) export(p *peerState, pfx netip.Prefix, best *rib.Path) (rib.Attrs, bool) {
-	out, prepend := e.exportBase(p, best)
+	out, prepend := e.exportStart(p, best)
 	cur := &out
 	for _, pol := range p.cfg.Export {
 		x, ok := pol.Apply(pfx, cur, p.cfg.PeerAS)
@@ -101,8 +101,9 @@ func (e *Engine) export(p *peerState, pfx netip.Prefix, best *rib.Path) (rib.Att
 	}
 	if !p.src.IBGP {
 		// LOCAL_PREF is not sent to an external peer (RFC 4271 section
-		// 5.1.5), whatever a policy set.
+		// 5.1.5), whatever a policy set; nor are our relation tags.
 		out.HasLocalPref, out.LocalPref = false, 0
+		out = e.stripTags(out)
 	}
 	if src := best.Src(); src.IBGP && p.src.IBGP {
 		// Reflected (RFC 4456 section 8): the ORIGINATOR_ID of the route's
@@ -148,6 +149,23 @@ func prependASNs(path []rib.Segment, asns []uint32) []rib.Segment {
 	return path
 }
 
+// stripTags removes our relation tags from a set advertised to another
+// AS: they say where a route came from inside our AS, and another AS is
+// not told. Export policies see them first (export calls it after them).
+func (e *Engine) stripTags(out rib.Attrs) rib.Attrs {
+	if x := out.Extra(); hasTag(x.LargeCommunities, e.cfg.AS) {
+		y := *x
+		y.LargeCommunities = nil
+		for _, c := range x.LargeCommunities {
+			if !isTag(c, e.cfg.AS) {
+				y.LargeCommunities = append(y.LargeCommunities, c)
+			}
+		}
+		out.Ext = &y
+	}
+	return out
+}
+
 // exportBase is what every peer's export starts from, depending only on
 // the learned set and p: without the reflection attributes and the
 // weight, with LOCAL_PREF for an iBGP peer, without a learned MED, our
@@ -156,6 +174,16 @@ func prependASNs(path []rib.Segment, asns []uint32) []rib.Segment {
 // the fast encoder writes it as it encodes the AS_PATH, and spares an
 // allocation.
 func (e *Engine) exportBase(p *peerState, best *rib.Path) (out rib.Attrs, prepend uint32) {
+	out, prepend = e.exportStart(p, best)
+	if !p.src.IBGP {
+		out = e.stripTags(out)
+	}
+	return out, prepend
+}
+
+// exportStart is exportBase with our relation tags still on: what export
+// policies see.
+func (e *Engine) exportStart(p *peerState, best *rib.Path) (out rib.Attrs, prepend uint32) {
 	out = best.Attrs.Copy()
 	out.HasWeight, out.Weight = false, 0
 	if x := out.Extra(); x.OriginatorID.IsValid() || len(x.ClusterList) > 0 {
@@ -175,18 +203,6 @@ func (e *Engine) exportBase(p *peerState, best *rib.Path) (out rib.Attrs, prepen
 	// (RFC 4271 section 5.1.4).
 	if !best.Src().Local {
 		out.HasMED, out.MED = false, 0
-	}
-	if x := out.Extra(); hasTag(x.LargeCommunities, e.cfg.AS) {
-		// Our relation tags say where a route came from inside our AS:
-		// another AS is not told.
-		y := *x
-		y.LargeCommunities = nil
-		for _, c := range x.LargeCommunities {
-			if !isTag(c, e.cfg.AS) {
-				y.LargeCommunities = append(y.LargeCommunities, c)
-			}
-		}
-		out.Ext = &y
 	}
 	if e.draining {
 		x := *out.Extra()
