@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -144,19 +145,41 @@ func TestThrowawayNeverLeaks(t *testing.T) {
 	if got := nsInode(t, "/proc/self/ns/net"); got != home {
 		t.Errorf("the main thread was left in namespace %d (home %d)", got, home)
 	}
+	// The other threads: a throwaway thread may still be on its way out
+	// when Throwaway returns (its goroutine has sent fn's result, not yet
+	// exited), but it must go.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		away := awayThreads(t, home)
+		if len(away) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("threads left outside namespace %d: %v (pid %d)", home, away, os.Getpid())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// awayThreads lists the process's threads that are not in namespace home,
+// as "tid:inode".
+func awayThreads(t *testing.T, home uint64) []string {
+	t.Helper()
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var away []string
 	for _, task := range tasks {
 		var st unix.Stat_t
 		if err := unix.Stat("/proc/self/task/"+task.Name()+"/ns/net", &st); err != nil {
 			continue // the thread ended meanwhile
 		}
 		if st.Ino != home {
-			t.Errorf("thread %s is in namespace %d (home %d)", task.Name(), st.Ino, home)
+			away = append(away, fmt.Sprintf("%s:%d", task.Name(), st.Ino))
 		}
 	}
+	return away
 }
 
 // TestSockets dials and listens inside a namespace: the listener's socket
