@@ -18,7 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func needRoot(t *testing.T) {
+func needRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: creates network namespaces")
@@ -39,7 +39,7 @@ func nsInode(t *testing.T, path string) uint64 {
 // dev, and returns it; it goes away with the NS's descriptor, closed
 // by the test's cleanup. Its path, for the path-taking functions, is
 // /proc/self/fd/N.
-func newNS(t *testing.T, dev string) *NS {
+func newNS(t testing.TB, dev string) *NS {
 	t.Helper()
 	needRoot(t)
 	fd := -1
@@ -321,5 +321,16 @@ func TestErrors(t *testing.T) {
 	}
 	if _, err := ns.Listen(context.Background(), nil, "tcp", "localhost:0"); err == nil {
 		t.Error("Listen(localhost) inside a namespace succeeded")
+	}
+}
+
+// BenchmarkRun measures entering a namespace on a throwaway thread: the
+// thread's creation and end, and setns.
+func BenchmarkRun(b *testing.B) {
+	ns := newNS(b, "nst-bench0")
+	for b.Loop() {
+		if err := ns.Run(func() error { return nil }); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
