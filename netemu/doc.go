@@ -51,9 +51,9 @@
 //     namespace, registers it, opens an fd on it, writes its sysctls, opens
 //     the namespace's rtnetlink socket (a socket belongs for life to the
 //     namespace it was created in, whatever thread uses it later), brings
-//     lo up, and goes back to its original namespace. If that setns fails,
-//     the goroutine exits still locked and the Go runtime destroys the
-//     thread: no goroutine ever runs on a thread left in a lab namespace.
+//     lo up, and is never used again: its goroutine exits still locked and
+//     the Go runtime ends the thread (internal/nsthread), so no goroutine
+//     ever runs on a thread left in a lab namespace.
 //  2. Bridges, for LANs with several hosts: a Linux bridge in the router's
 //     namespace named as the router's LAN interface, with a fixed MAC,
 //     multicast snooping off (neighbour discovery must reach every host) and

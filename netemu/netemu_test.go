@@ -21,6 +21,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"lab/internal/nsthread"
 	"lab/topo"
 )
 
@@ -684,17 +685,11 @@ func foreignNamespace(t *testing.T, name string) nsID {
 		t.Fatal(err)
 	}
 	run.Namespace(t, name)
-	err := onThread(func() (bool, error) {
-		home, err := openThreadNS()
-		if err != nil {
-			return true, err
-		}
-		defer unix.Close(home)
+	err := nsthread.Throwaway(func() error {
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			return true, err
+			return err
 		}
-		err = registerThreadNS(name)
-		return unix.Setns(home, unix.CLONE_NEWNET) == nil, err
+		return registerThreadNS(name)
 	})
 	if err != nil {
 		t.Fatal(err)

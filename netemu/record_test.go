@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"lab/internal/nsthread"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,17 +154,11 @@ func TestRecord(t *testing.T) {
 	if err := r.AddNamespace(ns); err != nil {
 		t.Fatal(err)
 	}
-	if err := onThread(func() (bool, error) {
-		home, err := openThreadNS()
-		if err != nil {
-			return true, err
-		}
-		defer unix.Close(home)
+	if err := nsthread.Throwaway(func() error {
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			return true, err
+			return err
 		}
-		err = registerThreadNS(ns)
-		return unix.Setns(home, unix.CLONE_NEWNET) == nil, err
+		return registerThreadNS(ns)
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -14,13 +14,13 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"lab/internal/nsthread"
 	"lab/internal/testrun"
 )
 
@@ -45,7 +45,7 @@ type NS struct {
 	Name string
 	Path string
 	H    *netlink.Handle
-	fd   netns.NsHandle
+	ns   *nsthread.NS
 }
 
 // New creates a namespace called "<run>-<n>-name", registered under
@@ -57,23 +57,29 @@ func New(t testing.TB, name string) *NS {
 	name = testrun.Name(t) + "-" + name
 	// Registered first, so it runs last: after the handles are closed.
 	path := testrun.Namespace(t, name)
-	fd, err := newNamed(name)
+	h, err := newNamed(name)
 	if err != nil {
 		t.Fatalf("create namespace %s: %v", name, err)
 	}
-	h, err := netlink.NewHandleAt(fd)
+	ns := &NS{Name: name, Path: path, ns: nsthread.FromFd(int(h), path)}
+	testrun.Cleanup(t, func() {
+		if ns.H != nil {
+			ns.H.Close()
+		}
+		ns.ns.Close()
+	})
+	// The handle's socket is created inside, and stays there.
+	err = ns.Do(func() error {
+		var err error
+		ns.H, err = netlink.NewHandle()
+		return err
+	})
 	if err != nil {
-		fd.Close()
 		t.Fatalf("netlink in %s: %v", name, err)
 	}
-	ns := &NS{Name: name, Path: path, H: h, fd: fd}
-	testrun.Cleanup(t, func() {
-		h.Close()
-		fd.Close()
-	})
-	lo, err := h.LinkByName("lo")
+	lo, err := ns.H.LinkByName("lo")
 	if err == nil {
-		err = h.LinkSetUp(lo)
+		err = ns.H.LinkSetUp(lo)
 	}
 	if err != nil {
 		t.Fatalf("lo up in %s: %v", name, err)
@@ -89,35 +95,17 @@ func New(t testing.TB, name string) *NS {
 // newNamed creates a named namespace on a throwaway OS thread, so the
 // caller's thread never changes namespace.
 func newNamed(name string) (netns.NsHandle, error) {
-	type res struct {
-		h   netns.NsHandle
-		err error
-	}
-	c := make(chan res)
-	go func() {
-		// The thread ends with the goroutine (no UnlockOSThread), so its
-		// changed namespace dies with it.
-		runtime.LockOSThread()
-		h, err := netns.NewNamed(name)
-		c <- res{h, err}
-	}()
-	r := <-c
-	return r.h, r.err
+	var h netns.NsHandle
+	err := nsthread.Throwaway(func() error {
+		var err error
+		h, err = netns.NewNamed(name)
+		return err
+	})
+	return h, err
 }
 
 // Do runs f on an OS thread inside the namespace.
-func (ns *NS) Do(f func() error) error {
-	c := make(chan error)
-	go func() {
-		runtime.LockOSThread()
-		if err := netns.Set(ns.fd); err != nil {
-			c <- err
-			return
-		}
-		c <- f()
-	}()
-	return <-c
-}
+func (ns *NS) Do(f func() error) error { return ns.ns.Run(f) }
 
 // Sysctl writes /proc/sys/key inside the namespace.
 func (ns *NS) Sysctl(t testing.TB, key, val string) {
@@ -133,7 +121,7 @@ func (ns *NS) Sysctl(t testing.TB, key, val string) {
 // Veth creates a veth pair aName (in a) <-> bName (in b), both up.
 func Veth(t testing.TB, a *NS, aName string, b *NS, bName string) {
 	t.Helper()
-	la := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: aName}, PeerName: bName, PeerNamespace: netlink.NsFd(int(b.fd))}
+	la := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: aName}, PeerName: bName, PeerNamespace: netlink.NsFd(b.ns.Fd())}
 	if err := a.H.LinkAdd(la); err != nil {
 		t.Fatalf("veth %s-%s: %v", aName, bName, err)
 	}
