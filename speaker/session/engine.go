@@ -24,8 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vishvananda/netns"
-
+	"lab/internal/nsthread"
 	"lab/speaker/clock"
 	"lab/speaker/internal/bgplog"
 	"lab/speaker/peer"
@@ -79,8 +78,8 @@ type Engine struct {
 	sessions []*session
 	byAddr   map[netip.Addr]*session
 
-	ns    netns.NsHandle
-	hasNS bool
+	// ns is the namespace sockets are opened in; nil for the caller's.
+	ns *nsthread.NS
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -119,14 +118,14 @@ func New(cfg Config) *Engine {
 }
 
 func (e *Engine) openNS() error {
-	if e.cfg.Namespace == "" || e.hasNS {
+	if e.cfg.Namespace == "" || e.ns != nil {
 		return nil
 	}
-	h, err := netns.GetFromPath(e.cfg.Namespace)
+	ns, err := nsthread.Open(e.cfg.Namespace)
 	if err != nil {
-		return fmt.Errorf("namespace %s: %w", e.cfg.Namespace, err)
+		return err
 	}
-	e.ns, e.hasNS = h, true
+	e.ns = ns
 	return nil
 }
 
@@ -203,10 +202,7 @@ func (e *Engine) Close() {
 			}
 		}
 	}
-	if e.hasNS {
-		e.ns.Close()
-		e.hasNS = false
-	}
+	e.ns.Close()
 }
 
 // changed tells waiters something may have changed.
