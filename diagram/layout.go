@@ -15,12 +15,17 @@ import (
 //  2. the ASes are placed by the links between them, every AS a point
 //     wanting its linked ASes at a distance that fits both boxes;
 //  3. each AS's router layout is turned (one of the 8 symmetries of the
-//     square) so that routers face the ASes they link to;
+//     square) so that routers face the ASes they link to; when some AS
+//     has several routers, the AS layout is then refined with terms
+//     between the linked routers instead of the AS centres, and the ASes
+//     turned again (twice);
 //  4. each router's hosts go on the side of it (below, above, right,
 //     left) that its links leave most free: one host beside it, several
-//     in a row along a bus;
+//     in a row along a bus; each AS's label goes at the top of its box,
+//     or at the bottom when its links come from above;
 //  5. overlaps are removed between the groups of each AS, then between
 //     the AS boxes, which hold their groups: so no two node boxes overlap.
+//     Parts of the lab with no links between them are packed in rows.
 func New(l *topo.Lab) *Diagram {
 	ly := &layouter{l: l}
 	ly.run()
@@ -29,10 +34,9 @@ func New(l *topo.Lab) *Diagram {
 
 // group is a router with its hosts, placed relative to the router's centre.
 type group struct {
-	hosts      []vec // host centres
-	multi      bool  // a bridged LAN: hosts hang from a bus
-	trunk, bus [2]vec
-	lo, hi     vec // bounding box
+	hosts      []vec  // host centres
+	trunk, bus [2]vec // a bridged LAN's: hosts hang from the bus
+	lo, hi     vec    // bounding box
 }
 
 func (g group) center() vec { return g.lo.add(g.hi).mul(0.5) }
@@ -430,7 +434,6 @@ func (ly *layouter) makeGroup(i int, s vec) group {
 			x += z.x + hostSpace
 		}
 		busY := s.y * (rs.y/2 + lanGap/2)
-		g.multi = true
 		g.trunk = [2]vec{{0, s.y * rs.y / 2}, {0, busY}}
 		g.bus = [2]vec{{g.hosts[0].x, busY}, {g.hosts[len(hs)-1].x, busY}}
 	default:
@@ -444,7 +447,6 @@ func (ly *layouter) makeGroup(i int, s vec) group {
 			y += z.y + hostSpace
 		}
 		busX := s.x * (rs.x/2 + lanGap/2)
-		g.multi = true
 		g.trunk = [2]vec{{s.x * rs.x / 2, 0}, {busX, 0}}
 		g.bus = [2]vec{{busX, g.hosts[0].y}, {busX, g.hosts[len(hs)-1].y}}
 	}
