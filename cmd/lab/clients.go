@@ -361,17 +361,6 @@ func cmdValidate(args []string) error {
 	return nil
 }
 
-func cmdGraph(args []string) error {
-	if len(args) != 1 {
-		return errors.New("usage: lab graph FILE   (lab graph f.yaml | dot -Tsvg > f.svg)")
-	}
-	m, err := topo.Load(args[0])
-	if err != nil {
-		return topoError(err)
-	}
-	return topo.WriteDOT(os.Stdout, m)
-}
-
 func cmdGenerate(args []string) error {
 	const usage = "usage: lab generate ba -n N [-m M] [--seed S] [--relations] [-o FILE]"
 	if len(args) == 0 || args[0] != "ba" {
