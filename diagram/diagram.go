@@ -178,11 +178,14 @@ type Session struct {
 	ID    string `json:"id"` // "session-<index>"
 	Index int    `json:"index"`
 	// Family is "ipv4" or "ipv6".
-	Family string     `json:"family"`
-	Link   int        `json:"link"`
-	IBGP   bool       `json:"ibgp"`
-	A      SessionEnd `json:"a"`
-	B      SessionEnd `json:"b"`
+	Family string `json:"family"`
+	// Link is the index of the link the session runs over, or -1 for a
+	// session between loopbacks (Loopback).
+	Link     int        `json:"link"`
+	Loopback bool       `json:"loopback,omitempty"`
+	IBGP     bool       `json:"ibgp"`
+	A        SessionEnd `json:"a"`
+	B        SessionEnd `json:"b"`
 }
 
 // SessionEnd is one router's side of a session; the point is its dot.

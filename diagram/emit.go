@@ -161,9 +161,25 @@ func (ly *layouter) emit() *Diagram {
 	nth := make([]int, len(l.Links))
 	per := make([]int, len(l.Links))
 	for _, s := range l.Sessions {
-		per[s.Link.Index]++
+		if s.Link != nil {
+			per[s.Link.Index]++
+		}
 	}
 	for _, s := range l.Sessions {
+		if s.Link == nil {
+			// A session between loopbacks (iBGP inside an AS) is on no
+			// link: its dots sit where the line between its routers
+			// leaves each box, and the page may draw that line.
+			ra, rb := nodeRect(&s.A.Router.Node), nodeRect(&s.B.Router.Node)
+			ca, cb := center(ra), center(rb)
+			d.Sessions = append(d.Sessions, Session{
+				ID: fmt.Sprintf("session-%d", s.Index), Index: s.Index, Family: family(s.Family),
+				Link: -1, Loopback: true, IBGP: true,
+				A: SessionEnd{Router: s.A.Router.Name, Address: s.A.Addr.String(), Point: pt(exit(ra, ca, cb.sub(ca)))},
+				B: SessionEnd{Router: s.B.Router.Name, Address: s.B.Addr.String(), Point: pt(exit(rb, cb, ca.sub(cb)))},
+			})
+			continue
+		}
 		k := d.Links[s.Link.Index]
 		a, b := vecOf(k.Points[0]), vecOf(k.Points[len(k.Points)-1])
 		length := b.sub(a).norm()
