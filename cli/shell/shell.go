@@ -61,6 +61,10 @@ type Shell struct {
 
 	labOnce sync.Once
 	names   *grammar.Lab // Info as the grammar reads words
+
+	// menu: the completion menu is open. Only go-prompt's Input
+	// goroutine (which calls the completer) uses it.
+	menu bool
 }
 
 // lab returns the lab's names, as the grammar reads them.
@@ -196,6 +200,7 @@ func (s *Shell) runPrompt(ctx context.Context, tty *os.File, run func(string) er
 	p := prompt.New(
 		func(string) {},
 		s.complete,
+		prompt.OptionParser(&keys{in: prompt.NewStandardInputParser()}),
 		prompt.OptionPrefix(Prompt),
 		prompt.OptionTitle("lab "+s.Info.Name),
 		prompt.OptionHistory(hist),
@@ -208,7 +213,6 @@ func (s *Shell) runPrompt(ctx context.Context, tty *os.File, run func(string) er
 			},
 		}),
 		prompt.OptionMaxSuggestion(12),
-		prompt.OptionShowCompletionAtStart(),
 		prompt.OptionCompletionOnDown(),
 	)
 	for ctx.Err() == nil {
