@@ -183,7 +183,7 @@ func (r *run) step(waiting []state, tok token) ([]state, *stepError) {
 	best := 0
 	for _, s := range waiting {
 		c, ok, err := r.accept(s, tok)
-		if err != nil {
+		if err != nil && !slices.ContainsFunc(rejected, func(e error) bool { return e.Error() == err.Error() }) {
 			rejected = append(rejected, err)
 		}
 		if !ok {
