@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/term"
 
-	"lab/cli"
+	"lab/cli/shell"
 	"lab/control"
 	"lab/netemu"
 	"lab/topo"
@@ -51,7 +51,7 @@ func cmdRun(args []string) error {
 		return err
 	}
 	interactive := term.IsTerminal(int(os.Stdin.Fd()))
-	sh := &cli.Shell{
+	sh := &shell.Shell{
 		Info: info, Socket: sock,
 		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
 		Echo:        !quiet && !interactive,
@@ -263,7 +263,7 @@ func cmdShell(args []string) error {
 	if err != nil {
 		return err
 	}
-	sh := &cli.Shell{Info: info, Socket: socketPath(args[0]), In: os.Stdin, Out: os.Stdout, Err: os.Stderr, HistoryFile: historyFile()}
+	sh := &shell.Shell{Info: info, Socket: socketPath(args[0]), In: os.Stdin, Out: os.Stdout, Err: os.Stderr, HistoryFile: historyFile()}
 	return sh.Run(context.Background())
 }
 
@@ -281,11 +281,11 @@ func cmdCmd(args []string) error {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	sh := &cli.Shell{Info: info, Socket: socketPath(args[0]), In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
+	sh := &shell.Shell{Info: info, Socket: socketPath(args[0]), In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
 	failed := false
 	for _, line := range args[1:] {
 		ok, res, err := sh.Exec(ctx, line, asJSON)
-		if errors.Is(err, cli.ErrExit) {
+		if errors.Is(err, shell.ErrExit) {
 			break
 		}
 		if err != nil && err.Error() != "" {

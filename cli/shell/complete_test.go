@@ -1,4 +1,4 @@
-package cli
+package shell
 
 import (
 	"path/filepath"
@@ -44,7 +44,7 @@ func TestComplete(t *testing.T) {
 		{"help pinga", []string{"pingall"}},
 	} {
 		var got []string
-		for _, sg := range s.complete(*document(c.line)) {
+		for _, sg := range s.suggest(c.line) {
 			got = append(got, sg.Text)
 		}
 		if diff := cmp.Diff(c.want, got); diff != "" {
