@@ -273,7 +273,7 @@ func cmdShell(args []string) error {
 func cmdCmd(args []string) error {
 	asJSON, args := flagBool(args, "--json", "-j")
 	if len(args) < 2 {
-		return errors.New("usage: lab cmd [--json] NAME LINE...")
+		return errors.New("usage: lab cmd [--json] NAME LINE [LINE ...]")
 	}
 	info, err := attach(args[0])
 	if err != nil {
@@ -342,7 +342,7 @@ func cmdExec(args []string) error {
 
 func cmdValidate(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: lab validate FILE...")
+		return errors.New("usage: lab validate FILE [FILE ...]")
 	}
 	bad := false
 	for _, f := range args {
