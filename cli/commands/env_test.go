@@ -34,7 +34,7 @@ func TestRun(t *testing.T) {
 	}
 	for line, want := range map[string]string{
 		"nosuchcommand": "unknown command: nosuchcommand (try `help`)",
-		"as1ra show bgp neighbors 2001:12::b received-routes": `unexpected "received-routes" after "as1ra show bgp neighbors 2001:12::b": expected json or the end of the line (help show)`,
+		"as1ra show bgp neighbors 2001:12::b bestpath": `unexpected "bestpath" after "as1ra show bgp neighbors 2001:12::b": expected advertised-routes, json, received-routes, routes or the end of the line (help show)`,
 		"nodes all":        `unexpected "all" after "nodes": expected the end of the line`,
 		"pingall 61":       `timeout "61": expected seconds, more than 0 and at most 60`,
 		"link as1ra h2 up": `link: as1ra and h2 are not linked`,

@@ -143,11 +143,13 @@ func cmdLinkIface(ctx context.Context, e *Env, a grammar.Args, o *output) error 
 		return fmt.Errorf("link: no interface %q", a.Text("iface"))
 	}
 	op := a.Text("op")
-	if err := e.Net.SetInterface(i, op == "up"); err != nil {
+	moved, err := e.Net.SetInterfaceChanged(i, op == "up")
+	if err != nil {
 		return err
 	}
-	// The far end loses its carrier too: both routers take it in.
-	if err := e.syncKernel(ctx, i.Link); err != nil {
+	// The far end loses its carrier too: both routers take it in, and
+	// every router whose underlay routes moved.
+	if err := e.syncKernel(ctx, i.Link, moved); err != nil {
 		return err
 	}
 	o.printf("*** %s %s\n", i.Name, op)
@@ -168,9 +170,10 @@ func cmdLink(ctx context.Context, e *Env, args grammar.Args, o *output) error {
 		var err error
 		switch op {
 		case "up", "down":
-			err = e.Net.SetLink(k, op == "up")
+			var moved []string
+			moved, err = e.Net.SetLinkChanged(k, op == "up")
 			if err == nil {
-				err = e.syncKernel(ctx, k)
+				err = e.syncKernel(ctx, k, moved)
 			}
 		case "blackhole", "restore":
 			err = e.Net.Blackhole(k, op == "blackhole")
@@ -185,17 +188,26 @@ func cmdLink(ctx context.Context, e *Env, args grammar.Args, o *output) error {
 	return nil
 }
 
-// syncKernel has the speakers at both ends of k act on the kernel's state
-// now, so the command after `link` already sees the paths through k
-// invalid or valid again, not a view a few milliseconds old.
-func (e *Env) syncKernel(ctx context.Context, k *topo.Link) error {
-	if k == nil {
-		return nil
+// syncKernel has the speakers at both ends of k, and the routers whose
+// underlay routes moved, act on the kernel's state now, so the command
+// after `link` already sees the paths through k invalid or valid again
+// (and iBGP next hops at their new IGP cost), not a view a few
+// milliseconds old: a speaker does not watch route changes.
+func (e *Env) syncKernel(ctx context.Context, k *topo.Link, moved []string) error {
+	var names []string
+	if k != nil {
+		names = append(names, k.A.Node.Name, k.B.Node.Name)
 	}
-	for _, i := range []*topo.Interface{k.A, k.B} {
-		if sp, ok := e.Routers[i.Node.Name]; ok {
+	names = append(names, moved...)
+	done := map[string]bool{}
+	for _, name := range names {
+		if done[name] {
+			continue
+		}
+		done[name] = true
+		if sp, ok := e.Routers[name]; ok {
 			if err := sp.SyncKernel(ctx); err != nil {
-				return fmt.Errorf("%s: %w", i.Node.Name, err)
+				return fmt.Errorf("%s: %w", name, err)
 			}
 		}
 	}

@@ -101,6 +101,9 @@ func showSummary(ctx context.Context, _ string, sp Router, a grammar.Args, o *ou
 
 // showNeighbors is `show bgp neighbors [ADDR]`.
 func showNeighbors(ctx context.Context, _ string, sp Router, a grammar.Args, o *output) error {
+	if a.Has("view") {
+		return showNeighborRoutes(ctx, sp, a, o)
+	}
 	snap, err := sp.Snapshot(ctx)
 	if err != nil {
 		return err

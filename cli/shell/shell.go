@@ -265,6 +265,15 @@ func (s *Shell) Exec(ctx context.Context, line string, asJSON bool) (ok bool, re
 	if p.Entry.Client {
 		return false, nil, fmt.Errorf("%s: the shell has no implementation", p.Entry.Name)
 	}
+	if p.Entry.Name == "apply" {
+		// The daemon reads the file: a path relative to where the user
+		// typed it means nothing there.
+		abs, err := filepath.Abs(p.Args.Text("file"))
+		if err != nil {
+			return false, nil, err
+		}
+		line = "apply " + abs
+	}
 	rep, err := control.Do(ctx, s.Socket, control.Request{Op: control.OpRun, Line: line, JSON: asJSON}, s.Out)
 	var re *control.RemoteError
 	if errors.As(err, &re) {

@@ -267,6 +267,20 @@ func cmdShell(args []string) error {
 	return sh.Run(context.Background())
 }
 
+// cmdApply is `lab apply NAME FILE`: the shell's `apply FILE` on a
+// running lab.
+func cmdApply(args []string) error {
+	asJSON, args := flagBool(args, "--json", "-j")
+	if len(args) != 2 {
+		return errors.New("usage: lab apply [--json] NAME FILE")
+	}
+	line := "apply " + args[1]
+	if asJSON {
+		return cmdCmd([]string{"--json", args[0], line})
+	}
+	return cmdCmd([]string{args[0], line})
+}
+
 // cmdCmd runs shell command lines on a running lab, for scripts: the exit
 // status is 1 when any fails; --json prints each command's JSON result on
 // its own line.
