@@ -535,6 +535,10 @@ type PeerStatus struct {
 	UpdatesSent, UpdatesRcvd uint64
 }
 
+// Queued returns the number of events waiting for the decision engine:
+// received UPDATEs not decided yet, among others.
+func (sp *Speaker) Queued() int { return sp.dec.Queued() }
+
 // Peers returns the status of every session, in configuration order. It
 // reads the session engine only (a lock per session), never a table, so
 // it costs the same however large the tables and however busy the
