@@ -25,6 +25,9 @@ func (e *Engine) exported(p *peerState, pfx netip.Prefix, d *rib.Dest) *rib.Path
 	if best.Src().IBGP && p.src.IBGP && !e.reflects(best.Src(), p) {
 		return nil // iBGP-learned routes are not sent to iBGP peers
 	}
+	if len(e.aggs) > 0 && e.suppressed(pfx) {
+		return nil // a more specific route of a summary-only aggregate
+	}
 	if best.Src().Local {
 		// An origination limited to some neighbours.
 		if o := e.orig[pfx]; len(o.Peers) > 0 && !slices.Contains(o.Peers, p.cfg.PeerAddr) {
