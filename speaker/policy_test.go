@@ -352,3 +352,25 @@ func TestAggregate(t *testing.T) {
 		}
 	}
 }
+
+// show bgp PREFIX says what the import side did to each path, and names
+// the setting a best path won by.
+func TestRouteExplainsPolicy(t *testing.T) {
+	lp := uint32(300)
+	l := newPolicyLab(t, func(b, c, d *PeerConfig) { b.LocalPref = &lp })
+	pfx := netip.MustParsePrefix("2001:db8:1::/48")
+	announce(l.b, addrB, pfx, []uint32{2})
+	announce(l.c, addrC, pfx, []uint32{3})
+	nextAdvertised(t, l.d)
+	r, err := l.h.sp.Route(l.h.ctx(), pfx)
+	if err != nil || r == nil {
+		t.Fatalf("route: %v %v", r, err)
+	}
+	best := r.Best()
+	if best == nil || best.Peer != addrB || !slices.Equal(best.Policy, []string{"neighbor local-pref: local-pref 300"}) {
+		t.Errorf("best path %+v: want b's, changed by the neighbor local-pref", best)
+	}
+	if want := "Local Pref (local-pref 300 from neighbor local-pref)"; r.BestReason != want {
+		t.Errorf("reason %q, want %q", r.BestReason, want)
+	}
+}

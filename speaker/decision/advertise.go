@@ -87,7 +87,7 @@ func (e *Engine) export(p *peerState, pfx netip.Prefix, best *rib.Path) (rib.Att
 	out, prepend := e.exportStart(p, best)
 	cur := &out
 	for _, pol := range p.cfg.Export {
-		x, ok := pol.Apply(pfx, cur, p.cfg.PeerAS)
+		x, ok, _ := pol.Apply(pfx, cur, p.cfg.PeerAS)
 		if !ok {
 			return rib.Attrs{}, false
 		}
