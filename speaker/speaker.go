@@ -538,6 +538,9 @@ type PeerStatus struct {
 	InQ, OutQ int
 	// UpdatesSent and UpdatesRcvd count UPDATE messages (all sessions).
 	UpdatesSent, UpdatesRcvd uint64
+	// Down: the session is kept down on purpose (neighbor shutdown, or a
+	// maximum-prefix teardown held until cleared).
+	Down bool
 }
 
 // Queued returns the number of events waiting for the decision engine:
@@ -554,7 +557,7 @@ func (sp *Speaker) Peers() []PeerStatus {
 	for i := range peers {
 		c := sp.sess.Counters(peer.ID(i))
 		out[i] = PeerStatus{Addr: peers[i].PeerAddr, State: c.State, EndOfRIBReceived: c.EndOfRIBReceived,
-			InQ: c.InQ, OutQ: c.OutQ, UpdatesSent: c.UpdatesSent, UpdatesRcvd: c.UpdatesRcvd}
+			InQ: c.InQ, OutQ: c.OutQ, UpdatesSent: c.UpdatesSent, UpdatesRcvd: c.UpdatesRcvd, Down: c.Down}
 	}
 	return out
 }

@@ -19,11 +19,21 @@ import (
 	"lab/speaker/wire"
 )
 
+// unquote takes off one pair of quotes around a whole message: FRR
+// takes the words as they are, but a user who writes `message "going
+// down"` means the words inside.
+func unquote(s string) string {
+	if len(s) >= 2 && (s[0] == '"' || s[0] == '\'') && s[len(s)-1] == s[0] {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
 // neighborCmd is `ROUTER neighbor ADDR shutdown [message TEXT] | enable`.
 func neighborCmd(_ context.Context, name string, sp Router, a grammar.Args, o *output) error {
 	addr := a.Addr("addr")
 	down := a.Has("shutdown")
-	msg := a.Text("message")
+	msg := unquote(a.Text("message"))
 	if err := sp.SetPeerShutdown(addr, down, msg); err != nil {
 		return err
 	}

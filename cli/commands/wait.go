@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"lab/cli/grammar"
@@ -26,6 +27,9 @@ type ConvergeReport struct {
 	Sessions  int     `json:"sessions"`
 	// Pending lists what was not done yet when the wait timed out.
 	Pending []string `json:"pending,omitempty"`
+	// Down lists the sessions kept down on purpose (a neighbor shutdown,
+	// a maximum-prefix teardown): not waited for, and said.
+	Down []string `json:"down,omitempty"`
 }
 
 // cmdWait blocks until the lab's BGP has converged, or TIMEOUT.
@@ -45,6 +49,9 @@ func cmdWait(ctx context.Context, e *Env, args grammar.Args, o *output) error {
 		return err
 	}
 	o.printf("*** converged: %d BGP sessions established, every table exchanged (%.2fs)\n", rep.Sessions, rep.Seconds)
+	if len(rep.Down) > 0 {
+		o.printf("*** kept down (neighbor shutdown or maximum prefixes): %s\n", strings.Join(rep.Down, ", "))
+	}
 	return nil
 }
 
@@ -63,12 +70,12 @@ func (e *Env) WaitConverged(ctx context.Context, timeout time.Duration) (*Conver
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		counters, pending, n, err := e.collect(ctx)
+		counters, pending, down, n, err := e.collect(ctx)
 		if ctx.Err() != nil {
 			// Keep what the last full collection found: it says why.
 			return rep, errors.New("BGP did not converge in time")
 		}
-		rep.Sessions, rep.Pending = n, pending
+		rep.Sessions, rep.Pending, rep.Down = n, pending, down
 		if err != nil {
 			rep.Pending = []string{err.Error()}
 		} else if len(pending) == 0 {
@@ -97,12 +104,13 @@ func (e *Env) WaitConverged(ctx context.Context, timeout time.Duration) (*Conver
 // collect reads every speaker's sessions once (their counters only: no
 // table, no decision round, so that waiting costs the lab next to
 // nothing however large it is) and checks the sessions between two
-// speakers of the lab.
-func (e *Env) collect(ctx context.Context) (counters []uint64, pending []string, sessions int, err error) {
+// speakers of the lab. A session either end keeps down on purpose is
+// not waited for: it is listed in down.
+func (e *Env) collect(ctx context.Context) (counters []uint64, pending, down []string, sessions int, err error) {
 	status := make(map[string]map[netip.Addr]speaker.PeerStatus, len(e.Routers))
 	for name, sp := range e.Routers {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, 0, err
+			return nil, nil, nil, 0, err
 		}
 		m := make(map[netip.Addr]speaker.PeerStatus)
 		for _, p := range sp.Peers() {
@@ -118,13 +126,17 @@ func (e *Env) collect(ctx context.Context) (counters []uint64, pending []string,
 		if sa == nil || sb == nil {
 			continue // an external router's session: not ours to wait for
 		}
-		sessions++
 		na, oka := sa[s.B.Addr]
 		nb, okb := sb[s.A.Addr]
 		if !oka || !okb {
-			return nil, nil, 0, fmt.Errorf("session %s-%s missing from a speaker", s.A.Router.Name, s.B.Router.Name)
+			return nil, nil, nil, 0, fmt.Errorf("session %s-%s missing from a speaker", s.A.Router.Name, s.B.Router.Name)
 		}
 		name := fmt.Sprintf("%s-%s %s", s.A.Router.Name, s.B.Router.Name, s.Family)
+		if na.Down || nb.Down {
+			down = append(down, name)
+			continue
+		}
+		sessions++
 		switch {
 		case na.State != speaker.Established || nb.State != speaker.Established:
 			pending = append(pending, fmt.Sprintf("%s session is %s/%s", name, na.State, nb.State))
@@ -137,7 +149,7 @@ func (e *Env) collect(ctx context.Context) (counters []uint64, pending []string,
 		}
 		counters = append(counters, na.UpdatesSent, na.UpdatesRcvd, nb.UpdatesSent, nb.UpdatesRcvd)
 	}
-	return counters, pending, sessions, nil
+	return counters, pending, down, sessions, nil
 }
 
 func equal(a, b []uint64) bool {

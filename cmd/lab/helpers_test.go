@@ -260,7 +260,12 @@ func (l *testLab) kernelRoutes(node string, family int) (map[netip.Prefix]netlin
 			return err
 		}
 		for _, r := range rs {
-			if r.Dst == nil {
+			if r.Dst == nil { // a default route
+				def := netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+				if family == netlink.FAMILY_V6 {
+					def = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+				}
+				out[def] = r
 				continue
 			}
 			a, _ := netip.AddrFromSlice(r.Dst.IP)

@@ -462,6 +462,9 @@ type Counters struct {
 	InQ, OutQ        int
 	// UpdatesSent and UpdatesRcvd count UPDATEs, every session together.
 	UpdatesSent, UpdatesRcvd uint64
+	// Down: the session is kept down on purpose (administratively, or
+	// held down after a maximum-prefix teardown until cleared).
+	Down bool
 }
 
 // Counters returns the session's counters, without allocating: it costs
@@ -470,7 +473,8 @@ func (e *Engine) Counters(id peer.ID) Counters {
 	s := e.sessions[id]
 	st := &s.stats
 	st.mu.Lock()
-	c := Counters{State: st.state, UpdatesSent: st.sent[wire.TypeUpdate], UpdatesRcvd: st.rcvd[wire.TypeUpdate]}
+	c := Counters{State: st.state, UpdatesSent: st.sent[wire.TypeUpdate], UpdatesRcvd: st.rcvd[wire.TypeUpdate],
+		Down: st.adminDown || st.heldDown}
 	if st.state == Established {
 		c.EndOfRIBReceived = len(st.eorRcvd)
 	}
