@@ -192,7 +192,7 @@ func New(cfg Config) (*Speaker, error) {
 		Name: cfg.Name, AS: cfg.AS, RouterID: cfg.RouterID, Namespace: cfg.Namespace, Peers: cfg.Peers,
 		Timers: cfg.Timers, IdleHold: cfg.IdleHold, TraceLen: cfg.TraceLen, Port: cfg.Port, Dialer: cfg.Dialer,
 		Clock: cfg.Clock, Log: sp.log, Interner: in,
-		Deliver: sp.dec.Deliver,
+		Events: sp.dec.Events(),
 		OnState: func(id peer.ID, st State) {
 			sp.notify(Event{Kind: EventPeerState, Peer: cfg.Peers[id].PeerAddr, State: st})
 			sp.changed()
@@ -533,10 +533,13 @@ type PeerStatus struct {
 	// EndOfRIBReceived counts the families whose End-of-RIB the peer sent
 	// in this session.
 	EndOfRIBReceived int
-	// InQ counts the inputs waiting for the session's goroutine, OutQ the
-	// messages waiting to be written.
+	// InQ counts the inputs waiting for the session's goroutine (and the
+	// events it holds for a busy decision engine), OutQ the messages
+	// waiting to be written.
 	InQ, OutQ int
-	// UpdatesSent and UpdatesRcvd count UPDATE messages (all sessions).
+	// UpdatesSent and UpdatesRcvd count the UPDATE messages of the
+	// Established session's connection: the peer's mirror them once
+	// nothing is in flight.
 	UpdatesSent, UpdatesRcvd uint64
 	// Down: the session is kept down on purpose (neighbor shutdown, or a
 	// maximum-prefix teardown held until cleared).

@@ -7,8 +7,8 @@
 // Established one through the peer.Sink the event carried.
 //
 // Goroutines. The engine's goroutine (run) owns every field of Engine but
-// the queue; sessions deliver events into the queue, blocking while it is
-// full. There is no advertisement timer: the goroutine drains whatever is
+// its two queues: sessions send their events into one (Events), commands
+// and queries go into the other. There is no advertisement timer: the goroutine drains whatever is
 // queued, decides once, and sends once, which coalesces bursts without
 // delaying anything.
 package decision
@@ -138,16 +138,15 @@ type Config struct {
 	OnRound func(changed int)
 }
 
-// queueLen is the engine's queue: enough to coalesce a burst of UPDATEs
-// into one decision round; beyond it, sessions wait (and TCP buffers hold
-// the rest).
+// queueLen is the length of the engine's queues: enough to coalesce a
+// burst of UPDATEs into one decision round; beyond it, sessions hold a
+// few events and stop reading (TCP buffers hold the rest).
 const queueLen = 256
 
 type itemKind uint8
 
 const (
-	itemPeer     itemKind = iota + 1 // a peer.Event
-	itemAnnounce                     // originate a route
+	itemAnnounce itemKind = iota + 1 // originate a route
 	itemWithdraw                     // stop originating one
 	itemQuery                        // run fn on the engine's goroutine
 	itemDo                           // run do on the engine's goroutine, before the round's decisions
@@ -158,7 +157,6 @@ const (
 // origination is an orig with its prefix alone).
 type item struct {
 	kind itemKind
-	ev   peer.Event
 	orig *Origination
 	fn   func(*View)
 	do   func(*Engine)
@@ -188,6 +186,8 @@ type peerState struct {
 type Engine struct {
 	cfg   Config
 	queue chan item
+	// events are the sessions' (Events).
+	events chan peer.Event
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -245,6 +245,7 @@ func New(cfg Config) *Engine {
 	e := &Engine{
 		cfg:     cfg,
 		queue:   make(chan item, queueLen),
+		events:  make(chan peer.Event, queueLen),
 		in:      cfg.Interner,
 		tables:  make(map[wire.Family]*rib.Table),
 		orig:    make(map[netip.Prefix]Origination),
@@ -307,8 +308,9 @@ func (e *Engine) Close() {
 	e.wg.Wait()
 	for {
 		select {
-		case it := <-e.queue:
-			it.ev.Update.Release(e.in)
+		case <-e.queue:
+		case ev := <-e.events:
+			ev.Update.Release(e.in)
 		default:
 			for _, p := range e.peers {
 				for _, o := range p.out {
@@ -327,11 +329,18 @@ func (e *Engine) Close() {
 // Update event's references are the engine's from here on.
 func (e *Engine) Deliver(ev peer.Event) {
 	select {
-	case e.queue <- item{kind: itemPeer, ev: ev}:
+	case e.events <- ev:
 	case <-e.ctx.Done():
 		ev.Update.Release(e.in)
 	}
 }
+
+// Events is the queue of the sessions' events, which the session engine
+// sends on without ever blocking (it holds what does not fit). The
+// events of one peer are decided in the order they were sent. An Update
+// event's references are the engine's once sent; those left in the queue
+// at Close are given back.
+func (e *Engine) Events() chan<- peer.Event { return e.events }
 
 // Announce originates a route (or changes its attributes).
 func (e *Engine) Announce(o Origination) {
@@ -349,8 +358,8 @@ func (e *Engine) Withdraw(pfx netip.Prefix, peers ...netip.Addr) {
 	}
 }
 
-// Queued returns the number of items waiting in the engine's queue.
-func (e *Engine) Queued() int { return len(e.queue) }
+// Queued returns the number of items waiting in the engine's queues.
+func (e *Engine) Queued() int { return len(e.queue) + len(e.events) }
 
 // ErrNotRunning is returned by queries of an engine not started, or
 // closed.
@@ -553,6 +562,8 @@ func (e *Engine) run() {
 			return
 		case it := <-e.queue:
 			e.handle(it)
+		case ev := <-e.events:
+			e.peerEvent(ev)
 		case <-trackC:
 			e.nextHopsChanged()
 		}
@@ -565,6 +576,8 @@ func (e *Engine) run() {
 	drain:
 		for i := 0; i < 4096 && e.pending() < roundPrefixes; i++ {
 			select {
+			case ev := <-e.events:
+				e.peerEvent(ev)
 			case it := <-e.queue:
 				e.handle(it)
 			default:
@@ -610,8 +623,6 @@ func (e *Engine) runFns() {
 
 func (e *Engine) handle(it item) {
 	switch it.kind {
-	case itemPeer:
-		e.peerEvent(it.ev)
 	case itemAnnounce:
 		e.announce(*it.orig)
 	case itemWithdraw:

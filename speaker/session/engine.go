@@ -4,7 +4,7 @@
 // (section 6.8), the reading, decoding and writing of messages, and a
 // message trace. It knows nothing of routes: what the decision engine
 // must hear (a session up or down, an UPDATE, a refresh request) goes out
-// as peer.Events through Config.Deliver, and what the decision engine
+// as peer.Events on Config.Events, and what the decision engine
 // sends comes in through the peer.Sink an Established session hands it.
 //
 // Goroutines. One per session owns its FSM state, connections and timers
@@ -55,11 +55,13 @@ type Config struct {
 	Clock    clock.Clock
 	Log      *bgplog.Log
 	Interner *rib.Interner
-	// Deliver hands an event to the decision engine, blocking while its
-	// queue is full (back-pressure on the sessions). It takes over the
-	// references of an Update event's update, and gives them back itself
-	// when it cannot take the event (the decision engine stopped).
-	Deliver func(peer.Event)
+	// Events is the decision engine's queue of peer events; whoever
+	// takes an Update event takes over its update's references. A
+	// session never blocks on it: while it is full, the session keeps a
+	// few events and then stops reading its connections (back-pressure
+	// through TCP), but its timers and commands go on. Events never sent
+	// are given back at Close.
+	Events chan<- peer.Event
 	// OnState is called by a session's goroutine when the session changes
 	// state; OnChange after anything a session did (waiters look again).
 	OnState  func(peer.ID, State)
@@ -196,9 +198,12 @@ func (e *Engine) Close() {
 	e.cancel()
 	e.wg.Wait()
 	for _, s := range e.sessions {
+		s.releasePending()
 		for drained := false; !drained; {
 			select {
 			case in := <-s.inputs:
+				in.upd.Release(e.in)
+			case in := <-s.reads:
 				in.upd.Release(e.in)
 			default:
 				drained = true
@@ -448,9 +453,13 @@ func (e *Engine) Status(id peer.ID) Status {
 	if w != nil {
 		out.OutQ = w.queued()
 	}
-	out.InQ = len(s.inputs)
+	out.InQ = s.inQ()
 	return out
 }
+
+// inQ is the number of inputs waiting for the session goroutine, and of
+// events it holds for the decision engine.
+func (s *session) inQ() int { return len(s.inputs) + len(s.reads) + int(s.pendingN.Load()) }
 
 // Counters are the few figures of a session that tell whether it has
 // converged: what the shell's `wait` polls.
@@ -460,7 +469,11 @@ type Counters struct {
 	// this session.
 	EndOfRIBReceived int
 	InQ, OutQ        int
-	// UpdatesSent and UpdatesRcvd count UPDATEs, every session together.
+	// UpdatesSent and UpdatesRcvd count the UPDATEs of the Established
+	// session's connection (0 when there is none): the peer's own
+	// counters of the same connection mirror them once nothing is in
+	// flight, which counts kept over every connection would not after a
+	// connection lost some.
 	UpdatesSent, UpdatesRcvd uint64
 	// Down: the session is kept down on purpose (administratively, or
 	// held down after a maximum-prefix teardown until cleared).
@@ -473,8 +486,7 @@ func (e *Engine) Counters(id peer.ID) Counters {
 	s := e.sessions[id]
 	st := &s.stats
 	st.mu.Lock()
-	c := Counters{State: st.state, UpdatesSent: st.sent[wire.TypeUpdate], UpdatesRcvd: st.rcvd[wire.TypeUpdate],
-		Down: st.adminDown || st.heldDown}
+	c := Counters{State: st.state, Down: st.adminDown || st.heldDown}
 	if st.state == Established {
 		c.EndOfRIBReceived = len(st.eorRcvd)
 	}
@@ -482,7 +494,8 @@ func (e *Engine) Counters(id peer.ID) Counters {
 	st.mu.Unlock()
 	if w != nil {
 		c.OutQ = w.queued()
+		c.UpdatesSent, c.UpdatesRcvd = w.updatesSent.Load(), w.updatesRcvd.Load()
 	}
-	c.InQ = len(s.inputs)
+	c.InQ = s.inQ()
 	return c
 }

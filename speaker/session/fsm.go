@@ -78,6 +78,7 @@ func (s *session) dispatch(in input) {
 			s.fsm(TcpConnectionFails, nil, in)
 		}
 	case inRead:
+		in.c.unread.Add(-1)
 		if !slices.Contains(s.conns, in.c) {
 			in.upd.Release(s.e.in)
 			in.upd.Done()
@@ -129,6 +130,9 @@ func (s *session) received(in input) event {
 	}
 	s.stats.lastRead = now
 	s.stats.mu.Unlock()
+	if t == wire.TypeUpdate {
+		in.c.w.updatesRcvd.Add(1)
+	}
 	if c := in.c; c.hold > 0 {
 		c.holdAt = now.Add(c.hold)
 	}
@@ -254,7 +258,7 @@ func (s *session) fsm(ev event, c *conn, in input) {
 			// RFC 2918 section 4: a refresh for a family not negotiated is
 			// ignored; so are the BoRR/EoRR markers of RFC 7313.
 			if m.Subtype == wire.RefreshNormal && slices.Contains(c.families, f) {
-				s.e.cfg.Deliver(peer.Event{Kind: peer.RefreshRequest, Peer: s.id, Family: f})
+				s.deliver(peer.Event{Kind: peer.RefreshRequest, Peer: s.id, Family: f})
 			}
 		case BGPOpen:
 			s.fsmError(c, wire.SubcodeUnexpectedInEstablished)
@@ -267,7 +271,7 @@ func (s *session) fsm(ev event, c *conn, in input) {
 					s.send(up, &wire.RouteRefresh{AFI: f.AFI, SAFI: f.SAFI})
 				}
 			}
-			s.e.cfg.Deliver(peer.Event{Kind: peer.Resend, Peer: s.id})
+			s.deliver(peer.Event{Kind: peer.Resend, Peer: s.id})
 		default:
 			handedOn = s.inEveryConnectedState(ev, c, in)
 		}
@@ -328,9 +332,10 @@ func (s *session) notified(c *conn, n *wire.Notification) {
 	s.afterDrop()
 }
 
-// keepalive is KeepaliveTimerExpires: a KEEPALIVE, and the timer again.
+// keepalive is KeepaliveTimerExpires: a KEEPALIVE, ahead of the UPDATEs
+// queued (sendKeepalive), and the timer again.
 func (s *session) keepalive(c *conn) {
-	s.send(c, &wire.Keepalive{})
+	c.w.sendKeepalive(c.opts)
 	c.kaAt = s.e.clock.Now().Add(c.keepalive)
 }
 

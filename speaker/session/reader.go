@@ -62,8 +62,9 @@ func (s *session) readMessages(c *conn) {
 			x.upd.Release(in)
 			return
 		}
+		c.unread.Add(1)
 		select {
-		case s.inputs <- x:
+		case s.reads <- x:
 		case <-ctx.Done():
 			x.upd.Release(in)
 			return

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"lab/speaker/clock"
@@ -61,8 +62,8 @@ const openSentHold = 4 * time.Minute
 const maxIdleHold = 60 * time.Second
 
 // input is what the session goroutine receives: from the engine (new
-// connections, commands), from its dialling goroutine, and from its
-// connections' readers.
+// connections, commands) and its dialling goroutine on the session's
+// inputs, from its connections' readers on its reads.
 type input struct {
 	kind     inputKind
 	nc       net.Conn
@@ -115,6 +116,10 @@ type conn struct {
 	// reader decodes with (the session's own may change meanwhile).
 	iface string
 	ibgp  bool
+	// unread counts the messages (or the read error) the reader has read
+	// and the session goroutine has not taken yet: while there are, the
+	// peer is known to be alive, whatever the hold timer says (timersDue).
+	unread atomic.Int32
 }
 
 func (c *conn) peerSupports(code wire.CapabilityCode) bool {
@@ -137,8 +142,15 @@ type session struct {
 	ibgp   bool
 	timers peer.Timers
 	inputs chan input
-	trace  *trace
-	stats  stats
+	// reads are the messages of the session's connections, from their
+	// readers. The session goroutine stops taking them while it holds
+	// maxPending events the decision engine has no room for: a reader
+	// then waits, and TCP holds the peer back.
+	reads chan input
+	trace *trace
+	stats stats
+	// pendingN is len(pending), for InQ.
+	pendingN atomic.Int32
 
 	// Owned by the session goroutine.
 	state     State
@@ -155,7 +167,16 @@ type session struct {
 	upConn        *conn
 	// heldDown keeps the session Idle after a Teardown, until cleared.
 	heldDown bool
+	// pending are the events for the decision engine that its queue had
+	// no room for, oldest first (deliver).
+	pending []peer.Event
 }
+
+// maxPending is the number of events a session holds for a busy decision
+// engine before it stops taking its connections' messages. The session
+// goroutine never blocks on the decision engine: however long it is busy,
+// the session's timers run and its KEEPALIVEs go out on time.
+const maxPending = 4
 
 // stats are a session's counters and status, written by the session and
 // writer goroutines and read by Status.
@@ -208,7 +229,8 @@ func newSession(e *Engine, id peer.ID, pc peer.Config) *session {
 		name:      pc.PeerAddr.String(),
 		ibgp:      pc.PeerAS == e.cfg.AS,
 		timers:    t,
-		inputs:    make(chan input, 16),
+		inputs:    make(chan input, 4),
+		reads:     make(chan input, 16),
 		trace:     newTrace(e.cfg.TraceLen, pc.PeerAddr.String()),
 		adminDown: pc.Shutdown,
 		idleHold:  e.cfg.IdleHold,
@@ -219,7 +241,9 @@ func newSession(e *Engine, id peer.ID, pc peer.Config) *session {
 	return s
 }
 
-// run is the session goroutine.
+// run is the session goroutine. It never blocks but in this select: the
+// events the decision engine's queue has no room for wait in pending,
+// and go out as room comes, while the timers and the commands go on.
 func (s *session) run(ctx context.Context) {
 	defer s.e.wg.Done()
 	timer := s.e.clock.NewTimer(time.Hour)
@@ -229,17 +253,58 @@ func (s *session) run(ctx context.Context) {
 	}
 	for {
 		s.arm(timer)
+		reads := s.reads
+		if len(s.pending) >= maxPending {
+			reads = nil
+		}
+		var events chan<- peer.Event
+		var next peer.Event
+		if len(s.pending) > 0 {
+			events, next = s.e.cfg.Events, s.pending[0]
+		}
 		select {
 		case <-ctx.Done():
 			s.shutdown()
 			return
 		case in := <-s.inputs:
 			s.dispatch(in)
+		case in := <-reads:
+			s.dispatch(in)
+		case events <- next:
+			n := copy(s.pending, s.pending[1:])
+			s.pending[n] = peer.Event{}
+			s.pending = s.pending[:n]
+			s.pendingN.Store(int32(n))
 		case <-timer.C():
 			s.timersDue()
 		}
 		s.e.changed()
 	}
+}
+
+// deliver hands ev to the decision engine, or keeps it (in order) until
+// its queue has room.
+func (s *session) deliver(ev peer.Event) {
+	if len(s.pending) == 0 {
+		select {
+		case s.e.cfg.Events <- ev:
+			return
+		default:
+		}
+	}
+	s.pending = append(s.pending, ev)
+	s.pendingN.Store(int32(len(s.pending)))
+}
+
+// releasePending gives back the references of the events never
+// delivered (the speaker is closing).
+func (s *session) releasePending() {
+	for i := range s.pending {
+		s.pending[i].Update.Release(s.e.in)
+		s.pending[i] = peer.Event{}
+	}
+	s.pending = s.pending[:0]
+	s.pendingN.Store(0)
 }
 
 // arm sets the timer to the earliest deadline of the session.
@@ -271,8 +336,16 @@ func (s *session) timersDue() {
 			continue // dropped by an earlier connection's event
 		}
 		if !c.holdAt.IsZero() && !now.Before(c.holdAt) {
-			s.fsm(HoldTimerExpires, c, input{})
-			continue
+			if c.unread.Load() > 0 {
+				// The peer's last message waits for us, not the other
+				// way round: our decision engine is behind, and the
+				// reader with it. The time we keep the peer's messages
+				// waiting does not count against the peer.
+				c.holdAt = now.Add(max(c.hold, time.Second))
+			} else {
+				s.fsm(HoldTimerExpires, c, input{})
+				continue
+			}
 		}
 		if !c.kaAt.IsZero() && !now.Before(c.kaAt) {
 			s.fsm(KeepaliveTimerExpires, c, input{})
@@ -551,7 +624,7 @@ func (s *session) establish(c *conn) {
 	s.stats.mu.Unlock()
 	s.setState(Established)
 	s.e.log.Printf("%%ADJCHANGE: neighbor %s Up", s.name)
-	s.e.cfg.Deliver(peer.Event{Kind: peer.Up, Peer: s.id, Up: &peer.Established{
+	s.deliver(peer.Event{Kind: peer.Up, Peer: s.id, Up: &peer.Established{
 		Out: &sink{s: s, w: c.w, opts: c.opts}, Options: c.opts, Families: c.families,
 		RouterID: c.peerOpen.ID, Local: c.local.Addr(),
 	}})
@@ -605,7 +678,7 @@ func (s *session) deliverUpdate(u *ribwire.Update) {
 			s.stats.mu.Unlock()
 		}
 	}
-	s.e.cfg.Deliver(peer.Event{Kind: peer.Update, Peer: s.id, Update: u})
+	s.deliver(peer.Event{Kind: peer.Update, Peer: s.id, Update: u})
 }
 
 // drop closes connection c, after sending n when non-nil; why is the
@@ -640,7 +713,7 @@ func (s *session) drop(c *conn, n *wire.Notification, why Reset) {
 		s.stats.writer = nil
 		s.stats.mu.Unlock()
 		s.e.log.Printf("%%ADJCHANGE: neighbor %s Down %s", s.name, why.Kind)
-		s.e.cfg.Deliver(peer.Event{Kind: peer.Down, Peer: s.id})
+		s.deliver(peer.Event{Kind: peer.Down, Peer: s.id})
 	} else if why.Kind != Collision {
 		s.stats.mu.Lock()
 		s.stats.lastReset, s.stats.lastResetAt = why, now

@@ -3,6 +3,7 @@ package session
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"lab/speaker/wire"
@@ -37,7 +38,22 @@ type writer struct {
 	running  bool        // a writer goroutine runs
 	finished bool        // done is closed
 	done     chan struct{}
+	// keepalive is a KEEPALIVE waiting to go out ahead of the queued
+	// messages (sendKeepalive), encoded with kaOpts; guarded by mu.
+	keepalive bool
+	kaOpts    wire.Options
+
+	// updatesSent counts the UPDATEs written on the connection, and
+	// updatesRcvd those received from it (the session goroutine counts
+	// them): once nothing is in flight, the two ends of a session agree
+	// on them, whatever an earlier connection of theirs lost.
+	updatesSent, updatesRcvd atomic.Uint64
 }
+
+// writeChunk is the most a writer writes in one call when more is
+// queued: between two calls, a KEEPALIVE queued meanwhile goes first, so
+// that a whole table queued for a slow peer does not hold it back.
+const writeChunk = 32 << 10
 
 // queuedMsg is the length and options of a queued message.
 type queuedMsg struct {
@@ -78,11 +94,26 @@ func (w *writer) queueLocked(b []byte, o wire.Options) {
 	w.msgs = append(w.msgs, queuedMsg{n: int32(len(b)), o: o})
 }
 
+// sendKeepalive has a KEEPALIVE written ahead of what is queued and not
+// being written yet (it carries nothing whose order matters), at once.
+// One waiting is enough: a second is not added. Nothing is sent once the
+// connection is closing.
+func (w *writer) sendKeepalive(o wire.Options) {
+	w.mu.Lock()
+	if w.stopped || w.closing {
+		w.mu.Unlock()
+		return
+	}
+	w.keepalive, w.kaOpts = true, o
+	w.mu.Unlock()
+	w.flush()
+}
+
 // flush has what is queued written, and a closing or stopped connection
 // closed.
 func (w *writer) flush() {
 	w.mu.Lock()
-	start := !w.running && !w.finished && (len(w.msgs) > 0 || w.closing || w.stopped)
+	start := !w.running && !w.finished && (len(w.msgs) > 0 || w.keepalive || w.closing || w.stopped)
 	if start {
 		w.running = true
 	}
@@ -139,7 +170,7 @@ func (w *writer) run() {
 		buf, msgs := w.buf, w.msgs
 		w.buf, w.msgs, w.spare = nil, w.spare, nil
 		closing, stopped := w.closing, w.stopped
-		if len(msgs) == 0 && !closing && !stopped {
+		if len(msgs) == 0 && !w.keepalive && !closing && !stopped {
 			w.running = false
 			w.spare = msgs
 			w.mu.Unlock()
@@ -148,6 +179,7 @@ func (w *writer) run() {
 		}
 		if stopped || (closing && len(msgs) == 0) {
 			w.stopped, w.finished, w.running = true, true, false
+			w.keepalive = false
 			w.drop()
 			w.mu.Unlock()
 			putWriteBuf(buf)
@@ -156,18 +188,17 @@ func (w *writer) run() {
 			return
 		}
 		w.mu.Unlock()
-		if _, err := w.nc.Write(*buf); err != nil {
+		var b []byte
+		if buf != nil {
+			b = *buf
+		}
+		if err := w.write(b, msgs); err != nil {
 			putWriteBuf(buf)
 			w.mu.Lock()
 			w.stopped = true
 			w.drop()
 			w.mu.Unlock()
 			continue // closes and ends
-		}
-		off := 0
-		for _, m := range msgs {
-			w.onSent(outMsg{b: (*buf)[off : off+int(m.n) : off+int(m.n)], o: m.o})
-			off += int(m.n)
 		}
 		putWriteBuf(buf)
 		w.mu.Lock()
@@ -177,6 +208,60 @@ func (w *writer) run() {
 		}
 		w.mu.Unlock()
 	}
+}
+
+// write writes a batch: the messages of b, whose lengths msgs gives, in
+// calls of writeChunk bytes at most, each preceded by the KEEPALIVE
+// waiting, if any.
+func (w *writer) write(b []byte, msgs []queuedMsg) error {
+	off := 0
+	for first := true; first || len(msgs) > 0; first = false {
+		if err := w.writeKeepalive(); err != nil {
+			return err
+		}
+		n, end := 0, off
+		for n < len(msgs) && (n == 0 || end-off+int(msgs[n].n) <= writeChunk) {
+			end += int(msgs[n].n)
+			n++
+		}
+		if n == 0 {
+			return nil
+		}
+		if _, err := w.nc.Write(b[off:end]); err != nil {
+			return err
+		}
+		for _, m := range msgs[:n] {
+			mb := b[off : off+int(m.n) : off+int(m.n)]
+			if len(mb) >= wire.HeaderLen && wire.Type(mb[wire.HeaderLen-1]) == wire.TypeUpdate {
+				w.updatesSent.Add(1)
+			}
+			w.onSent(outMsg{b: mb, o: m.o})
+			off += int(m.n)
+		}
+		msgs = msgs[n:]
+	}
+	return nil
+}
+
+// writeKeepalive writes the KEEPALIVE waiting, if any.
+func (w *writer) writeKeepalive() error {
+	w.mu.Lock()
+	ka, o := w.keepalive && !w.closing && !w.stopped, w.kaOpts
+	w.keepalive = false
+	w.mu.Unlock()
+	if !ka {
+		return nil
+	}
+	var m [wire.HeaderLen]byte
+	for i := range 16 {
+		m[i] = 0xff
+	}
+	m[17], m[18] = wire.HeaderLen, byte(wire.TypeKeepalive)
+	if _, err := w.nc.Write(m[:]); err != nil {
+		return err
+	}
+	w.onSent(outMsg{b: m[:], o: o})
+	return nil
 }
 
 // maxSpare is the capacity of the largest message list a writer keeps

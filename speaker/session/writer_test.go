@@ -102,3 +102,39 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// A KEEPALIVE does not wait behind a large queue: it goes out before the
+// queued messages not being written yet, and nothing follows a closing
+// connection's last message.
+func TestWriterKeepaliveFirst(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	w := newWriter(a, func(outMsg) {})
+	const msgLen, msgs = 20 << 10, 4 // one message per write call
+	for i := range msgs {
+		w.queue(bytes.Repeat([]byte{byte('a' + i)}, msgLen), wire.Options{})
+	}
+	w.flush()
+	// The pipe takes nothing until read: the writer has written at most
+	// the first message's call when the KEEPALIVE comes.
+	w.sendKeepalive(wire.Options{})
+	got := make([]byte, msgs*msgLen+wire.HeaderLen)
+	b.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(b, got); err != nil {
+		t.Fatal(err)
+	}
+	ka := append(bytes.Repeat([]byte{0xff}, 16), 0, wire.HeaderLen, byte(wire.TypeKeepalive))
+	at := bytes.Index(got, ka)
+	if at < 0 || at%msgLen != 0 || at > msgLen {
+		t.Fatalf("KEEPALIVE at byte %d of %d, want before the second message", at, len(got))
+	}
+	if rest := append(got[:at:at], got[at+len(ka):]...); !bytes.Equal(rest[msgLen:msgLen+1], []byte("b")) || rest[len(rest)-1] != 'd' {
+		t.Errorf("the queued messages are out of order around the KEEPALIVE")
+	}
+	w.closeAfterFlush([]byte("last"), wire.Options{})
+	w.sendKeepalive(wire.Options{})
+	rest, err := io.ReadAll(b)
+	if err != nil || string(rest) != "last" {
+		t.Errorf("read %q, %v after the close; want the last message alone", rest, err)
+	}
+}
