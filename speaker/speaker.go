@@ -555,12 +555,17 @@ func (sp *Speaker) Queued() int { return sp.dec.Queued() }
 // it costs the same however large the tables and however busy the
 // decision engine.
 func (sp *Speaker) Peers() []PeerStatus {
+	return sp.AppendPeers(make([]PeerStatus, 0, len(sp.cfg.Peers)))
+}
+
+// AppendPeers appends what Peers returns to out: a poller reuses its
+// slice, and allocates nothing.
+func (sp *Speaker) AppendPeers(out []PeerStatus) []PeerStatus {
 	peers := sp.cfg.Peers // the addresses never change
-	out := make([]PeerStatus, len(peers))
 	for i := range peers {
 		c := sp.sess.Counters(peer.ID(i))
-		out[i] = PeerStatus{Addr: peers[i].PeerAddr, State: c.State, EndOfRIBReceived: c.EndOfRIBReceived,
-			InQ: c.InQ, OutQ: c.OutQ, UpdatesSent: c.UpdatesSent, UpdatesRcvd: c.UpdatesRcvd, Down: c.Down}
+		out = append(out, PeerStatus{Addr: peers[i].PeerAddr, State: c.State, EndOfRIBReceived: c.EndOfRIBReceived,
+			InQ: c.InQ, OutQ: c.OutQ, UpdatesSent: c.UpdatesSent, UpdatesRcvd: c.UpdatesRcvd, Down: c.Down})
 	}
 	return out
 }

@@ -11,6 +11,7 @@ import (
 	"lab/cli/grammar"
 	"lab/netemu"
 	"lab/speaker"
+	"lab/topo"
 )
 
 func endState(e netemu.EndStatus) string {
@@ -66,31 +67,41 @@ func (e *Env) WaitConverged(ctx context.Context, timeout time.Duration) (*Conver
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	rep := &ConvergeReport{}
-	var last []uint64
+	w, err := e.newWaiter()
+	if err != nil {
+		rep.Pending = []string{err.Error()}
+		return rep, err
+	}
+	var counters, last []uint64
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	for {
-		counters, pending, down, n, err := e.collect(ctx)
-		if ctx.Err() != nil {
-			// Keep what the last full collection found: it says why.
-			return rep, errors.New("BGP did not converge in time")
+	// report fills rep with what the last collection found.
+	changing := false
+	report := func() {
+		rep.Sessions, rep.Pending, rep.Down = w.sessions, w.pendingText(), w.downText()
+		if len(rep.Pending) == 0 && changing {
+			rep.Pending = []string{"UPDATE counters still changing"}
 		}
-		rep.Sessions, rep.Pending, rep.Down = n, pending, down
-		if err != nil {
-			rep.Pending = []string{err.Error()}
-		} else if len(pending) == 0 {
+	}
+	for {
+		counters = w.collect(counters[:0])
+		if len(w.pending) == 0 {
 			if equal(counters, last) {
 				break
 			}
-			rep.Pending = []string{"UPDATE counters still changing"}
+			changing = true
+		} else {
+			changing = false
 		}
-		last = counters
+		last, counters = counters, last
 		select {
 		case <-ctx.Done():
+			report()
 			return rep, errors.New("BGP did not converge in time")
 		case <-tick.C:
 		}
 	}
+	report()
 	for name, sp := range e.Routers {
 		if err := sp.SyncFIB(ctx); err != nil {
 			rep.Pending = []string{name + ": kernel routes not written"}
@@ -101,55 +112,155 @@ func (e *Env) WaitConverged(ctx context.Context, timeout time.Duration) (*Conver
 	return rep, nil
 }
 
-// collect reads every speaker's sessions once (their counters only: no
-// table, no decision round, so that waiting costs the lab next to
-// nothing however large it is) and checks the sessions between two
-// speakers of the lab. A session either end keeps down on purpose is
-// not waited for: it is listed in down.
-func (e *Env) collect(ctx context.Context) (counters []uint64, pending, down []string, sessions int, err error) {
-	status := make(map[string]map[netip.Addr]speaker.PeerStatus, len(e.Routers))
+// waiter is what WaitConverged polls: the lab's speakers, and the
+// sessions between two of them, each with its place in its ends'
+// statuses. A collection reads the counters of every session (no table,
+// no decision round) into slices kept from one collection to the next,
+// and says what is pending in numbers, rendered only when shown: on a lab
+// of a thousand routers it polls every 20 ms for as long as the lab
+// takes, and must cost it next to nothing.
+type waiter struct {
+	names    []string
+	speakers []Router
+	status   [][]speaker.PeerStatus // by speaker, the last collection's
+	queued   []int                  // by speaker: events not decided yet
+	ends     []waitEnds
+	// What the last collection found: sessions counts those waited for;
+	// pending and down are indexes in ends, with a reason for pending.
+	sessions int
+	pending  []waitPending
+	down     []int
+}
+
+// waitEnds is a session between two of the lab's speakers: the indexes
+// of its ends' speakers, and of each end's peer in its speaker's
+// statuses.
+type waitEnds struct {
+	s      *topo.Session
+	a, b   int
+	pa, pb int
+}
+
+type waitPending struct {
+	end    int
+	reason uint8
+}
+
+// Reasons a session is pending.
+const (
+	waitNotEstablished uint8 = iota
+	waitNoEndOfRIB
+	waitQueued
+	waitInFlight
+)
+
+func (e *Env) newWaiter() (*waiter, error) {
+	w := &waiter{}
+	byName := make(map[string]int, len(e.Routers))
 	for name, sp := range e.Routers {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, nil, 0, err
+		byName[name] = len(w.speakers)
+		w.names = append(w.names, name)
+		w.speakers = append(w.speakers, sp)
+		w.status = append(w.status, sp.AppendPeers(nil))
+	}
+	w.queued = make([]int, len(w.speakers))
+	index := func(sp int, addr netip.Addr) int {
+		for i, p := range w.status[sp] {
+			if p.Addr == addr {
+				return i
+			}
 		}
-		m := make(map[netip.Addr]speaker.PeerStatus)
-		for _, p := range sp.Peers() {
-			m[p.Addr] = p
-		}
-		status[name] = m
-		if n := sp.Queued(); n > 0 {
-			pending = append(pending, fmt.Sprintf("%s: %d events to decide", name, n))
-		}
+		return -1
 	}
 	for _, s := range e.Lab.Sessions {
-		sa, sb := status[s.A.Router.Name], status[s.B.Router.Name]
-		if sa == nil || sb == nil {
+		a, oka := byName[s.A.Router.Name]
+		b, okb := byName[s.B.Router.Name]
+		if !oka || !okb {
 			continue // an external router's session: not ours to wait for
 		}
-		na, oka := sa[s.B.Addr]
-		nb, okb := sb[s.A.Addr]
-		if !oka || !okb {
-			return nil, nil, nil, 0, fmt.Errorf("session %s-%s missing from a speaker", s.A.Router.Name, s.B.Router.Name)
+		end := waitEnds{s: s, a: a, b: b, pa: index(a, s.B.Addr), pb: index(b, s.A.Addr)}
+		if end.pa < 0 || end.pb < 0 {
+			return nil, fmt.Errorf("session %s-%s missing from a speaker", s.A.Router.Name, s.B.Router.Name)
 		}
-		name := fmt.Sprintf("%s-%s %s", s.A.Router.Name, s.B.Router.Name, s.Family)
+		w.ends = append(w.ends, end)
+	}
+	return w, nil
+}
+
+// collect reads every speaker's sessions once and checks the sessions
+// between two speakers of the lab, appending their counters to counters.
+// A session either end keeps down on purpose is not waited for: it is
+// listed in down.
+func (w *waiter) collect(counters []uint64) []uint64 {
+	for i, sp := range w.speakers {
+		w.status[i] = sp.AppendPeers(w.status[i][:0])
+		w.queued[i] = sp.Queued()
+	}
+	w.sessions, w.pending, w.down = 0, w.pending[:0], w.down[:0]
+	for i, end := range w.ends {
+		na, nb := &w.status[end.a][end.pa], &w.status[end.b][end.pb]
 		if na.Down || nb.Down {
-			down = append(down, name)
+			w.down = append(w.down, i)
 			continue
 		}
-		sessions++
+		w.sessions++
 		switch {
 		case na.State != speaker.Established || nb.State != speaker.Established:
-			pending = append(pending, fmt.Sprintf("%s session is %s/%s", name, na.State, nb.State))
+			w.pending = append(w.pending, waitPending{i, waitNotEstablished})
 		case na.EndOfRIBReceived == 0 || nb.EndOfRIBReceived == 0:
-			pending = append(pending, name+" End-of-RIB not received")
+			w.pending = append(w.pending, waitPending{i, waitNoEndOfRIB})
 		case na.InQ+na.OutQ+nb.InQ+nb.OutQ > 0:
-			pending = append(pending, name+" messages queued")
+			w.pending = append(w.pending, waitPending{i, waitQueued})
 		case na.UpdatesSent != nb.UpdatesRcvd || nb.UpdatesSent != na.UpdatesRcvd:
-			pending = append(pending, name+" UPDATEs in flight")
+			w.pending = append(w.pending, waitPending{i, waitInFlight})
 		}
 		counters = append(counters, na.UpdatesSent, na.UpdatesRcvd, nb.UpdatesSent, nb.UpdatesRcvd)
 	}
-	return counters, pending, down, sessions, nil
+	for i, n := range w.queued {
+		if n > 0 {
+			w.pending = append(w.pending, waitPending{-1 - i, 0})
+		}
+	}
+	return counters
+}
+
+func (w *waiter) sessionName(i int) string {
+	s := w.ends[i].s
+	return fmt.Sprintf("%s-%s %s", s.A.Router.Name, s.B.Router.Name, s.Family)
+}
+
+// pendingText says what the last collection found pending.
+func (w *waiter) pendingText() []string {
+	var out []string
+	for _, p := range w.pending {
+		if p.end < 0 {
+			i := -1 - p.end
+			out = append(out, fmt.Sprintf("%s: %d events to decide", w.names[i], w.queued[i]))
+			continue
+		}
+		name := w.sessionName(p.end)
+		switch p.reason {
+		case waitNotEstablished:
+			end := w.ends[p.end]
+			out = append(out, fmt.Sprintf("%s session is %s/%s", name, w.status[end.a][end.pa].State, w.status[end.b][end.pb].State))
+		case waitNoEndOfRIB:
+			out = append(out, name+" End-of-RIB not received")
+		case waitQueued:
+			out = append(out, name+" messages queued")
+		case waitInFlight:
+			out = append(out, name+" UPDATEs in flight")
+		}
+	}
+	return out
+}
+
+// downText lists the sessions kept down on purpose.
+func (w *waiter) downText() []string {
+	var out []string
+	for _, i := range w.down {
+		out = append(out, w.sessionName(i))
+	}
+	return out
 }
 
 func equal(a, b []uint64) bool {
