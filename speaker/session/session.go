@@ -75,6 +75,10 @@ type input struct {
 	on       bool
 	notif    *wire.Notification
 	text     string
+	// raw is a received message's copy for the observer, encoded with
+	// rawOpts (Engine.Observe).
+	raw     []byte
+	rawOpts wire.Options
 }
 
 type inputKind uint8
@@ -339,6 +343,7 @@ func (s *session) setState(st State) {
 	s.stats.mu.Lock()
 	s.stats.state = st
 	s.stats.mu.Unlock()
+	s.observeState(st)
 	s.e.cfg.OnState(s.id, st)
 }
 
@@ -406,6 +411,7 @@ func (s *session) onSent(m outMsg) {
 	s.stats.lastWrite = now
 	s.stats.mu.Unlock()
 	s.trace.add(Sent, now, m.b, m.o, nil)
+	s.observeMsg(Sent, now, m.b, m.o)
 	if t == wire.TypeNotification {
 		// The last message of a session, often counted after the
 		// session has gone Idle: wake waiters again, as the session's
