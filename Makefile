@@ -10,9 +10,14 @@ export PATH := $(PATH):/usr/local/go/bin
 lab: deps build
 	./$(BIN) run $(TOPO)
 
-## test: every test, as root (namespaces, veths, kernel routes, real peers)
+## test: every test, as root (namespaces, veths, kernel routes, real peers).
+## It first removes what an earlier run that was killed left (lab clean: the
+## test binaries record what they create, as labs do); a run interrupted
+## with Ctrl-C removes its own. LAB_BIN is the binary the tests run `lab
+## clean` with.
 test: deps-test build vet
-	$(GO) test -race -count=1 -timeout 60m ./...
+	./$(BIN) clean
+	LAB_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 60m ./...
 
 ## bench: the benchmarks, one package at a time so they do not disturb each other
 bench: deps-test build

@@ -37,7 +37,7 @@ func benchBuild(b *testing.B, n int) {
 	var build, closing time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		m, err := topo.ParseAs(fmt.Sprintf("ba%d.yaml", n), y, uniqueName())
+		m, err := topo.ParseAs(fmt.Sprintf("ba%d.yaml", n), y, uniqueName(b))
 		if err != nil {
 			b.Fatal(err)
 		}

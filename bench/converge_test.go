@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"lab/internal/profile"
+	"lab/internal/testrun"
 	"lab/topo"
 )
 
@@ -45,16 +44,13 @@ var (
 	binOnce sync.Once
 	binPath string
 	binErr  error
-	binDir  string
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
+// TestMain makes the binary a recorded test run (lab/internal/testrun):
+// its temporary directories (the lab binary it builds, the labs' state
+// directories) are the run's, and the labs' daemons carry its mark, so a
+// benchmark interrupted or killed leaves nothing once `lab clean` ran.
+func TestMain(m *testing.M) { testrun.Main(m) }
 
 // labBinary returns the lab binary: $LAB_BIN, or ./cmd/lab built once.
 func labBinary(b *testing.B) string {
@@ -63,6 +59,7 @@ func labBinary(b *testing.B) string {
 			binPath, binErr = filepath.Abs(p)
 			return
 		}
+		var binDir string
 		binDir, binErr = os.MkdirTemp("", "labbench-bin-")
 		if binErr != nil {
 			return
@@ -162,11 +159,11 @@ func runOnce(b *testing.B, bin, file, dir string) metrics {
 	if err != nil {
 		b.Fatal(err)
 	}
-	l := &labRun{b: b, bin: bin, name: uniqueName(), runDir: filepath.Join(dir, "run-"+strconv.Itoa(b.N)+"-"+uniqueName())}
+	l := &labRun{b: b, bin: bin, name: uniqueName(b), runDir: filepath.Join(dir, "run-"+strconv.Itoa(b.N)+"-"+uniqueName(b))}
 	if err := os.MkdirAll(l.runDir, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(l.cleanup)
+	testrun.Cleanup(b, l.cleanup)
 
 	var out metrics
 	t0 := time.Now()
@@ -261,13 +258,9 @@ func (l *labRun) endProfiles(cpu, heap string) {
 	l.b.Logf("the daemon wrote no heap profile to %s", heap)
 }
 
-// uniqueName is a lab name no other run uses: "bn" and 8 random hex
-// digits (lab names have at most 20 characters).
-func uniqueName() string {
-	var r [4]byte
-	rand.Read(r[:])
-	return "bn" + hex.EncodeToString(r[:])
-}
+// uniqueName is a lab name no other run uses, whose namespaces are named
+// like the test run's (testrun.Name).
+func uniqueName(b *testing.B) string { return testrun.Name(b) }
 
 func (l *labRun) statePath() string { return filepath.Join(l.runDir, l.name+".json") }
 

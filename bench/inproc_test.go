@@ -59,7 +59,7 @@ func benchSpeakers(b *testing.B, n int) {
 	var conv, cpu, pollCPU, updates, heap, gor, est, built, adv float64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		m, err := topo.ParseAs(fmt.Sprintf("ba%d.yaml", n), y, uniqueName())
+		m, err := topo.ParseAs(fmt.Sprintf("ba%d.yaml", n), y, uniqueName(b))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -125,7 +125,10 @@ func runInProcess(b *testing.B, m *topo.Lab, dir string) inprocResult {
 	}
 	defer stop()
 	for _, r := range m.Routers {
-		cfg := speakerconf.Config(m, r, nl.NamespacePath(r.Name))
+		cfg, err := speakerconf.Config(m, r, nl.NamespacePath(r.Name))
+		if err != nil {
+			b.Fatal(err)
+		}
 		sp, err := speaker.New(cfg)
 		if err != nil {
 			b.Fatal(err)

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"lab/speaker/fib"
+	"lab/internal/nsthread"
 )
 
 // routeProto is the rtm_protocol of the speakers' kernel routes
@@ -34,7 +34,7 @@ const dumpBufLen = 64 << 10
 // nsPath. The socket belongs to that namespace for life, whatever thread
 // uses it afterwards.
 func openDumper(nsPath string) (*tableDumper, error) {
-	fd, err := fib.SocketAt(nsPath, unix.NETLINK_ROUTE)
+	fd, err := nsthread.NetlinkSocket(nsPath, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, err
 	}

@@ -392,9 +392,7 @@ func (p *proc) render(it item) string {
 		return it.line
 	}
 	o := it.obs
-	cfg := p.r.sp.Config()
-	pc := &cfg.Peers[o.PeerIndex]
-	n := Neighbor{Local: pc.LocalAddr, Peer: pc.PeerAddr, LocalAS: cfg.AS, PeerAS: pc.PeerAS}
+	n := Neighbor{Local: o.Local, Peer: o.Peer, LocalAS: o.LocalAS, PeerAS: o.PeerAS}
 	if it.state != "" {
 		return strings.TrimSuffix(p.enc.State(o.Time, n, it.state, it.reason), "\n")
 	}

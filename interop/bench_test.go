@@ -82,7 +82,10 @@ func bench1M(b *testing.B, l *testLab, d *bird, n int, kernel bool) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		before := heapInUse()
-		cfg := speakerconf.Config(l.model, l.us, l.net.NamespacePath(l.us.Name))
+		cfg, err := speakerconf.Config(l.model, l.us, l.net.NamespacePath(l.us.Name))
+		if err != nil {
+			b.Fatal(err)
+		}
 		cfg.NoKernel = !kernel
 		sp, err := speaker.New(cfg)
 		if err != nil {

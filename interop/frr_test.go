@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"lab/internal/testrun"
 	"lab/topo"
 )
 
@@ -138,9 +139,9 @@ router bgp %d
 // exits cleanly removes it, one that fails to start or is killed leaves
 // it behind.
 func frrCrashDir(t testing.TB, d *daemonProc) {
-	t.Cleanup(func() {
-		d.stop(t)
-		os.RemoveAll(fmt.Sprintf("/var/tmp/frr/%s.%d", d.name, d.cmd.Process.Pid))
+	testrun.Cleanup(t, func() {
+		d.stop()
+		os.RemoveAll(fmt.Sprintf("/var/tmp/frr/%s.%d", d.name, d.p.Cmd.Process.Pid))
 	})
 }
 

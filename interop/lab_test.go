@@ -3,8 +3,6 @@ package interop
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"os"
@@ -20,6 +18,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"lab/internal/testrun"
 	"lab/netemu"
 	"lab/speaker"
 	"lab/speaker/wire"
@@ -147,14 +146,6 @@ type testLab struct {
 	peerIface         string
 }
 
-// newLabName returns a lab name unique to this run: namespaces are global
-// to the machine.
-func newLabName() string {
-	b := make([]byte, 3)
-	rand.Read(b)
-	return "io" + hex.EncodeToString(b)
-}
-
 // buildLab builds the lab of spec with netemu: a namespace per router and
 // the link between them, with the sessions' configuration generated on our
 // side by topo. The speaker is not started: startSpeaker does it, once the
@@ -164,7 +155,8 @@ func buildLab(t testing.TB, spec labSpec) *testLab {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: creates network namespaces and runs BGP daemons in them")
 	}
-	name := newLabName()
+	// "<run>-<n>": the lab's namespaces are named like the test run's.
+	name := testrun.Name(t)
 	var prefixes string
 	if !spec.noPrefixes {
 		prefixes = fmt.Sprintf(`
@@ -228,11 +220,13 @@ links:
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	// t.TempDir is in the test run's directory (testrun.Main), so the
+	// lab's state file is found there if the binary is killed.
 	nl, err := netemu.Build(ctx, model, netemu.Options{RunDir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("build lab: %v", err)
 	}
-	t.Cleanup(func() {
+	testrun.Cleanup(t, func() {
 		if err := nl.Close(); err != nil {
 			t.Errorf("tear down lab %s: %v", name, err)
 		}
@@ -308,7 +302,10 @@ func (l *testLab) startSpeaker() {
 }
 
 func (l *testLab) newSpeaker(r *topo.Router) *speaker.Speaker {
-	cfg := speakerconf.Config(l.model, r, l.net.NamespacePath(r.Name))
+	cfg, err := speakerconf.Config(l.model, r, l.net.NamespacePath(r.Name))
+	if err != nil {
+		l.t.Fatal(err)
+	}
 	if testing.Verbose() {
 		cfg.Log = &testLog{t: l.t, name: r.Name}
 	}
@@ -316,7 +313,7 @@ func (l *testLab) newSpeaker(r *topo.Router) *speaker.Speaker {
 	if err != nil {
 		l.t.Fatal(err)
 	}
-	l.t.Cleanup(func() {
+	testrun.Cleanup(l.t, func() {
 		if l.t.Failed() {
 			l.t.Logf("%s's log:\n%s", r.Name, strings.Join(sp.LogLines(), "\n"))
 		}
@@ -433,14 +430,18 @@ func poll(t testing.TB, timeout time.Duration, what string, f func() (bool, stri
 // daemonProc is a daemon started in a namespace; it is ended at cleanup.
 type daemonProc struct {
 	name string
-	cmd  *exec.Cmd
+	p    *testrun.Process
 	log  string
-	done chan struct{}
-	err  error
 }
 
 // startDaemon starts a daemon in the namespace nsPath with its output in
-// dir/<name>.out, and ends it at cleanup: SIGTERM, then SIGKILL after 5 s.
+// dir/<name>.out, and ends it at cleanup, or when the test binary is
+// interrupted: SIGTERM to its process group, then SIGKILL after 5 s. It is
+// recorded in the test run's state file as it starts (testrun.Start), so
+// `lab clean` ends it if the test binary is killed: nothing else would
+// (no Pdeathsig: it fires when the forking OS thread exits, and the Go
+// runtime destroys threads that namespace-locked goroutines leave, as the
+// speaker's dialers do).
 func startDaemon(t testing.TB, nsPath, dir, name string, env []string, prog string, args ...string) *daemonProc {
 	t.Helper()
 	out := filepath.Join(dir, name+".out")
@@ -452,56 +453,30 @@ func startDaemon(t testing.TB, nsPath, dir, name string, env []string, prog stri
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
-	// Its own process group, so that stop ends its children too. No
-	// Pdeathsig: it fires when the forking OS thread exits, and the Go
-	// runtime destroys threads that namespace-locked goroutines leave
-	// (the speaker's dialers do). netemu's teardown ends whatever still
-	// runs in the lab's namespaces if the test binary dies.
+	// Its own process group, so that stopping it ends its children too
+	// (ExaBGP's API process).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		t.Fatalf("start %s: %v", name, err)
-	}
-	f.Close()
-	d := &daemonProc{name: name, cmd: cmd, log: out, done: make(chan struct{})}
-	go func() {
-		d.err = cmd.Wait()
-		close(d.done)
-	}()
+	// Registered first, so it runs after the daemon is stopped.
 	t.Cleanup(func() {
-		d.stop(t)
 		if t.Failed() {
 			t.Logf("%s output:\n%s", name, tail(out, 60))
 		}
 	})
-	return d
+	p := testrun.Start(t, name, cmd)
+	f.Close()
+	return &daemonProc{name: name, p: p, log: out}
 }
 
 // running returns an error when the daemon has exited.
 func (d *daemonProc) running() error {
-	select {
-	case <-d.done:
-		return fmt.Errorf("%s exited (%v):\n%s", d.name, d.err, tail(d.log, 30))
-	default:
-		return nil
+	if err := d.p.Exited(); err != nil {
+		return fmt.Errorf("%w:\n%s", err, tail(d.log, 30))
 	}
+	return nil
 }
 
-func (d *daemonProc) stop(t testing.TB) {
-	select {
-	case <-d.done:
-		return
-	default:
-	}
-	// The whole group: some daemons (ExaBGP's API processes) have children.
-	syscall.Kill(-d.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-d.done:
-	case <-time.After(5 * time.Second):
-		syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
-		<-d.done
-	}
-}
+// stop ends the daemon and waits for it.
+func (d *daemonProc) stop() { d.p.Stop() }
 
 // tail returns the last n lines of a file.
 func tail(path string, n int) string {

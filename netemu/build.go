@@ -20,6 +20,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"lab/internal/nsthread"
 	"lab/topo"
 )
 
@@ -185,28 +186,17 @@ func parallel(ctx context.Context, workers, n int, fn func(i int) error) error {
 	return first
 }
 
-// makeNamespace creates n's namespace on a thread of its own: unshare,
+// makeNamespace creates n's namespace on a throwaway thread: unshare,
 // register under /run/netns, open a namespace fd, set the sysctls (the
 // defaults before any interface exists, so every interface inherits them),
-// open the namespace's rtnetlink handle, bring loopback up, and return the
-// thread to where it was.
+// open the namespace's rtnetlink handle and bring loopback up. The thread
+// ends with it, still in the new namespace.
 func makeNamespace(n *nsNode) error {
-	return onThread(func() (bool, error) {
-		home, err := openThreadNS()
-		if err != nil {
-			return true, err
-		}
-		defer unix.Close(home)
+	return nsthread.Throwaway(func() error {
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			return true, fmt.Errorf("%s: creating its network namespace: %w", n.node.Name, err)
+			return fmt.Errorf("%s: creating its network namespace: %w", n.node.Name, err)
 		}
-		// From here on the thread is in the new namespace: every path goes
-		// back home below.
-		err = setupNamespace(n)
-		if rerr := unix.Setns(home, unix.CLONE_NEWNET); rerr != nil {
-			return false, errors.Join(err, fmt.Errorf("%s: leaving namespace %s: %w", n.node.Name, n.ns, rerr))
-		}
-		return true, err
+		return setupNamespace(n)
 	})
 }
 

@@ -116,7 +116,12 @@ func TestCleanAfterKill(t *testing.T) {
 	slices.Sort(rep.Namespaces)
 	wantNS := slices.Clone(child.Namespaces)
 	slices.Sort(wantNS)
-	if diff := cmp.Diff(CleanReport{Labs: []string{name}, Namespaces: wantNS, Processes: []int{sleepPid}, Running: []string{liveModel.Name}}, rep); diff != "" {
+	want := CleanReport{
+		Labs: []string{name}, Namespaces: wantNS, Processes: []int{sleepPid}, Running: []string{liveModel.Name},
+		Removed: []StateReport{{Name: name, PID: child.PID, Namespaces: len(wantNS), Processes: 1}},
+		Left:    []StateReport{{Name: liveModel.Name, PID: os.Getpid()}},
+	}
+	if diff := cmp.Diff(want, rep); diff != "" {
 		t.Errorf("Clean report (-want +got):\n%s", diff)
 	}
 	if !strings.Contains(rep.String(), "Removed lab "+name) {

@@ -32,6 +32,16 @@
 // daemon is alive, or with ErrNamespaceExists when a namespace it needs is
 // registered by someone else.
 //
+// A test run keeps a state file of the same format in the same directory
+// (Kind KindTest), through a Record: claimed for the test binary's pid,
+// added to as it creates namespaces (before each exists) and starts
+// processes (pid and start time), with a directory <RunDir>/<name>.d for
+// its files, where the state directories of the labs it builds are too.
+// Its processes carry its name in $LAB_OWNER (OwnerEnv), and so do theirs.
+// For a dead state file Clean also ends the processes it recorded and
+// those carrying its mark, cleans the state files in its directory, and
+// removes the directory.
+//
 // # Building
 //
 // Build works in five phases, each parallel over Options.Parallel workers,
@@ -41,9 +51,9 @@
 //     namespace, registers it, opens an fd on it, writes its sysctls, opens
 //     the namespace's rtnetlink socket (a socket belongs for life to the
 //     namespace it was created in, whatever thread uses it later), brings
-//     lo up, and goes back to its original namespace. If that setns fails,
-//     the goroutine exits still locked and the Go runtime destroys the
-//     thread: no goroutine ever runs on a thread left in a lab namespace.
+//     lo up, and is never used again: its goroutine exits still locked and
+//     the Go runtime ends the thread (internal/nsthread), so no goroutine
+//     ever runs on a thread left in a lab namespace.
 //  2. Bridges, for LANs with several hosts: a Linux bridge in the router's
 //     namespace named as the router's LAN interface, with a fixed MAC,
 //     multicast snooping off (neighbour discovery must reach every host) and

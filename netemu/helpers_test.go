@@ -3,9 +3,7 @@ package netemu
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -23,12 +21,33 @@ import (
 	"lab/topo"
 )
 
-func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
-		os.Exit(childMain())
-	}
-	os.Exit(m.Run())
+// run reaches lab/internal/testrun, which makes the test binary a
+// recorded test run. This package's own tests cannot import it (it imports
+// netemu); TestMain, in main_test.go (package netemu_test), can, and fills
+// run in through SetTestRun before the tests start.
+var run TestRun
+
+// TestRun is what this package's tests use of lab/internal/testrun.
+type TestRun struct {
+	// Name is testrun.Name: lab names whose namespaces are named like the
+	// run's.
+	Name func(testing.TB) string
+	// Cleanup is testrun.Cleanup: also run on SIGINT and SIGTERM.
+	Cleanup func(testing.TB, func())
+	// Namespace is testrun.Namespace: records a namespace the test is about
+	// to create in the run's state file, and removes it at cleanup.
+	Namespace func(testing.TB, string) string
 }
+
+// SetTestRun is for TestMain.
+func SetTestRun(r TestRun) { run = r }
+
+// ChildEnv and ChildMain are for TestMain: the binary re-executed by
+// TestCleanAfterKill is a lab daemon, not a test run.
+const ChildEnv = childEnv
+
+// ChildMain is childMain, for TestMain.
+func ChildMain() int { return childMain() }
 
 func needRoot(t testing.TB) {
 	t.Helper()
@@ -38,26 +57,24 @@ func needRoot(t testing.TB) {
 }
 
 // newLabName returns a lab name unique to this test run: namespaces are
-// global on the machine, shared with other people's tests.
+// global on the machine, shared with other people's tests. Its namespaces
+// are named like the test run's.
 func newLabName(t testing.TB) string {
 	t.Helper()
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return "tn" + hex.EncodeToString(b)
+	return run.Name(t)
 }
 
 // buildLab builds m with a temporary state directory and registers its
 // teardown. It also watches the lab so that the test can check that
-// teardown leaves nothing.
+// teardown leaves nothing. t.TempDir is in the test run's directory, so
+// `lab clean` finds the lab's state file there if the binary is killed.
 func buildLab(t testing.TB, m *topo.Lab) (*Lab, *watcher) {
 	t.Helper()
 	l, err := Build(context.Background(), m, Options{RunDir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
-	t.Cleanup(func() {
+	run.Cleanup(t, func() {
 		if err := l.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"lab/internal/nsthread"
 	"lab/topo"
 )
 
@@ -118,40 +119,28 @@ func (l *Lab) NamespacePath(node string) string {
 // Do runs fn on an OS thread locked into node's namespace: sockets fn
 // opens belong to the node, and fn's netlink requests and /proc/sys/net
 // accesses act on the node's network stack. fn must not start goroutines
-// that expect to be in the namespace (they are not). The thread returns to
-// the namespace it came from afterwards; if it cannot, it is destroyed.
+// that expect to be in the namespace (they are not). The thread runs
+// nothing else and ends with fn (internal/nsthread).
 func (l *Lab) Do(node string, fn func() error) error {
 	n := l.plan.byName[node]
 	if n == nil {
 		return fmt.Errorf("node %q: %w", node, ErrNotInLab)
 	}
-	var fnErr error
-	err := onThread(func() (bool, error) {
-		home, err := openThreadNS()
-		if err != nil {
-			return true, err
-		}
-		defer unix.Close(home)
-		l.mu.RLock()
-		if l.closed {
-			l.mu.RUnlock()
-			return true, fmt.Errorf("%s: %w", node, ErrClosed)
-		}
-		err = unix.Setns(n.fd, unix.CLONE_NEWNET)
+	// A descriptor of our own, so that Close may close the node's while
+	// fn runs.
+	l.mu.RLock()
+	if l.closed {
 		l.mu.RUnlock()
-		if err != nil {
-			return true, fmt.Errorf("%s: entering namespace %s: %w", node, n.ns, err)
-		}
-		fnErr = fn()
-		if err := unix.Setns(home, unix.CLONE_NEWNET); err != nil {
-			return false, fmt.Errorf("%s: leaving namespace %s: %w", node, n.ns, err)
-		}
-		return true, nil
-	})
-	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", node, ErrClosed)
 	}
-	return fnErr
+	fd, err := unix.FcntlInt(uintptr(n.fd), unix.F_DUPFD_CLOEXEC, 0)
+	l.mu.RUnlock()
+	if err != nil {
+		return fmt.Errorf("%s: namespace %s: %w", node, n.ns, err)
+	}
+	ns := nsthread.FromFd(fd, n.ns)
+	defer ns.Close()
+	return ns.Run(fn)
 }
 
 // Close tears the lab down: it ends every process running in the lab's

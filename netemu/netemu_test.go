@@ -21,6 +21,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"lab/internal/nsthread"
 	"lab/topo"
 )
 
@@ -683,22 +684,16 @@ func foreignNamespace(t *testing.T, name string) nsID {
 	if err := prepareNetnsDir(); err != nil {
 		t.Fatal(err)
 	}
-	err := onThread(func() (bool, error) {
-		home, err := openThreadNS()
-		if err != nil {
-			return true, err
-		}
-		defer unix.Close(home)
+	run.Namespace(t, name)
+	err := nsthread.Throwaway(func() error {
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			return true, err
+			return err
 		}
-		err = registerThreadNS(name)
-		return unix.Setns(home, unix.CLONE_NEWNET) == nil, err
+		return registerThreadNS(name)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { unregisterNS(name) })
 	id, ok := nsIDOfPath(filepath.Join(netnsDir, name))
 	if !ok {
 		t.Fatal("foreign namespace not mounted")

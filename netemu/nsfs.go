@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -43,24 +42,6 @@ func nsIDOfPath(path string) (nsID, bool) {
 	return nsID{st.Dev, st.Ino}, true
 }
 
-// onThread runs fn on a new goroutine locked to its OS thread and waits for
-// it. fn reports whether it left the thread in the namespace it found it in;
-// when it did not (a failed setns back), the goroutine exits still locked
-// and the Go runtime destroys the thread, so no other goroutine can ever be
-// scheduled on a thread left inside a lab namespace.
-func onThread(fn func() (clean bool, err error)) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		clean, err := fn()
-		if clean {
-			runtime.UnlockOSThread()
-		}
-		errc <- err
-	}()
-	return <-errc
-}
-
 // openThreadNS opens the network namespace of the calling thread.
 func openThreadNS() (int, error) {
 	fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -68,20 +49,6 @@ func openThreadNS() (int, error) {
 		return -1, fmt.Errorf("opening the thread's network namespace: %w", err)
 	}
 	return fd, nil
-}
-
-// openHomeNS opens the network namespace threads return to after working
-// in a lab namespace: the one a fresh, unlocked thread is in. Every
-// unlocked thread is in it, because threads that enter a lab namespace are
-// locked until they have come back (see onThread).
-func openHomeNS() (int, error) {
-	var fd int
-	err := onThread(func() (bool, error) {
-		var err error
-		fd, err = openThreadNS()
-		return true, err
-	})
-	return fd, err
 }
 
 // netnsDirMu serializes preparing /run/netns within this process.

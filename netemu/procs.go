@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -22,6 +24,20 @@ const (
 // whose network namespace is in ids. It compares /proc/<pid>/ns/net, the
 // namespace of the process's main thread; a zombie has none and is skipped.
 func scanNamespaces(ids map[nsID]bool) ([]int, error) {
+	return scanProcs(inNamespaces(ids))
+}
+
+// inNamespaces matches the processes whose network namespace is in ids.
+func inNamespaces(ids map[nsID]bool) func(pid int) bool {
+	return func(pid int) bool {
+		id, ok := procNS(pid)
+		return ok && ids[id]
+	}
+}
+
+// scanProcs returns the pids of the processes, other than this one, that
+// match.
+func scanProcs(match func(pid int) bool) ([]int, error) {
 	d, err := os.Open("/proc")
 	if err != nil {
 		return nil, err
@@ -38,11 +54,55 @@ func scanNamespaces(ids map[nsID]bool) ([]int, error) {
 		if err != nil || pid == self {
 			continue
 		}
-		if id, ok := procNS(pid); ok && ids[id] {
+		if match(pid) {
 			pids = append(pids, pid)
 		}
 	}
 	return pids, nil
+}
+
+// markedBy matches the processes whose environment names owner in
+// $LAB_OWNER (OwnerEnv): they inherited it from the owner of a record, or
+// from one of its descendants. /proc/<pid>/environ is the environment the
+// process was started with; a zombie's is empty.
+func markedBy(owner string) func(pid int) bool {
+	return func(pid int) bool {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+		if err != nil {
+			return false
+		}
+		for e := range strings.SplitSeq(string(b), "\x00") {
+			if v, ok := strings.CutPrefix(e, OwnerEnv+"="); ok {
+				return slices.Contains(strings.Fields(v), owner)
+			}
+		}
+		return false
+	}
+}
+
+// recorded matches the processes of procs: same pid and same start time,
+// so that a pid recycled by another process never matches.
+func recorded(procs []Process) func(pid int) bool {
+	start := map[int]uint64{}
+	for _, p := range procs {
+		start[p.PID] = p.Start
+	}
+	return func(pid int) bool {
+		s, ok := start[pid]
+		return ok && processAlive(pid, s)
+	}
+}
+
+// anyOf matches the processes that one of ms matches.
+func anyOf(ms ...func(pid int) bool) func(pid int) bool {
+	return func(pid int) bool {
+		for _, m := range ms {
+			if m(pid) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // procNS returns the network namespace of process pid.
@@ -55,16 +115,22 @@ func procNS(pid int) (nsID, bool) {
 }
 
 // killIn ends every process, other than this one, running in one of the
-// namespaces ids: SIGTERM, termGrace to exit, then SIGKILL. It returns the
-// pids it signalled once they are gone (or killWait has passed, which is an
-// error). Signals go through pidfds opened after re-checking the process's
-// namespace, so a pid recycled between the scan and the signal is never
-// hit.
+// namespaces ids (see killMatching).
 func killIn(ids map[nsID]bool) ([]int, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	pids, err := scanNamespaces(ids)
+	return killMatching(inNamespaces(ids))
+}
+
+// killMatching ends every process, other than this one, that match
+// matches: SIGTERM, termGrace to exit, then SIGKILL. It returns the pids
+// it signalled once they are gone (or killWait has passed, which is an
+// error). Signals go through pidfds opened after re-checking that the
+// process matches, so a pid recycled between the scan and the signal is
+// never hit.
+func killMatching(match func(pid int) bool) ([]int, error) {
+	pids, err := scanProcs(match)
 	if err != nil || len(pids) == 0 {
 		return nil, err
 	}
@@ -82,7 +148,7 @@ func killIn(ids map[nsID]bool) ([]int, error) {
 		if err != nil {
 			continue // gone already
 		}
-		if id, ok := procNS(pid); !ok || !ids[id] {
+		if !match(pid) {
 			unix.Close(fd)
 			continue
 		}
@@ -103,7 +169,7 @@ func killIn(ids map[nsID]bool) ([]int, error) {
 		unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
 	}
 	if left = waitExited(left, time.Now().Add(killWait)); len(left) > 0 {
-		return killed, fmt.Errorf("%d processes in the lab's namespaces survived SIGKILL for %v", len(left), killWait)
+		return killed, fmt.Errorf("%d processes survived SIGKILL for %v", len(left), killWait)
 	}
 	return killed, nil
 }

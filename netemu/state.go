@@ -47,9 +47,18 @@ func ResolveRunDir(dir string) string {
 // list it and `lab clean` can remove it after its daemon died. The file is
 // written before the first namespace is created and removed last, so it
 // always names a superset of what exists.
+//
+// A test run keeps a state file of the same format (Kind KindTest, kept up
+// to date through a Record), so that `lab clean` removes what a killed
+// test binary left exactly as it removes what a killed daemon left.
 type State struct {
-	// Name is the lab's name.
+	// Name is the lab's (or test run's) name.
 	Name string `json:"name"`
+	// Kind is "" for a lab and KindTest for a test run.
+	Kind string `json:"kind,omitempty"`
+	// Program is the owner's program for a test run ("interop.test"), so
+	// that `lab clean` can say whose leftovers it removed.
+	Program string `json:"program,omitempty"`
 	// PID is the daemon that owns the lab, and PIDStart its start time in
 	// clock ticks since boot (/proc/<pid>/stat field 22): a recycled pid
 	// has another start time, so a lab is never taken for alive because an
@@ -64,6 +73,14 @@ type State struct {
 	// Namespaces are the names (under /run/netns) of every namespace the
 	// lab creates, "<lab>-<node>".
 	Namespaces []string `json:"namespaces"`
+	// Processes are processes the owner started and recorded (a test
+	// run's daemons, terminals, browsers), each with its start time so
+	// that a recycled pid is never taken for one of them.
+	Processes []Process `json:"processes,omitempty"`
+	// Marked says that every process whose environment names this record
+	// in $LAB_OWNER (OwnerEnv) belongs to it: the owner set that variable
+	// for itself, and its children inherit it, recorded or not.
+	Marked bool `json:"marked,omitempty"`
 	// Created is when the build started.
 	Created time.Time `json:"created"`
 
@@ -73,6 +90,36 @@ type State struct {
 	// file; not stored.
 	Alive bool `json:"-"`
 }
+
+// KindTest is the Kind of a test run's state file.
+const KindTest = "test"
+
+// Process is a process named by a state file.
+type Process struct {
+	PID int `json:"pid"`
+	// Start is its start time in clock ticks since boot, as State.PIDStart.
+	Start uint64 `json:"start"`
+	// Name is what it runs ("gobgpd"), for people reading the file.
+	Name string `json:"name,omitempty"`
+}
+
+// Running reports whether the process still runs: a live process with
+// that pid and that start time (not a zombie, not a recycled pid).
+func (p Process) Running() bool { return processAlive(p.PID, p.Start) }
+
+// Dir is the directory the state file's owner keeps its files in,
+// <RunDir>/<name>.d: removed with the state file, and searched for state
+// files of the labs (and test runs) the owner started, which are cleaned
+// first. The path derives from the name, never from the file's content.
+func (s State) Dir() string {
+	if s.Path == "" {
+		return ""
+	}
+	return ownedDir(filepath.Dir(s.Path), s.Name)
+}
+
+// ownedDir is the directory of the state file of name in runDir.
+func ownedDir(runDir, name string) string { return filepath.Join(runDir, name+".d") }
 
 // ReadStates reads every lab state file in runDir ("" means ResolveRunDir's
 // choice), sorted by lab name, and says for each whether its daemon is
@@ -129,6 +176,14 @@ func readState(path string) (State, error) {
 			return State{}, fmt.Errorf("lab state %s: %w", path, err)
 		}
 	}
+	if st.Kind != "" && st.Kind != KindTest {
+		return State{}, fmt.Errorf("lab state %s: unknown kind %q", path, st.Kind)
+	}
+	for _, p := range st.Processes {
+		if p.PID <= 0 {
+			return State{}, fmt.Errorf("lab state %s: invalid process id %d", path, p.PID)
+		}
+	}
 	st.Path = path
 	st.Alive = processAlive(st.PID, st.PIDStart)
 	return st, nil
@@ -171,6 +226,25 @@ func writeStateExclusive(runDir string, st State) (string, error) {
 		return "", fmt.Errorf("publishing lab state %s: %w", final, err)
 	}
 	return final, nil
+}
+
+// writeState replaces the state file of st atomically (a temporary file
+// renamed over it): its owner adds to it as it creates things.
+func writeState(runDir string, st State) error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	tmp := filepath.Join(runDir, "."+st.Name+".json."+strconv.Itoa(os.Getpid())+".tmp")
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("writing lab state: %w", err)
+	}
+	if err := os.Rename(tmp, statePath(runDir, st.Name)); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing lab state: %w", err)
+	}
+	return nil
 }
 
 // procStat returns the state letter and start time (clock ticks after boot)

@@ -8,6 +8,7 @@ import (
 	"lab/speaker/clock"
 	"lab/speaker/decision"
 	"lab/speaker/peer"
+	"lab/speaker/policy"
 	"lab/speaker/session"
 )
 
@@ -70,8 +71,11 @@ type Config struct {
 	IdleHold time.Duration
 	// CompareRouterID is FRR's `bgp bestpath compare-routerid`.
 	CompareRouterID bool
-	Peers           []PeerConfig
-	Originate       []Origination
+	// ClusterID makes the speaker a route reflector (RFC 4456) of this
+	// cluster for its peers marked RRClient; the zero Addr for none.
+	ClusterID netip.Addr
+	Peers     []PeerConfig
+	Originate []Origination
 	// Port is the TCP port to listen on and dial; default 179.
 	Port int
 	// Log receives FRR-style log lines; nil discards them (the last lines
@@ -83,4 +87,8 @@ type Config struct {
 	// TraceLen is the number of messages kept per peer for the message
 	// trace; default 256.
 	TraceLen int
+	// Policies are the routing policies the peers' Import and Export use,
+	// compiled, for `show routing policy` (their hit counts); nil for
+	// none.
+	Policies *policy.Policies
 }

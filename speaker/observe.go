@@ -40,7 +40,11 @@ type Observation struct {
 	// Config().Peers[PeerIndex]).
 	Peer      netip.Addr
 	PeerIndex int
-	Time      time.Time
+	// Local is the session's configured local address; LocalAS and
+	// PeerAS the AS numbers, as configured when the observation was made.
+	Local           netip.Addr
+	LocalAS, PeerAS uint32
+	Time            time.Time
 	// A message (Raw non-nil): which way it went, its bytes as they were
 	// on the wire (the observer's own copy), and the options they were
 	// encoded with (Message decodes them).
@@ -85,10 +89,13 @@ func (sp *Speaker) Observe(fn func(Observation)) error {
 	if sp.sessionsUp || sp.closed {
 		return fmt.Errorf("speaker %s: Observe after Start", sp.cfg.Name)
 	}
-	peers := sp.cfg.Peers
 	sp.sess.Observe(func(o session.Observation) {
-		fn(Observation{Peer: peers[o.Peer].PeerAddr, PeerIndex: int(o.Peer), Time: o.Time,
-			Dir: o.Dir, Raw: o.Raw, Options: o.Options, State: o.State, Reset: o.Reset})
+		// The configuration in effect (a reconfiguration may change a
+		// neighbour's AS, never its address).
+		cfg := sp.live.Load()
+		p := &cfg.Peers[o.Peer]
+		fn(Observation{Peer: p.PeerAddr, PeerIndex: int(o.Peer), Local: p.LocalAddr, LocalAS: cfg.AS, PeerAS: p.PeerAS,
+			Time: o.Time, Dir: o.Dir, Raw: o.Raw, Options: o.Options, State: o.State, Reset: o.Reset})
 	})
 	return nil
 }

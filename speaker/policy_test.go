@@ -25,14 +25,25 @@ var (
 
 func newPolicyLab(t *testing.T, mod func(b, c, d *PeerConfig)) *policyLab {
 	t.Helper()
+	return newTrio(t, 2, 3, nil, mod)
+}
+
+// newTrio is newPolicyLab with b in AS asB and c in AS asC (d is always
+// in AS 1), and a change of the speaker's own configuration.
+func newTrio(t *testing.T, asB, asC uint32, modSpeaker func(*Config), mod func(b, c, d *PeerConfig)) *policyLab {
+	t.Helper()
 	h := newHarness(t, func(cfg *Config) {
 		cfg.Peers[0].Passive = true
+		cfg.Peers[0].PeerAS = asB
 		cfg.Peers = append(cfg.Peers,
 			PeerConfig{Description: "as3rc (eBGP)", LocalAddr: netip.MustParseAddr("2001:13::a"), PeerAddr: addrC,
-				PeerAS: 3, Interface: "as1ra-eth1", NextHop6: netip.MustParseAddr("2001:13::a"), Passive: true},
+				PeerAS: asC, Interface: "as1ra-eth1", NextHop6: netip.MustParseAddr("2001:13::a"), Passive: true},
 			PeerConfig{Description: "as1rd (iBGP)", LocalAddr: netip.MustParseAddr("2001:14::a"), PeerAddr: addrD,
 				PeerAS: 1, Interface: "as1ra-eth2", NextHop6: netip.MustParseAddr("2001:14::a"), Passive: true})
 		cfg.Originate = nil
+		if modSpeaker != nil {
+			modSpeaker(cfg)
+		}
 		if mod != nil {
 			mod(&cfg.Peers[0], &cfg.Peers[1], &cfg.Peers[2])
 		}
@@ -51,7 +62,7 @@ func newPolicyLab(t *testing.T, mod func(b, c, d *PeerConfig)) *policyLab {
 		}
 		return p
 	}
-	l := &policyLab{h: h, b: up(addrB, peerOpen(2, 180, "0.0.0.3")), c: up(addrC, peerOpen(3, 180, "0.0.0.4")),
+	l := &policyLab{h: h, b: up(addrB, peerOpen(asB, 180, "0.0.0.3")), c: up(addrC, peerOpen(asC, 180, "0.0.0.4")),
 		d: up(addrD, peerOpen(1, 180, "0.0.0.5"))}
 	// Before the speaker closes (cleanups run last first): its Ceases
 	// are not waited for by a peer that stopped reading.

@@ -226,6 +226,12 @@ type PathView struct {
 	// Denied marks a received route the import policy refused
 	// (received-routes).
 	Denied bool `json:",omitempty"`
+	// OriginatorID and ClusterList are the route reflection attributes
+	// (RFC 4456), when the path has them.
+	OriginatorID netip.Addr   `json:",omitzero"`
+	ClusterList  []netip.Addr `json:",omitempty"`
+	// IGPMetric is the IGP cost to the next hop.
+	IGPMetric uint32 `json:",omitempty"`
 }
 
 // query runs fn on the decision engine's goroutine (see
@@ -243,7 +249,7 @@ func (sp *Speaker) Snapshot(ctx context.Context) (*Snapshot, error) {
 	var snap *Snapshot
 	err := sp.query(ctx, func(v *decision.View) {
 		snap = &Snapshot{Name: sp.cfg.Name, RouterID: sp.cfg.RouterID, AS: sp.cfg.AS, TableVersion: v.Version()}
-		for i := range sp.cfg.Peers {
+		for i := range sp.Config().Peers {
 			snap.Peers = append(snap.Peers, sp.neighbor(v, peer.ID(i)))
 		}
 		for _, f := range families {
@@ -266,8 +272,9 @@ func (sp *Speaker) Summary(ctx context.Context, f wire.Family) (*Summary, error)
 			sum.RIBEntries, sum.Prefixes = t.PathCount(), t.Len()
 		}
 		now := sp.clock.Now()
-		for i := range sp.cfg.Peers {
-			pc := &sp.cfg.Peers[i]
+		cfg := sp.Config()
+		for i := range cfg.Peers {
+			pc := &cfg.Peers[i]
 			if !slices.Contains(pc.AddressFamilies(), f) {
 				continue
 			}
@@ -335,7 +342,8 @@ func famOf(p netip.Prefix) wire.Family {
 // engine holds of it.
 func (sp *Speaker) neighbor(v *decision.View, id peer.ID) Neighbor {
 	now := sp.clock.Now()
-	pc := &sp.cfg.Peers[id]
+	cfg := sp.Config()
+	pc := &cfg.Peers[id]
 	pv := v.Peer(id)
 	st := sp.sess.Status(id)
 	n := Neighbor{Addr: pc.PeerAddr, Description: pc.Description, RemoteAS: pc.PeerAS, LocalAS: sp.cfg.AS,
@@ -493,6 +501,10 @@ func pathView(pfx netip.Prefix, a *rib.Attrs, nh *rib.NextHop, weight uint32, t 
 		v.Peer, v.PeerRouterID, v.PeerDescription = src.Addr, src.RouterID, src.Name
 	}
 	x := a.Extra()
+	v.OriginatorID, v.IGPMetric = x.OriginatorID, nh.Metric
+	for _, c := range x.ClusterList {
+		v.ClusterList = append(v.ClusterList, netip.AddrFrom4([4]byte{byte(c >> 24), byte(c >> 16), byte(c >> 8), byte(c)}))
+	}
 	for _, c := range x.Communities {
 		v.Communities = append(v.Communities, ribwire.CommunityString(c))
 	}

@@ -23,7 +23,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"lab/speaker/clock"
@@ -63,7 +65,11 @@ const (
 
 // Speaker is one router's BGP speaker.
 type Speaker struct {
+	// cfg is the configuration the speaker started with: its name, AS,
+	// router ID and namespace never change. live is the configuration in
+	// effect (Reconfigure replaces it).
 	cfg   Config
+	live  atomic.Pointer[Config]
 	clock clock.Clock
 	log   *bgplog.Log
 	sess  *session.Engine
@@ -150,6 +156,9 @@ func New(cfg Config) (*Speaker, error) {
 			return nil, fmt.Errorf("speaker %s: peer %v: hold time %v: must be 0 or at least 3s", cfg.Name, p.PeerAddr, p.Timers.Hold)
 		}
 	}
+	if cfg.ClusterID.IsValid() && !cfg.ClusterID.Is4() {
+		return nil, fmt.Errorf("speaker %s: cluster ID %v is not an IPv4 address", cfg.Name, cfg.ClusterID)
+	}
 	for _, o := range cfg.Originate {
 		if !o.Prefix.IsValid() || o.Prefix != o.Prefix.Masked() {
 			return nil, fmt.Errorf("speaker %s: originated prefix %v is not a masked prefix", cfg.Name, o.Prefix)
@@ -162,9 +171,10 @@ func New(cfg Config) (*Speaker, error) {
 		changedCh: make(chan struct{}),
 		subs:      make(map[chan Event]struct{}),
 	}
+	sp.setConfig(cfg)
 	in := rib.Shared()
 	sp.dec = decision.New(decision.Config{
-		Name: cfg.Name, AS: cfg.AS, RouterID: cfg.RouterID, CompareRouterID: cfg.CompareRouterID,
+		Name: cfg.Name, AS: cfg.AS, RouterID: cfg.RouterID, CompareRouterID: cfg.CompareRouterID, ClusterID: cfg.ClusterID,
 		Peers: cfg.Peers, Originate: cfg.Originate, Clock: cfg.Clock, Log: sp.log, Interner: in,
 		Kick:     func(id peer.ID) { sp.sess.Kick(id) },
 		Teardown: func(id peer.ID, n *wire.Notification) { sp.sess.Teardown(id, n) },
@@ -187,8 +197,22 @@ func New(cfg Config) (*Speaker, error) {
 	return sp, nil
 }
 
-// Config returns the speaker's configuration (with defaults filled in).
-func (sp *Speaker) Config() Config { return sp.cfg }
+// Config returns the speaker's configuration in effect (with defaults
+// filled in): a copy the caller may change (as the base of a
+// Reconfigure), its lists of peers and originations its own.
+func (sp *Speaker) Config() Config {
+	c := *sp.live.Load()
+	c.Peers = slices.Clone(c.Peers)
+	c.Originate = slices.Clone(c.Originate)
+	return c
+}
+
+// setConfig makes (a copy of) cfg the configuration in effect.
+func (sp *Speaker) setConfig(cfg Config) {
+	cfg.Peers = slices.Clone(cfg.Peers)
+	cfg.Originate = slices.Clone(cfg.Originate)
+	sp.live.Store(&cfg)
+}
 
 // Listen opens the speaker's TCP listeners (IPv4 and IPv6, port 179) in
 // its namespace, with the MD5 keys of its peers. The daemon calls it for
@@ -516,10 +540,11 @@ type PeerStatus struct {
 // it costs the same however large the tables and however busy the
 // decision engine.
 func (sp *Speaker) Peers() []PeerStatus {
-	out := make([]PeerStatus, len(sp.cfg.Peers))
-	for i := range sp.cfg.Peers {
+	peers := sp.cfg.Peers // the addresses never change
+	out := make([]PeerStatus, len(peers))
+	for i := range peers {
 		c := sp.sess.Counters(peer.ID(i))
-		out[i] = PeerStatus{Addr: sp.cfg.Peers[i].PeerAddr, State: c.State, EndOfRIBReceived: c.EndOfRIBReceived,
+		out[i] = PeerStatus{Addr: peers[i].PeerAddr, State: c.State, EndOfRIBReceived: c.EndOfRIBReceived,
 			InQ: c.InQ, OutQ: c.OutQ, UpdatesSent: c.UpdatesSent, UpdatesRcvd: c.UpdatesRcvd}
 	}
 	return out

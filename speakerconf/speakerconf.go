@@ -21,8 +21,11 @@ const DialDelay = 500 * time.Millisecond
 // Config builds the speaker configuration of router r of lab l, whose
 // namespace is at nsPath: one peer per session of r, with descriptions as
 // the seed's ("as2rb (eBGP)"), the router's timers and compare-routerid,
-// and its originated prefixes (the topology's, then its LAN's).
-func Config(l *topo.Lab, r *topo.Router, nsPath string) speaker.Config {
+// its routing policy (each end's settings, its relation's Gao-Rexford
+// policy, its named policies), route reflection, and its originated
+// prefixes (the topology's, then its LAN's). An error is a policy the
+// policy package refuses (topo checked it: a bug, not a user's mistake).
+func Config(l *topo.Lab, r *topo.Router, nsPath string) (speaker.Config, error) {
 	cfg := speaker.Config{
 		Name:            r.Name,
 		AS:              r.AS.Number,
@@ -31,6 +34,10 @@ func Config(l *topo.Lab, r *topo.Router, nsPath string) speaker.Config {
 		CompareRouterID: r.BGP.CompareRouterID,
 		Timers:          speaker.Timers{Keepalive: r.BGP.Keepalive, Hold: r.BGP.Hold, ConnectRetry: r.BGP.ConnectRetry},
 	}
+	if r.RR {
+		cfg.ClusterID = r.ClusterID
+	}
+	pols := &policies{lab: l, as: r.AS.Number}
 	for _, s := range l.Sessions {
 		local, peer, ok := s.End(r)
 		if !ok {
@@ -46,6 +53,11 @@ func Config(l *topo.Lab, r *topo.Router, nsPath string) speaker.Config {
 			PeerAddr:    peer.Addr,
 			PeerAS:      peer.Router.AS.Number,
 			Password:    s.Password,
+			RRClient:    s.RRClientOf(r),
+			Role:        speaker.Role(s.PeerRole(r)),
+		}
+		if s.IBGP() && !r.NextHopSelf {
+			pc.NextHopUnchanged = true
 		}
 		// Between two of the lab's speakers, the one with the lower
 		// identifier lets the other dial first: the connection that the
@@ -68,7 +80,16 @@ func Config(l *topo.Lab, r *topo.Router, nsPath string) speaker.Config {
 		} else {
 			pc.Families = []wire.Family{wire.IPv6Unicast}
 		}
+		if e := local.BGP; e != nil {
+			settings(&pc, e, r.AS.Number)
+		}
+		if err := pols.peer(&pc, s, local.BGP); err != nil {
+			return speaker.Config{}, fmt.Errorf("%s: neighbor %v: %w", r.Name, pc.PeerAddr, err)
+		}
 		cfg.Peers = append(cfg.Peers, pc)
+	}
+	if err := pols.compile(&cfg); err != nil {
+		return speaker.Config{}, fmt.Errorf("%s: %w", r.Name, err)
 	}
 	for _, o := range r.Originate {
 		cfg.Originate = append(cfg.Originate, speaker.Origination{
@@ -77,7 +98,25 @@ func Config(l *topo.Lab, r *topo.Router, nsPath string) speaker.Config {
 		})
 	}
 	cfg.TraceLen = TraceLen(len(l.Sessions))
-	return cfg
+	return cfg, nil
+}
+
+// settings copies a link end's BGP settings to the peer's configuration.
+func settings(pc *speaker.PeerConfig, e *topo.EndBGP, ourAS uint32) {
+	if e.RemoteAS != 0 {
+		pc.PeerAS = e.RemoteAS
+	}
+	pc.Password = e.Password
+	pc.Passive = e.Passive
+	pc.Shutdown, pc.ShutdownMessage = e.Shutdown, e.ShutdownMessage
+	pc.LocalPref, pc.Weight, pc.MED = e.LocalPref, e.Weight, e.MED
+	for range e.Prepend.Count {
+		pc.Prepend = append(pc.Prepend, ourAS)
+	}
+	pc.Prepend = append(pc.Prepend, e.Prepend.ASNs...)
+	pc.MaxPrefix, pc.MaxPrefixWarningOnly = e.MaxPrefix, e.MaxPrefixWarningOnly
+	pc.AllowASIn = e.AllowASIn
+	pc.DefaultOriginate = e.DefaultOriginate
 }
 
 // TraceMessages is the number of messages a lab's speakers keep in

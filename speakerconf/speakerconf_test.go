@@ -2,6 +2,7 @@ package speakerconf
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -31,7 +32,10 @@ func TestConfig(t *testing.T) {
 			B: topo.SessionEnd{Router: rb, Iface: ib, Addr: netip.MustParseAddr("10.0.12.2")}, Password: "pw"},
 	}}
 	lab.Index()
-	cfg := Config(lab, ra, "/run/netns/lab-as1ra")
+	cfg, err := Config(lab, ra, "/run/netns/lab-as1ra")
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := speaker.Config{
 		Name: "as1ra", AS: 1, RouterID: netip.MustParseAddr("0.0.0.2"), Namespace: "/run/netns/lab-as1ra", CompareRouterID: true,
 		Timers: speaker.DefaultTimers,
@@ -55,7 +59,11 @@ func TestConfig(t *testing.T) {
 	}
 	// The side with the higher identifier dials at once; the lower one
 	// (as1ra) lets it.
-	for _, p := range Config(lab, rb, "/run/netns/lab-as2rb").Peers {
+	cb, err := Config(lab, rb, "/run/netns/lab-as2rb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range cb.Peers {
 		if p.DialDelay != 0 {
 			t.Errorf("as2rb waits %v before dialling %v; the higher identifier dials at once", p.DialDelay, p.PeerAddr)
 		}
@@ -71,5 +79,58 @@ func TestTraceLen(t *testing.T) {
 		if got := TraceLen(c.sessions); got != c.want {
 			t.Errorf("TraceLen(%d) = %d, want %d", c.sessions, got, c.want)
 		}
+	}
+}
+
+// The example topologies' routers get their policy from relations and
+// settings, and their route reflection and loopback sessions from their
+// AS's iBGP.
+func TestConfigPolicyAndIBGP(t *testing.T) {
+	l, err := topo.Load("../topologies/relations.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Config(l, l.Router("multi"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Policies == nil {
+		t.Fatal("no compiled policies for a router with relations")
+	}
+	for _, p := range cfg.Peers {
+		if p.Role != speaker.RoleProvider {
+			t.Errorf("multi's neighbour %v (%s) has role %v, want provider", p.PeerAddr, p.Description, p.Role)
+		}
+		var in, out []string
+		for _, x := range p.Import {
+			in = append(in, x.Name())
+		}
+		for _, x := range p.Export {
+			out = append(out, x.Name())
+		}
+		if !slices.Equal(in, []string{"RELATION-FROM-PROVIDER"}) || !slices.Equal(out, []string{"RELATION-TO-PROVIDER"}) {
+			t.Errorf("multi's neighbour %v: import %v, export %v", p.PeerAddr, in, out)
+		}
+	}
+
+	l, err = topo.Load("../topologies/transit-as.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = Config(l, l.Router("p1"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loopback := 0
+	for _, p := range cfg.Peers {
+		if p.PeerAS == 65000 {
+			loopback++
+			if p.Interface != "" || !(p.LocalAddr == netip.MustParseAddr("192.168.255.1") || p.LocalAddr == netip.MustParseAddr("fd00:255::1")) {
+				t.Errorf("p1's iBGP neighbour %v: from %v over %q, want from its loopback", p.PeerAddr, p.LocalAddr, p.Interface)
+			}
+		}
+	}
+	if loopback != 6 {
+		t.Errorf("p1 has %d iBGP sessions, want 6 (full mesh of 4 routers, both families)", loopback)
 	}
 }

@@ -137,6 +137,7 @@ links:
 		LinkIPv4: netip.MustParsePrefix("192.168.100.0/24"), LinkIPv6: netip.MustParsePrefix("2001:db8:ff::/48"),
 		LANIPv4: netip.MustParsePrefix("172.16.0.0/16"), LANIPv6: DefaultLANIPv6,
 		RouterID: netip.MustParsePrefix("192.0.2.0/24"), LinkIPv4Len: 31, LANIPv4Len: 28,
+		LoopbackIPv4: DefaultLoopbackIPv4, LoopbackIPv6: DefaultLoopbackIPv6,
 		Families: []Family{IPv4},
 	}
 	if diff := cmp.Diff(wantPools, l.Pools, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
@@ -178,7 +179,7 @@ func TestDeterminism(t *testing.T) {
 		t.Fatal(err)
 	}
 	srcs := map[string][]byte{"ba.yaml": ba}
-	for _, f := range []string{"minimal", "shared-lan", "hold-timer"} {
+	for _, f := range []string{"minimal", "shared-lan", "hold-timer", "relations", "transit-as"} {
 		srcs[f+".yaml"] = mustRead(t, "../topologies/"+f+".yaml")
 	}
 	for name, src := range srcs {
@@ -208,8 +209,13 @@ func TestDeterminism(t *testing.T) {
 	}
 }
 
+// TestSessions checks the sessions over links; AS 65000's iBGP is
+// per-link, as every AS's was before loopbacks (TestIBGPSessions has the
+// other modes).
 func TestSessions(t *testing.T) {
 	l := mustParse(t, `
+ases:
+  65000: {ibgp: per-link}
 routers:
   a1: {as: 65000}
   a2: {as: 65000}
@@ -263,6 +269,9 @@ addressing: {families: [ipv4]}
 	for _, s := range l.Sessions {
 		if s.A.Iface.Node.Kind != KindRouter || s.B.Iface.Node.Kind != KindRouter {
 			t.Errorf("session %d has a host end", s.Index)
+		}
+		if s.A.Loopback || s.B.Loopback || s.A.BGP != s.Link.BGP[0] || s.B.BGP != s.Link.BGP[1] || s.A.BGP == nil {
+			t.Errorf("session %d: loopback flags or BGP settings wrong", s.Index)
 		}
 	}
 }
@@ -371,7 +380,7 @@ func TestErrorAPI(t *testing.T) {
 	want := `t.yaml:3:26: router-id 0.0.0.1 is already used (line 2); BGP identifiers must be unique
     3 |   r2: {as: 2, router-id: 0.0.0.1, asn: 3}
       |                          ^
-t.yaml:3:35: unknown field "asn" in router "r2"; expected one of: as, router-id, prefixes, lan, hosts, bgp, external (did you mean "as"?)
+t.yaml:3:35: unknown field "asn" in router "r2"; expected one of: as, router-id, prefixes, lan, hosts, bgp, external, loopback, rr, cluster-id, next-hop-self, aggregate (did you mean "as"?)
     3 |   r2: {as: 2, router-id: 0.0.0.1, asn: 3}
       |                                   ^
 2 errors
@@ -419,8 +428,10 @@ links:
 	if got := l.Router("r2").RouterID; got != netip.MustParseAddr("10.0.0.2") {
 		t.Errorf("r2 router ID %v", got)
 	}
-	if got := l.Sessions[0].IBGP(); !got {
-		t.Errorf("r1-r2 is in one AS: want iBGP")
+	// r1 and r2 share an AS: iBGP between their loopbacks, after the
+	// eBGP sessions over links.
+	if s := l.Sessions[len(l.Sessions)-1]; !s.IBGP() || s.A.Router.Name != "r1" || s.B.Router.Name != "r2" || !s.A.Loopback {
+		t.Errorf("last session %s-%s: want iBGP r1-r2 between loopbacks", s.A.Router.Name, s.B.Router.Name)
 	}
 	_, err := Parse("m.yaml", []byte("routers:\n  r1: {<<: 5, as: 1}\n"))
 	if err == nil || !strings.Contains(err.Error(), "m.yaml:2:12: expected a mapping (or a list of mappings) to merge") {

@@ -459,15 +459,18 @@ type rawBGP struct {
 
 type rawAddressing struct {
 	link4, link6, lan4, lan6, routerIDs setting[netip.Prefix]
+	lo4, lo6                            setting[netip.Prefix]
 	link4Len, lan4Len                   setting[int]
 	families                            setting[[]Family]
 }
 
 type rawAS struct {
-	num  uint32
-	pos  Pos
-	name string
-	bgp  rawBGP
+	num       uint32
+	pos       Pos
+	name      string
+	bgp       rawBGP
+	ibgp      setting[IBGPMode]
+	clusterID setting[netip.Addr]
 }
 
 type rawRouter struct {
@@ -482,6 +485,12 @@ type rawRouter struct {
 	hosts    []rawName
 	bgp      rawBGP
 	external bool
+	// loopbacks are the written loopbacks, as /32 and /128 prefixes.
+	loopbacks   []rawAddr
+	rr          setting[bool]
+	clusterID   setting[netip.Addr]
+	nextHopSelf setting[bool]
+	aggregates  []Aggregate
 }
 
 type rawHost struct {
@@ -504,6 +513,14 @@ type rawLink struct {
 	ends     []rawName
 	addrs    []rawLinkAddrs
 	password string
+	// passwordPos is where the password is written (zero when it is not).
+	passwordPos Pos
+	bgp         []*rawEndBGP
+	relation    setting[Relation]
+	// relationGiven is set when the relation key is present, even if its
+	// value was bad.
+	relationGiven bool
+	cost          setting[int]
 	// bad is set when the link's own syntax failed; the resolver skips it.
 	bad bool
 }
@@ -521,18 +538,21 @@ type rawLab struct {
 	// routersBad is set when the routers section is not a mapping: the
 	// resolver then stops, as every reference would fail.
 	routersBad bool
+	routing    rawRouting
+	relLP      rawRelLP
 }
 
 // Field lists, in the order error messages show them.
 var (
-	labFields        = []string{"name", "bgp", "addressing", "ases", "routers", "hosts", "links"}
+	labFields        = []string{"name", "bgp", "addressing", "routing", "ases", "routers", "hosts", "links"}
 	bgpFields        = []string{"keepalive", "hold", "connect-retry", "compare-routerid"}
-	addressingFields = []string{"ipv4-links", "ipv6-links", "ipv4-lans", "ipv6-lans", "router-ids", "ipv4-link-length", "ipv4-lan-length", "families"}
-	asFields         = []string{"name", "bgp"}
-	routerFields     = []string{"as", "router-id", "prefixes", "lan", "hosts", "bgp", "external"}
+	labBGPFields     = append(slices.Clip(bgpFields), "relation-local-pref")
+	addressingFields = []string{"ipv4-links", "ipv6-links", "ipv4-lans", "ipv6-lans", "router-ids", "ipv4-loopbacks", "ipv6-loopbacks", "ipv4-link-length", "ipv4-lan-length", "families"}
+	asFields         = []string{"name", "bgp", "ibgp", "cluster-id"}
+	routerFields     = []string{"as", "router-id", "prefixes", "lan", "hosts", "bgp", "external", "loopback", "rr", "cluster-id", "next-hop-self", "aggregate"}
 	prefixFields     = []string{"prefix", "med", "communities", "large-communities"}
 	hostFields       = []string{"router", "addresses"}
-	linkFields       = []string{"endpoints", "addresses", "password"}
+	linkFields       = []string{"endpoints", "addresses", "password", "bgp", "relation", "cost"}
 )
 
 // decodeYAML parses data into a document node, turning the YAML library's
@@ -662,10 +682,13 @@ func (d *decoder) decodeLab(doc *yaml.Node) *rawLab {
 		}
 	}
 	if p, ok := f["bgp"]; ok {
-		raw.bgp = d.decodeBGP(p.val, "the lab's bgp settings")
+		raw.bgp = d.decodeBGP(p.val, "the lab's bgp settings", &raw.relLP)
 	}
 	if p, ok := f["addressing"]; ok {
 		raw.addressing = d.decodeAddressing(p.val)
+	}
+	if p, ok := f["routing"]; ok {
+		raw.routing = d.decodeRouting(p.val)
 	}
 	if p, ok := f["ases"]; ok {
 		raw.ases = d.decodeASes(p.val)
@@ -683,11 +706,20 @@ func (d *decoder) decodeLab(doc *yaml.Node) *rawLab {
 	return raw
 }
 
-func (d *decoder) decodeBGP(n *yaml.Node, what string) rawBGP {
+// decodeBGP decodes one level of BGP settings; relLP is non-nil for the
+// lab's level, the only one with relation-local-pref.
+func (d *decoder) decodeBGP(n *yaml.Node, what string, relLP *rawRelLP) rawBGP {
 	var b rawBGP
-	f, ok := d.object(n, what, bgpFields...)
+	fields := bgpFields
+	if relLP != nil {
+		fields = labBGPFields
+	}
+	f, ok := d.object(n, what, fields...)
 	if !ok {
 		return b
+	}
+	if p, ok := f["relation-local-pref"]; ok {
+		*relLP = d.decodeRelationLocalPref(p.val)
 	}
 	if p, ok := f["keepalive"]; ok {
 		if v, ok := d.seconds(p.val, "keepalive in "+what); ok {
@@ -745,6 +777,8 @@ func (d *decoder) decodeAddressing(n *yaml.Node) rawAddressing {
 	pool("ipv4-lans", &a.lan4)
 	pool("ipv6-lans", &a.lan6)
 	pool("router-ids", &a.routerIDs)
+	pool("ipv4-loopbacks", &a.lo4)
+	pool("ipv6-loopbacks", &a.lo6)
 	if p, ok := f["ipv4-link-length"]; ok {
 		if v, ok := d.uint(p.val, "addressing ipv4-link-length", 30, 31); ok {
 			a.link4Len.put(int(v), d.pos(p.val))
@@ -831,7 +865,17 @@ func (d *decoder) decodeASes(n *yaml.Node) []*rawAS {
 				}
 			}
 			if q, ok := f["bgp"]; ok {
-				a.bgp = d.decodeBGP(q.val, "the bgp settings of "+what)
+				a.bgp = d.decodeBGP(q.val, "the bgp settings of "+what, nil)
+			}
+			if q, ok := f["ibgp"]; ok {
+				if m, ok := d.ibgpMode(q.val, "the ibgp of "+what); ok {
+					a.ibgp.put(m, d.pos(q.val))
+				}
+			}
+			if q, ok := f["cluster-id"]; ok {
+				if v, ok := d.clusterID(q.val, "the cluster-id of "+what); ok {
+					a.clusterID.put(v, d.pos(q.val))
+				}
 			}
 		}
 		out = append(out, a)
@@ -892,11 +936,12 @@ func (d *decoder) decodeRouters(n *yaml.Node) (out []*rawRouter, bad bool) {
 			}
 		}
 		if q, ok := f["bgp"]; ok {
-			r.bgp = d.decodeBGP(q.val, "the bgp settings of "+what)
+			r.bgp = d.decodeBGP(q.val, "the bgp settings of "+what, nil)
 		}
 		if q, ok := f["external"]; ok {
 			r.external, _ = d.bool(q.val, "external of "+what)
 		}
+		d.decodeRouterIBGP(r, f, what)
 	}
 	return out, !ok
 }
@@ -994,8 +1039,12 @@ func (d *decoder) originable(n *yaml.Node, p netip.Prefix, what string) bool {
 }
 
 func (d *decoder) community(n *yaml.Node, p netip.Prefix) (uint32, bool) {
+	return d.communityValue(n, "a community of "+p.String())
+}
+
+// communityValue parses an RFC 1997 community for what.
+func (d *decoder) communityValue(n *yaml.Node, what string) (uint32, bool) {
 	const expected = `a community "AS:VALUE" (each 0..65535) or a well-known name (no-export, no-advertise, no-export-subconfed, no-peer, blackhole, graceful-shutdown, accept-own)`
-	what := "a community of " + p.String()
 	s, ok := d.scalar(n, what, expected)
 	if !ok {
 		return 0, false
@@ -1014,8 +1063,12 @@ func (d *decoder) community(n *yaml.Node, p netip.Prefix) (uint32, bool) {
 }
 
 func (d *decoder) largeCommunity(n *yaml.Node, p netip.Prefix) ([3]uint32, bool) {
+	return d.largeCommunityValue(n, "a large community of "+p.String())
+}
+
+// largeCommunityValue parses an RFC 8092 large community for what.
+func (d *decoder) largeCommunityValue(n *yaml.Node, what string) ([3]uint32, bool) {
 	const expected = `a large community "GLOBAL:LOCAL1:LOCAL2" (each 0..4294967295, RFC 8092)`
-	what := "a large community of " + p.String()
 	s, ok := d.scalar(n, what, expected)
 	if !ok {
 		return [3]uint32{}, false
@@ -1119,10 +1172,11 @@ func (d *decoder) decodeLinks(n *yaml.Node) []*rawLink {
 				if len(s) > 80 {
 					d.nodeErr(q.val, ErrValue, "the password of %s is %d bytes long; TCP MD5 keys are at most 80 bytes", what, len(s))
 				} else {
-					k.password = s
+					k.password, k.passwordPos = s, d.pos(q.val)
 				}
 			}
 		}
+		d.decodeLinkPolicy(k, f, what)
 	}
 	return out
 }

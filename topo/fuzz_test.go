@@ -3,6 +3,7 @@ package topo
 import (
 	"errors"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -113,6 +114,46 @@ func checkInvariants(t *testing.T, l *Lab) {
 		if s.A.Router == nil || s.B.Router == nil || FamilyOf(s.A.Addr) != s.Family || FamilyOf(s.B.Addr) != s.Family {
 			t.Fatalf("session %d: %+v", s.Index, s)
 		}
+		if s.Link == nil {
+			// Between loopbacks, inside one AS that is not per-link.
+			la, okA := s.A.Router.Loopback(s.Family)
+			lb, okB := s.B.Router.Loopback(s.Family)
+			if !s.IBGP() || s.A.Router.AS.IBGP == IBGPPerLink || !okA || !okB || la != s.A.Addr || lb != s.B.Addr ||
+				!s.A.Loopback || !s.B.Loopback || s.A.Iface != nil || s.A.BGP != nil {
+				t.Fatalf("loopback session %d: %+v", s.Index, s)
+			}
+		} else if s.A.BGP == nil || s.B.BGP == nil || s.A.Loopback || s.IBGP() && s.A.Router.AS.IBGP != IBGPPerLink {
+			t.Fatalf("link session %d: %+v", s.Index, s)
+		}
+		if c := s.RRClient; c != nil && (c != s.A.Router && c != s.B.Router || c.RR) {
+			t.Fatalf("session %d: client %s", s.Index, c.Name)
+		}
+	}
+	seenLo := map[netip.Addr]string{}
+	for _, r := range l.Routers {
+		for i, a := range r.Loopbacks {
+			if other, dup := seenLo[a]; dup || seenAddr[a.String()] != "" {
+				t.Fatalf("loopback %v of %s also on %s%s", a, r.Name, other, seenAddr[a.String()])
+			}
+			seenLo[a] = r.Name
+			if i > 0 && FamilyOf(a) == FamilyOf(r.Loopbacks[i-1]) {
+				t.Fatalf("%s has two %v loopbacks", r.Name, FamilyOf(a))
+			}
+		}
+		if r.RR != r.ClusterID.IsValid() || r.RR && r.AS.IBGP != IBGPRouteReflector {
+			t.Fatalf("router %s: rr %v cluster-id %v in a %v AS", r.Name, r.RR, r.ClusterID, r.AS.IBGP)
+		}
+	}
+	for _, k := range l.Links {
+		if k.Cost < 1 || k.Cost > 65535 || (k.LAN == nil) != (k.BGP[0] != nil && k.BGP[1] != nil) {
+			t.Fatalf("link %v: cost %d, bgp %v", k, k.Cost, k.BGP)
+		}
+		if k.Relation != RelNone && (k.LAN != nil || k.A.Node.Router().AS == k.B.Node.Router().AS) {
+			t.Fatalf("link %v: relation %v", k, k.Relation)
+		}
+	}
+	if l.Routing == nil {
+		t.Fatal("nil Routing")
 	}
 	for _, r := range l.Routers {
 		if !r.RouterID.Is4() || r.RouterID.IsUnspecified() {

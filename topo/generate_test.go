@@ -129,6 +129,57 @@ func TestGenerateBALoads(t *testing.T) {
 	}
 }
 
+func TestGenerateBARelations(t *testing.T) {
+	const n, m = 120, 2
+	plain, _ := GenerateBA(n, m, 5)
+	if zero, _ := GenerateBAWith(n, m, 5, BAOptions{}); !bytes.Equal(plain, zero) {
+		t.Fatal("GenerateBAWith with zero options differs from GenerateBA")
+	}
+	src, err := GenerateBAWith(n, m, 5, BAOptions{Relations: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := GenerateBAWith(n, m, 5, BAOptions{Relations: true})
+	if !bytes.Equal(src, again) {
+		t.Fatal("same parameters, different files")
+	}
+	l, err := Parse("ba.yaml", src)
+	if err != nil {
+		var b bytes.Buffer
+		WriteErrors(&b, err)
+		t.Fatalf("generated file does not load:\n%s", b.String())
+	}
+	lp, _ := Parse("ba.yaml", plain)
+	g, _ := BarabasiAlbert(n, m, 5)
+	if len(l.Links) != len(g.Edges) || len(l.Sessions) != len(lp.Sessions) {
+		t.Fatalf("%d links, %d sessions; want %d and %d", len(l.Links), len(l.Sessions), len(g.Edges), len(lp.Sessions))
+	}
+	for i, k := range l.Links {
+		e := g.Edges[i]
+		a, b := k.A.Node.Router(), k.B.Node.Router()
+		// The older AS (lower index) provides for the newer.
+		if a.Name != fmt.Sprintf("r%d", e[0]+1) || b.Name != fmt.Sprintf("r%d", e[1]+1) || a.AS.Number >= b.AS.Number {
+			t.Fatalf("link %d is %s-%s, edge %v", i, a.Name, b.Name, e)
+		}
+		if k.Relation != RelProviderCustomer || k.RoleOf(&a.Node) != RoleProvider || k.RoleOf(&b.Node) != RoleCustomer {
+			t.Fatalf("link %d %s-%s: relation %v", i, a.Name, b.Name, k.Relation)
+		}
+		// Addresses are those of the plain file: relations move nothing.
+		if k.A.Addrs[0] != lp.Links[i].A.Addrs[0] {
+			t.Fatalf("link %d: %v, plain %v", i, k.A.Addrs[0], lp.Links[i].A.Addrs[0])
+		}
+	}
+	// Only r1 has no provider: every other AS joined by linking to older
+	// ones, which became its providers.
+	hasProvider := map[string]bool{}
+	for _, k := range l.Links {
+		hasProvider[k.B.Node.Name] = true
+	}
+	if hasProvider["r1"] || len(hasProvider) != n-1 {
+		t.Errorf("%d ASes have a provider (r1: %v); want all but r1", len(hasProvider), hasProvider["r1"])
+	}
+}
+
 func TestGenerateBALimits(t *testing.T) {
 	for _, c := range []struct{ n, m int }{{1, 1}, {3, 0}, {2, 2}, {MaxBARouters + 1, 2}} {
 		if _, err := GenerateBA(c.n, c.m, 1); err == nil {

@@ -101,12 +101,21 @@ type Lab struct {
 	Links []*Link
 	// LANs are the routers' host LANs, in router order.
 	LANs []*LAN
-	// Sessions are the BGP sessions the lab runs, generated from the links:
-	// for every link between two routers, one session per address family
-	// that both ends have a global address of (see docs/design.md).
+	// Sessions are the BGP sessions the lab runs: first, in link order,
+	// one per router link and address family both ends have a global
+	// address of, for every link between two ASes and every link inside an
+	// AS whose iBGP is per-link; then the iBGP sessions between loopbacks
+	// of the full-mesh and route-reflector ASes, in AS order, each pair of
+	// routers in router order, IPv4 before IPv6 (see docs/design.md).
 	Sessions []*Session
 	// Pools are the address pools automatic allocation drew from.
 	Pools Pools
+	// Routing holds the named policy objects of the file's `routing:`
+	// section; never nil.
+	Routing *Routing
+	// RelationLocalPref is the LOCAL_PREF relation policy sets on import
+	// (`bgp: {relation-local-pref: ...}`; defaults 200, 150, 100).
+	RelationLocalPref RelationLocalPref
 
 	nodes map[string]*Node
 }
@@ -225,6 +234,13 @@ type AS struct {
 	Name    string // optional description
 	Routers []*Router
 	Pos     Pos
+	// IBGP is how the AS's routers peer with each other (`ibgp:`; default
+	// IBGPFullMesh, which with one router makes no session).
+	IBGP IBGPMode
+	// ClusterID is the route reflectors' CLUSTER_ID (RFC 4456) for an
+	// IBGPRouteReflector AS: `cluster-id:`, or the lowest router ID among
+	// its reflectors. Invalid (zero) for other modes.
+	ClusterID netip.Addr
 }
 
 // Router is a BGP router.
@@ -246,6 +262,34 @@ type Router struct {
 	// ExaBGP) in the namespace. Sessions to them are still generated, and
 	// the lab's side of each is configured as usual.
 	External bool
+	// Loopbacks are the router's loopback addresses, one per family it
+	// has an interface address of (or a written loopback of), IPv4 first:
+	// written (`loopback:`) or allocated. They go on the namespace's lo,
+	// and iBGP sessions between loopbacks use them as transport addresses.
+	Loopbacks []netip.Addr
+	// RR makes the router a route reflector for every other router of its
+	// AS (an IBGPRouteReflector AS only).
+	RR bool
+	// ClusterID is a reflector's CLUSTER_ID: its own `cluster-id:`, else
+	// its AS's. Invalid (zero) when RR is false.
+	ClusterID netip.Addr
+	// NextHopSelf makes the router the next hop of the eBGP-learned routes
+	// it sends over iBGP sessions (default true; `next-hop-self: false`
+	// keeps the eBGP next hop).
+	NextHopSelf bool
+	// Aggregates are the aggregate routes the router originates (RFC 4271
+	// §9.2.2.2), in file order.
+	Aggregates []Aggregate
+}
+
+// Loopback returns the router's loopback of family f.
+func (r *Router) Loopback(f Family) (netip.Addr, bool) {
+	for _, a := range r.Loopbacks {
+		if FamilyOf(a) == f {
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
 }
 
 // Origination is a route a router originates, with optional attributes.
@@ -303,6 +347,15 @@ type Link struct {
 	// Password is the TCP MD5 (RFC 2385) key of the BGP sessions on this
 	// link, or "".
 	Password string
+	// Cost is the link's metric in its AS's underlay (1..65535, default
+	// 10); it matters on links inside an AS.
+	Cost int
+	// Relation is the business relationship of a link between two ASes
+	// (RelNone on host links and by default).
+	Relation Relation
+	// BGP holds the BGP settings of the A end and of the B end of a
+	// router link (never nil there); both are nil on host links.
+	BGP [2]*EndBGP
 	// BridgePort is set for the links of a LAN with several hosts: the
 	// name, in the router's namespace, of the veth end that is the
 	// bridge's port towards this host: "<LAN interface>p<k>" for the LAN's
@@ -322,6 +375,18 @@ func (k *Link) Other(i *Interface) *Interface {
 }
 
 func (k *Link) String() string { return k.A.Name + " <-> " + k.B.Name }
+
+// BGPOf returns the BGP settings of the link's end at node n, or nil when
+// n is not a router end of the link.
+func (k *Link) BGPOf(n *Node) *EndBGP {
+	switch n {
+	case k.A.Node:
+		return k.BGP[0]
+	case k.B.Node:
+		return k.BGP[1]
+	}
+	return nil
+}
 
 // LAN is a router's host LAN. With one host it is a veth pair, as in
 // IPMininet; with several, the router's LAN interface is a bridge in the
@@ -351,18 +416,27 @@ type BGPConfig struct {
 	CompareRouterID bool
 }
 
-// Session is a BGP session the lab runs over a link.
+// Session is a BGP session the lab runs, over a link or between two
+// loopbacks of one AS.
 type Session struct {
 	// Index is the session's position in Lab.Sessions.
 	Index int
 	// Family is the family of the transport addresses and of the unicast
 	// routes the session carries.
 	Family Family
-	Link   *Link
-	// A is the link's A side, B the other.
+	// Link is the link the session runs over, or nil for an iBGP session
+	// between loopbacks (which the AS's underlay routes).
+	Link *Link
+	// A is the link's A side, B the other; between loopbacks, A is the
+	// router that comes first in the file.
 	A, B SessionEnd
-	// Password is the link's TCP MD5 key, or "".
+	// Password is the link's TCP MD5 key, or "". Each end's effective key
+	// (a per-end `password:` overrides the link's) is its BGP.Password.
 	Password string
+	// RRClient is set when one end is a route reflector and the other its
+	// client: it is the client. Nil otherwise (two reflectors are
+	// non-client peers).
+	RRClient *Router
 }
 
 // IBGP reports whether both ends are in the same AS.
@@ -379,13 +453,35 @@ func (s *Session) End(r *Router) (local, peer SessionEnd, ok bool) {
 	return SessionEnd{}, SessionEnd{}, false
 }
 
+// RRClientOf reports whether, from router r's side, the peer is r's
+// route-reflector client.
+func (s *Session) RRClientOf(r *Router) bool {
+	return s.RRClient != nil && s.RRClient != r && (s.A.Router == r || s.B.Router == r)
+}
+
+// PeerRole returns what the other end is to router r across the session's
+// link (RoleNone for loopback sessions and links without a relation).
+func (s *Session) PeerRole(r *Router) Role {
+	_, peer, ok := s.End(r)
+	if !ok || s.Link == nil {
+		return RoleNone
+	}
+	return s.Link.RoleOf(&peer.Router.Node)
+}
+
 // SessionEnd is one router's side of a session.
 type SessionEnd struct {
 	Router *Router
-	Iface  *Interface
-	// Addr is this end's global address on the link, the session's transport
-	// address.
+	// Iface is this end's interface on the link, nil for a loopback session.
+	Iface *Interface
+	// Addr is this end's global address on the link, or its loopback: the
+	// session's transport address.
 	Addr netip.Addr
+	// Loopback is set when Addr is the router's loopback (Link is nil).
+	Loopback bool
+	// BGP is this end's settings on the link (Link.BGP), nil for a
+	// loopback session.
+	BGP *EndBGP
 }
 
 // Pools are the address pools automatic allocation draws from, in order of
@@ -397,6 +493,10 @@ type Pools struct {
 	LANIPv4  netip.Prefix // router LANs, /LANIPv4Len each
 	LANIPv6  netip.Prefix // router LANs, /64 each
 	RouterID netip.Prefix // router IDs, one address each
+	// LoopbackIPv4 and LoopbackIPv6 hold the routers' loopbacks, one
+	// address each from the pool's second (.1, ::1) on.
+	LoopbackIPv4 netip.Prefix
+	LoopbackIPv6 netip.Prefix
 
 	LinkIPv4Len int
 	LANIPv4Len  int

@@ -31,6 +31,13 @@ func WriteDOT(w io.Writer, l *Lab) error {
 			if r.External {
 				style, extra = "rounded,dashed", "\nexternal"
 			}
+			if len(as.Routers) > 1 && len(r.Loopbacks) > 0 {
+				// Loopbacks matter where iBGP runs between them.
+				extra += "\nlo " + addrJoin(r.Loopbacks, "\nlo ")
+			}
+			if r.RR {
+				extra += "\nroute reflector"
+			}
 			p("\t\t%s [shape=box, style=%s, label=%s];\n", dotQuote(r.Name), dotQuote(style),
 				dotQuote(r.Name+"\n"+r.RouterID.String()+extra))
 			if r.LAN == nil {
@@ -79,12 +86,30 @@ func WriteDOT(w io.Writer, l *Lab) error {
 			for _, a := range k.A.Addrs {
 				nets = append(nets, a.Masked())
 			}
-			attrs += ", label=" + dotQuote(addrList(nets, "\n", true))
+			label := addrList(nets, "\n", true)
+			if k.Cost != DefaultCost {
+				label += fmt.Sprintf("\ncost %d", k.Cost)
+			}
+			attrs += ", label=" + dotQuote(label)
 		}
+		var styles []string
 		if k.LAN != nil {
 			attrs += ", color=gray40"
 		} else if k.Password != "" {
-			attrs += ", style=bold"
+			styles = append(styles, "bold")
+		}
+		// Relations as CAIDA draws them: an arrow from provider to
+		// customer; peers dashed.
+		switch k.Relation {
+		case RelProviderCustomer:
+			attrs += ", dir=forward"
+		case RelCustomerProvider:
+			attrs += ", dir=back"
+		case RelPeer:
+			styles = append(styles, "dashed")
+		}
+		if len(styles) > 0 {
+			attrs += ", style=" + dotQuote(strings.Join(styles, ","))
 		}
 		p("\t%s -- %s [%s];\n", dotQuote(k.A.Node.Name), dotQuote(k.B.Node.Name), attrs)
 	}
@@ -96,6 +121,15 @@ func WriteDOT(w io.Writer, l *Lab) error {
 func dotQuote(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 	return `"` + r.Replace(s) + `"`
+}
+
+// addrJoin joins addresses.
+func addrJoin(as []netip.Addr, sep string) string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.String()
+	}
+	return strings.Join(out, sep)
 }
 
 // addrList joins prefixes; bare drops the lengths.
@@ -125,6 +159,12 @@ func WriteText(w io.Writer, l *Lab) error {
 		if as.Name != "" {
 			p(" %q", as.Name)
 		}
+		if len(as.Routers) > 1 {
+			p("  ibgp %s", as.IBGP)
+			if as.ClusterID.IsValid() {
+				p(" cluster-id %s", as.ClusterID)
+			}
+		}
 		p("\n")
 		for _, r := range as.Routers {
 			p("  router %s  id %s  keepalive %s hold %s connect-retry %s", r.Name, r.RouterID,
@@ -135,7 +175,16 @@ func WriteText(w io.Writer, l *Lab) error {
 			if r.External {
 				p("  external")
 			}
+			if r.RR {
+				p("  rr cluster-id %s", r.ClusterID)
+			}
+			if !r.NextHopSelf {
+				p("  no next-hop-self")
+			}
 			p("\n")
+			if len(r.Loopbacks) > 0 {
+				p("    loopback    %s\n", addrJoin(r.Loopbacks, " "))
+			}
 			for _, i := range r.Interfaces {
 				p("    %-11s %-40s", i.Name, addrList(i.Addrs, " ", true))
 				switch {
@@ -146,12 +195,34 @@ func WriteText(w io.Writer, l *Lab) error {
 					}
 					p(" LAN %s", strings.Join(names, " "))
 				default:
-					p(" to %s", i.Link.Other(i).Name)
+					k := i.Link
+					p(" to %s", k.Other(i).Name)
+					if role := k.RoleOf(k.Other(i).Node); role != RoleNone {
+						p(" %s", role)
+					}
+					if k.Cost != DefaultCost {
+						p(" cost %d", k.Cost)
+					}
+					if e := k.BGPOf(i.Node); e != nil {
+						if d := e.describe(k.Password); d != "" {
+							p("\n      bgp%s", d)
+						}
+					}
 				}
 				p("\n")
 			}
 			for _, o := range r.Originate {
 				p("    originates %s\n", o.describe())
+			}
+			for _, a := range r.Aggregates {
+				p("    aggregates %s", a.Prefix)
+				if a.SummaryOnly {
+					p(" summary-only")
+				}
+				if a.ASSet {
+					p(" as-set")
+				}
+				p("\n")
 			}
 		}
 	}
@@ -168,15 +239,32 @@ func WriteText(w io.Writer, l *Lab) error {
 		}
 		p("\n")
 	}
+	writeRouting(p, l)
 	for _, s := range l.Sessions {
 		kind := "eBGP"
 		if s.IBGP() {
 			kind = "iBGP"
 		}
+		end := func(e SessionEnd) string {
+			if e.Iface == nil {
+				return e.Router.Name + ":lo"
+			}
+			return e.Iface.Name
+		}
 		p("session %d %s %s  %s %s AS%d  --  %s %s AS%d", s.Index, s.Family, kind,
-			s.A.Iface.Name, s.A.Addr, s.A.Router.AS.Number, s.B.Iface.Name, s.B.Addr, s.B.Router.AS.Number)
-		if s.Password != "" {
+			end(s.A), s.A.Addr, s.A.Router.AS.Number, end(s.B), s.B.Addr, s.B.Router.AS.Number)
+		pa, pb := s.Password, s.Password
+		if s.A.BGP != nil {
+			pa, pb = s.A.BGP.Password, s.B.BGP.Password
+		}
+		switch {
+		case pa != pb:
+			p("  md5 keys differ")
+		case pa != "":
 			p("  md5")
+		}
+		if s.RRClient != nil {
+			p("  rr-client %s", s.RRClient.Name)
 		}
 		p("\n")
 	}

@@ -82,7 +82,11 @@ type rRouter struct {
 	routerID  netip.Addr
 	bgp       BGPConfig
 	originate []Origination // the file's prefixes, duplicates dropped
-	r         *Router
+	// loopbacks are the router's loopbacks per family (as /32 and /128),
+	// written or allocated.
+	loopbacks  map[Family]rawAddr
+	aggregates []Aggregate
+	r          *Router
 }
 
 type rHost struct {
@@ -101,6 +105,8 @@ type rLink struct {
 	// addrs are the two ends' addresses per family, explicit or allocated.
 	addrs [2]map[Family]rawAddr
 	k     *Link
+	// bgp are the resolved settings of the two ends.
+	bgp [2]*EndBGP
 	// noAuto is set when the link's explicit addresses were invalid:
 	// nothing is allocated for it, to avoid a second, misleading error.
 	noAuto bool
@@ -125,6 +131,12 @@ type builder struct {
 	// used holds every interface subnet and originated prefix, for the
 	// allocators.
 	used *prefixSet
+	// ibgp is every AS's iBGP mode, asRouters its routers in file order.
+	ibgp      map[uint32]IBGPMode
+	asRouters map[uint32][]*rRouter
+	asOrder   []uint32 // ASes in order of their first router
+	// rawPolicies are the policies as decoded, by name.
+	rawPolicies map[string]*rawPolicy
 }
 
 func (b *builder) build() *Lab {
@@ -140,14 +152,21 @@ func (b *builder) build() *Lab {
 	b.resolveRouters()
 	b.resolveHosts()
 	b.resolveLinks()
+	b.resolveRouting()
+	b.resolveIBGP()
+	b.resolveLinkSettings()
+	b.checkIBGPConnected()
 	b.checkIfaceNames()
 	b.explicitLinkAddrs()
 	b.explicitLANAddrs()
 	b.checkAddrs()
+	b.checkLoopbacks()
 	b.allocate()
+	b.allocateLoopbacks()
 	for _, rr := range b.rlist {
 		rr.bgp = b.bgpConfig(rr)
 		rr.originate = b.originations(rr)
+		rr.aggregates = b.aggregates(rr)
 	}
 	if len(b.errs) > 0 {
 		return nil
@@ -184,7 +203,8 @@ func (b *builder) pools() {
 	p := Pools{
 		LinkIPv4: DefaultLinkIPv4, LinkIPv6: DefaultLinkIPv6,
 		LANIPv4: DefaultLANIPv4, LANIPv6: DefaultLANIPv6,
-		RouterID:    DefaultRouterID,
+		RouterID:     DefaultRouterID,
+		LoopbackIPv4: DefaultLoopbackIPv4, LoopbackIPv6: DefaultLoopbackIPv6,
 		LinkIPv4Len: DefaultLinkIPv4Len, LANIPv4Len: DefaultLANIPv4Len,
 		Families: []Family{IPv4, IPv6},
 	}
@@ -215,6 +235,22 @@ func (b *builder) pools() {
 	check(a.lan4, &p.LANIPv4, "ipv4-lans", IPv4, p.LANIPv4Len)
 	check(a.lan6, &p.LANIPv6, "ipv6-lans", IPv6, 64)
 	check(a.routerIDs, &p.RouterID, "router-ids", IPv4, 31)
+	for _, lo := range []struct {
+		s   setting[netip.Prefix]
+		dst *netip.Prefix
+		key string
+		fam Family
+	}{{a.lo4, &p.LoopbackIPv4, "ipv4-loopbacks", IPv4}, {a.lo6, &p.LoopbackIPv6, "ipv6-loopbacks", IPv6}} {
+		switch s := lo.s; {
+		case !s.set:
+		case FamilyOf(s.v.Addr()) != lo.fam:
+			b.errorf(s.pos, ErrAddress, "addressing %s must be an %s prefix, got %s", lo.key, lo.fam, s.v)
+		case s.v.Bits() == s.v.Addr().BitLen():
+			b.errorf(s.pos, ErrAddress, "addressing %s %s holds no loopback: a pool's first address is never handed out", lo.key, s.v)
+		default:
+			*lo.dst = s.v
+		}
+	}
 	if a.routerIDs.set && p.RouterID == a.routerIDs.v && p.RouterID.Addr().IsUnspecified() && p.RouterID.Bits() == 31 {
 		// 0.0.0.0/31 would only hold the invalid identifier 0.0.0.0.
 		b.errorf(a.routerIDs.pos, ErrAddress, "addressing router-ids %s holds no valid router ID", p.RouterID)
@@ -984,27 +1020,8 @@ func (b *builder) assemble() {
 		}
 	}
 
-	// Sessions: one per link and family both ends have an address of.
-	for _, k := range lab.Links {
-		if k.LAN != nil {
-			continue
-		}
-		for _, f := range []Family{IPv4, IPv6} {
-			pa, okA := k.A.Addr(f)
-			pb, okB := k.B.Addr(f)
-			if !okA || !okB {
-				continue
-			}
-			lab.Sessions = append(lab.Sessions, &Session{
-				Index:    len(lab.Sessions),
-				Family:   f,
-				Link:     k,
-				A:        SessionEnd{Router: k.A.Node.Router(), Iface: k.A, Addr: pa.Addr()},
-				B:        SessionEnd{Router: k.B.Node.Router(), Iface: k.B, Addr: pb.Addr()},
-				Password: k.Password,
-			})
-		}
-	}
+	b.assemblePolicy()
+	b.sessions()
 }
 
 // originations returns the prefixes a router's entry lists, reporting any

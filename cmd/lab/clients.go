@@ -194,7 +194,7 @@ func labState(name string) (netemu.State, bool, error) {
 		return netemu.State{}, false, err
 	}
 	for _, s := range sts {
-		if s.Name == name {
+		if s.Name == name && s.Kind == "" {
 			return s, true, nil
 		}
 	}
@@ -230,6 +230,9 @@ func cmdLs(args []string) error {
 	tw := tabwriter.NewWriter(os.Stdout, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tPID\tSTATE\tNODES\tTOPOLOGY")
 	for _, s := range sts {
+		if s.Kind != "" {
+			continue // a test run's state file: `lab clean` knows it
+		}
 		// The daemon's pid (checked against its start time), not a ping
 		// of its socket: a busy daemon may take seconds to answer.
 		state := "running"
@@ -358,28 +361,19 @@ func cmdValidate(args []string) error {
 	return nil
 }
 
-func cmdGraph(args []string) error {
-	if len(args) != 1 {
-		return errors.New("usage: lab graph FILE   (lab graph f.yaml | dot -Tsvg > f.svg)")
-	}
-	m, err := topo.Load(args[0])
-	if err != nil {
-		return topoError(err)
-	}
-	return topo.WriteDOT(os.Stdout, m)
-}
-
 func cmdGenerate(args []string) error {
+	const usage = "usage: lab generate ba -n N [-m M] [--seed S] [--relations] [-o FILE]"
 	if len(args) == 0 || args[0] != "ba" {
-		return errors.New("usage: lab generate ba -n N [-m M] [--seed S] [-o FILE]")
+		return errors.New(usage)
 	}
 	args = args[1:]
 	nStr, args, okN := flagValue(args, "-n")
 	mStr, args, _ := flagValue(args, "-m")
 	seedStr, args, _ := flagValue(args, "--seed", "-seed")
 	out, args, _ := flagValue(args, "-o")
+	relations, args := flagBool(args, "--relations", "-relations")
 	if !okN || len(args) != 0 {
-		return errors.New("usage: lab generate ba -n N [-m M] [--seed S] [-o FILE]")
+		return errors.New(usage)
 	}
 	n, err := strconv.Atoi(nStr)
 	if err != nil {
@@ -397,7 +391,7 @@ func cmdGenerate(args []string) error {
 			return fmt.Errorf("--seed %q: not a number", seedStr)
 		}
 	}
-	b, err := topo.GenerateBA(n, mm, seed)
+	b, err := topo.GenerateBAWith(n, mm, seed, topo.BAOptions{Relations: relations})
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +18,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"lab/internal/testrun"
 )
 
 // The test binary is also the lab binary: with labMainEnv set it runs
@@ -27,12 +27,16 @@ import (
 // the shell and every client as the user runs them.
 const labMainEnv = "LAB_TEST_RUN_MAIN"
 
+// Otherwise it is a recorded test run (lab/internal/testrun): the labs
+// the tests start (their state directories are t.TempDir()s, in the run's
+// directory) and their daemons (which inherit the run's mark) are removed
+// on SIGINT and SIGTERM too, and by `lab clean` if the binary is killed.
 func TestMain(m *testing.M) {
 	if os.Getenv(labMainEnv) == "1" {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	testrun.Main(m)
 }
 
 // testLab is one lab under test: a unique name and its own state directory.
@@ -49,19 +53,17 @@ func needRootT(t *testing.T) {
 	}
 }
 
-// newTestLab names a lab uniquely and registers a cleanup that tears it
-// down and checks that nothing of it is left.
+// newTestLab names a lab uniquely (its namespaces are named like the test
+// run's) and registers a cleanup that removes what a failed or
+// interrupted test left of it.
 func newTestLab(t *testing.T) *testLab {
 	t.Helper()
 	needRootT(t)
-	b := make([]byte, 3)
-	rand.Read(b)
-	l := &testLab{t: t, name: "t" + hex.EncodeToString(b), runDir: t.TempDir()}
-	t.Cleanup(func() {
-		if !t.Failed() {
+	l := &testLab{t: t, name: testrun.Name(t), runDir: t.TempDir()}
+	testrun.Cleanup(t, func() {
+		if _, err := os.Stat(filepath.Join(l.runDir, l.name+".json")); err != nil && !t.Failed() {
 			return
 		}
-		// A failed test may have left its lab: remove it for the next.
 		l.run(nil, "down", l.name)
 		l.run(nil, "clean")
 	})

@@ -11,7 +11,7 @@
 //	lab cmd [--json] NAME LINE...   run shell commands, exit status says if they succeeded
 //	lab exec NAME NODE -- CMD...    run a program inside a node
 //	lab validate FILE...      check topology files, print every problem
-//	lab graph FILE            print the topology as Graphviz DOT
+//	lab graph FILE [--format svg|dot|json] [-o FILE]   draw the topology
 //	lab generate ba -n N      write a Barabási–Albert topology of N ASes
 //	lab clean                 remove what crashed labs left behind
 package main
@@ -35,9 +35,12 @@ Commands:
   cmd [--json] NAME LINE...     run shell commands on a running lab (exit status 1 if one fails)
   exec NAME NODE [--] CMD...    run a program inside a node's namespace
   validate FILE...              check topology files and print every problem found
-  graph FILE                    print the topology as Graphviz DOT (lab graph f.yaml | dot -Tsvg)
-  generate ba -n N [-m M] [--seed S] [-o FILE]
-                                write a Barabási–Albert topology of N ASes (one router, one prefix each)
+  graph FILE [--format svg|dot|json] [-o FILE]
+                                draw the topology: SVG (default; DOT when stdout is a terminal),
+                                Graphviz DOT, or JSON geometry; -o's extension picks the format
+  generate ba -n N [-m M] [--seed S] [--relations] [-o FILE]
+                                write a Barabási–Albert topology of N ASes (one router, one prefix each);
+                                --relations: each link's older AS is the provider of the newer
   clean                         remove the namespaces, processes and files of labs whose daemon died
 
 Environment:

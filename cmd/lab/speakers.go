@@ -30,7 +30,10 @@ func (d *labDaemon) startSpeakers(ctx context.Context, progress func(string, ...
 		if r.External {
 			continue
 		}
-		cfg := speakerconf.Config(d.model, r, d.net.NamespacePath(r.Name))
+		cfg, err := speakerconf.Config(d.model, r, d.net.NamespacePath(r.Name))
+		if err != nil {
+			return fail(err)
+		}
 		cfg.Log = &prefixWriter{prefix: r.Name + ": ", w: os.Stdout}
 		sp, err := speaker.New(cfg)
 		if err != nil {

@@ -22,7 +22,7 @@ func (e *Engine) exported(p *peerState, pfx netip.Prefix, d *rib.Dest) *rib.Path
 		// the seed's as2rb does for 2001:1234:1::/64.
 		return nil
 	}
-	if best.Src().IBGP && p.src.IBGP {
+	if best.Src().IBGP && p.src.IBGP && !e.reflects(best.Src(), p) {
 		return nil // iBGP-learned routes are not sent to iBGP peers
 	}
 	if best.Src().Local {
@@ -51,6 +51,24 @@ func (e *Engine) exported(p *peerState, pfx netip.Prefix, d *rib.Dest) *rib.Path
 	return best
 }
 
+// reflects reports whether a route reflector passes routes from the iBGP
+// source src to the iBGP peer p (RFC 4456 section 6): a client's routes
+// to every other iBGP peer, a non-client's to the clients only.
+func (e *Engine) reflects(src *rib.Source, p *peerState) bool {
+	return e.cfg.ClusterID.IsValid() && (src.RRClient || p.src.RRClient)
+}
+
+// ownNextHop reports whether best goes to p with a next hop that is not
+// ours: a reflected route keeps its next hop (RFC 4456 section 10), and
+// so does an eBGP route to an iBGP peer without next-hop-self.
+func ownNextHop(p *peerState, best *rib.Path) bool {
+	src := best.Src()
+	if !p.src.IBGP || src.Local {
+		return false
+	}
+	return src.IBGP || p.cfg.NextHopUnchanged
+}
+
 // plainExport reports whether what p is sent depends on nothing but the
 // learned attribute set and p itself: no export policy, no knob.
 func (e *Engine) plainExport(p *peerState) bool {
@@ -63,7 +81,7 @@ func (e *Engine) plainExport(p *peerState) bool {
 // denies it: our AS prepended for an eBGP peer, LOCAL_PREF for an iBGP
 // one. The next hop is self (exportNextHops).
 func (e *Engine) export(p *peerState, pfx netip.Prefix, best *rib.Path) (rib.Attrs, bool) {
-	out, prepend := e.exportBase(p, best)
+	out, prepend := e.exportStart(p, best)
 	cur := &out
 	for _, pol := range p.cfg.Export {
 		x, ok := pol.Apply(pfx, cur, p.cfg.PeerAS)
@@ -83,8 +101,27 @@ func (e *Engine) export(p *peerState, pfx netip.Prefix, best *rib.Path) (rib.Att
 	}
 	if !p.src.IBGP {
 		// LOCAL_PREF is not sent to an external peer (RFC 4271 section
-		// 5.1.5), whatever a policy set.
+		// 5.1.5), whatever a policy set; nor are our relation tags.
 		out.HasLocalPref, out.LocalPref = false, 0
+		out = e.stripTags(out)
+	}
+	if src := best.Src(); src.IBGP && p.src.IBGP {
+		// Reflected (RFC 4456 section 8): the ORIGINATOR_ID of the route's
+		// first speaker in the AS, and our cluster first in the
+		// CLUSTER_LIST.
+		in := best.Attrs.Extra()
+		x := *out.Extra()
+		x.OriginatorID = in.OriginatorID
+		if !x.OriginatorID.IsValid() {
+			x.OriginatorID = src.RouterID
+		}
+		x.ClusterList = append([]uint32{clusterID(e.cfg.ClusterID)}, in.ClusterList...)
+		out.Ext = &x
+	}
+	if ownNextHop(p, best) && best.NH.Global.IsValid() {
+		x := *out.Extra()
+		x.NextHop = best.NH.Global
+		out.Ext = &x
 	}
 	if best.Src().Local {
 		o := e.orig[pfx]
@@ -112,6 +149,23 @@ func prependASNs(path []rib.Segment, asns []uint32) []rib.Segment {
 	return path
 }
 
+// stripTags removes our relation tags from a set advertised to another
+// AS: they say where a route came from inside our AS, and another AS is
+// not told. Export policies see them first (export calls it after them).
+func (e *Engine) stripTags(out rib.Attrs) rib.Attrs {
+	if x := out.Extra(); hasTag(x.LargeCommunities, e.cfg.AS) {
+		y := *x
+		y.LargeCommunities = nil
+		for _, c := range x.LargeCommunities {
+			if !isTag(c, e.cfg.AS) {
+				y.LargeCommunities = append(y.LargeCommunities, c)
+			}
+		}
+		out.Ext = &y
+	}
+	return out
+}
+
 // exportBase is what every peer's export starts from, depending only on
 // the learned set and p: without the reflection attributes and the
 // weight, with LOCAL_PREF for an iBGP peer, without a learned MED, our
@@ -120,6 +174,16 @@ func prependASNs(path []rib.Segment, asns []uint32) []rib.Segment {
 // the fast encoder writes it as it encodes the AS_PATH, and spares an
 // allocation.
 func (e *Engine) exportBase(p *peerState, best *rib.Path) (out rib.Attrs, prepend uint32) {
+	out, prepend = e.exportStart(p, best)
+	if !p.src.IBGP {
+		out = e.stripTags(out)
+	}
+	return out, prepend
+}
+
+// exportStart is exportBase with our relation tags still on: what export
+// policies see.
+func (e *Engine) exportStart(p *peerState, best *rib.Path) (out rib.Attrs, prepend uint32) {
 	out = best.Attrs.Copy()
 	out.HasWeight, out.Weight = false, 0
 	if x := out.Extra(); x.OriginatorID.IsValid() || len(x.ClusterList) > 0 {
@@ -140,18 +204,6 @@ func (e *Engine) exportBase(p *peerState, best *rib.Path) (out rib.Attrs, prepen
 	if !best.Src().Local {
 		out.HasMED, out.MED = false, 0
 	}
-	if x := out.Extra(); hasTag(x.LargeCommunities, e.cfg.AS) {
-		// Our relation tags say where a route came from inside our AS:
-		// another AS is not told.
-		y := *x
-		y.LargeCommunities = nil
-		for _, c := range x.LargeCommunities {
-			if !isTag(c, e.cfg.AS) {
-				y.LargeCommunities = append(y.LargeCommunities, c)
-			}
-		}
-		out.Ext = &y
-	}
 	if e.draining {
 		x := *out.Extra()
 		if !slices.Contains(x.Communities, uint32(wire.CommunityGracefulShutdown)) {
@@ -161,6 +213,12 @@ func (e *Engine) exportBase(p *peerState, best *rib.Path) (out rib.Attrs, prepen
 		out.Ext = &x
 	}
 	return out, prepend
+}
+
+// clusterID returns a cluster identifier as CLUSTER_LIST carries it.
+func clusterID(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
 // TagFunction is the local data 1 of our relation tags: large communities
@@ -205,7 +263,7 @@ func exportNextHops(p *peerState, f wire.Family) (nh4 netip.Addr, mp []netip.Add
 // being local (its MED is kept), and an export policy on the prefix: then
 // the exported set is interned and recorded.
 func (e *Engine) outKey(p *peerState, pfx netip.Prefix, best *rib.Path) (k *rib.Attrs, exported, ok bool) {
-	if !best.Src().Local && e.plainExport(p) {
+	if !best.Src().Local && e.plainExport(p) && !ownNextHop(p, best) {
 		return e.in.Retain(best.Attrs), false, true
 	}
 	a, ok := e.export(p, pfx, best)

@@ -113,11 +113,15 @@ type Config struct {
 	RouterID netip.Addr
 	// CompareRouterID is FRR's `bgp bestpath compare-routerid`.
 	CompareRouterID bool
-	Peers           []peer.Config
-	Originate       []Origination
-	Clock           clock.Clock
-	Log             *bgplog.Log
-	Interner        *rib.Interner
+	// ClusterID makes the speaker a route reflector (RFC 4456) of this
+	// cluster for its peers marked RRClient; the zero Addr when it
+	// reflects nothing.
+	ClusterID netip.Addr
+	Peers     []peer.Config
+	Originate []Origination
+	Clock     clock.Clock
+	Log       *bgplog.Log
+	Interner  *rib.Interner
 	// Kick is called, on the engine's goroutine, for a peer whose address
 	// the kernel can reach again (the session engine then dials at once);
 	// it must not block.
@@ -243,8 +247,9 @@ func New(cfg Config) *Engine {
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	for i := range cfg.Peers {
 		p := &cfg.Peers[i]
+		ibgp := p.PeerAS == cfg.AS
 		e.peers = append(e.peers, &peerState{id: peer.ID(i), cfg: p, src: &rib.Source{
-			Addr: p.PeerAddr, AS: p.PeerAS, IBGP: p.PeerAS == cfg.AS, Name: p.Description,
+			Addr: p.PeerAddr, AS: p.PeerAS, IBGP: ibgp, RRClient: ibgp && p.RRClient && cfg.ClusterID.IsValid(), Name: p.Description,
 		}, out: make(map[wire.Family]*rib.AdjOut)})
 	}
 	return e
@@ -257,7 +262,10 @@ func (e *Engine) Start(f *fib.FIB, t *fib.Tracker) {
 	e.fib, e.track = f, t
 	var resolve rib.Resolver
 	if t != nil {
-		resolve = t.Resolve
+		resolve = func(a netip.Addr) rib.Resolution {
+			idx, ok := t.Resolve(a)
+			return rib.Resolution{OK: ok, IfIndex: idx}
+		}
 	}
 	e.nhs = rib.NewNextHops(resolve)
 	for _, fam := range families {
@@ -267,6 +275,9 @@ func (e *Engine) Start(f *fib.FIB, t *fib.Tracker) {
 	}
 	for _, o := range e.cfg.Originate {
 		e.announce(o)
+	}
+	for _, p := range e.peers {
+		e.defaultOriginate(p)
 	}
 	e.mu.Lock()
 	e.started = true
@@ -415,6 +426,64 @@ func (e *Engine) SetDraining(ctx context.Context, on bool) error {
 		}
 		e.resendAll()
 	})
+}
+
+// Reconfigure gives peer id a new configuration on the engine's goroutine:
+// its routes go through its (new) import pipeline again, from what it
+// sent, and every route is advertised to it again through its (new)
+// export side. Nothing is asked of the peer (soft reconfiguration).
+func (e *Engine) Reconfigure(ctx context.Context, id peer.ID, cfg peer.Config) error {
+	return e.do(ctx, func(e *Engine) {
+		p := e.peers[id]
+		p.cfg = &cfg
+		p.src.AS = cfg.PeerAS
+		p.src.IBGP = cfg.PeerAS == e.cfg.AS
+		p.src.RRClient = p.src.IBGP && cfg.RRClient && e.cfg.ClusterID.IsValid()
+		p.src.Name = cfg.Description
+		e.defaultOriginate(p)
+		e.reimport(p)
+		if p.up != nil {
+			for _, f := range p.up.Families {
+				e.advertiseAll(p, f, true)
+			}
+		}
+	})
+}
+
+// SetOptions changes the speaker-wide decision options: the decision
+// process runs again on every prefix, and every peer is sent its routes
+// again.
+func (e *Engine) SetOptions(ctx context.Context, compareRouterID bool, clusterID netip.Addr) error {
+	return e.do(ctx, func(e *Engine) {
+		e.cfg.CompareRouterID, e.cfg.ClusterID = compareRouterID, clusterID
+		for _, t := range e.tables {
+			t.CompareRouterID = compareRouterID
+			t.MarkAll()
+		}
+		for _, p := range e.peers {
+			p.src.RRClient = p.src.IBGP && p.cfg.RRClient && clusterID.IsValid()
+		}
+		e.resendAll()
+	})
+}
+
+// defaultOriginate originates the default routes of p's families towards
+// p when its configuration asks for it (FRR's `default-originate`), or
+// stops: an origination limited to the peers that ask.
+func (e *Engine) defaultOriginate(p *peerState) {
+	for _, d := range []netip.Prefix{netip.PrefixFrom(netip.IPv4Unspecified(), 0), netip.PrefixFrom(netip.IPv6Unspecified(), 0)} {
+		if !slices.Contains(p.cfg.AddressFamilies(), famOf(d)) {
+			continue
+		}
+		o, ok := e.orig[d]
+		has := ok && slices.Contains(o.Peers, p.cfg.PeerAddr)
+		switch {
+		case p.cfg.DefaultOriginate && !has:
+			e.announce(Origination{Prefix: d, Peers: []netip.Addr{p.cfg.PeerAddr}})
+		case !p.cfg.DefaultOriginate && has:
+			e.withdrawOrigination(d, []netip.Addr{p.cfg.PeerAddr})
+		}
+	}
 }
 
 // resendAll advertises every route to every peer again: what an export
@@ -837,5 +906,11 @@ func (e *Engine) kernelRoute(pfx netip.Prefix, p *rib.Path) (fib.Route, bool) {
 	if !nh.Global.IsValid() {
 		return fib.Route{}, false
 	}
-	return fib.Route{Dst: pfx, Gw: nh.Global, IfIndex: nh.IfIndex}, true
+	gw := nh.Global
+	if nh.Via.IsValid() {
+		// A next hop beyond our links (an iBGP peer's loopback): the
+		// kernel route goes through the IGP's gateway towards it.
+		gw = nh.Via
+	}
+	return fib.Route{Dst: pfx, Gw: gw, IfIndex: nh.IfIndex}, true
 }

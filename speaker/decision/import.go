@@ -43,6 +43,14 @@ func (e *Engine) importRoute(p *peerState, pfx netip.Prefix, a *rib.Attrs) (*rib
 	if n := countAS(a, e.cfg.AS); n > p.cfg.AllowASIn {
 		return nil, false
 	}
+	if p.src.IBGP && a.Ext != nil {
+		// RFC 4456 section 8: a route that left us, or our cluster,
+		// coming back.
+		if x := a.Ext; x.OriginatorID == e.cfg.RouterID ||
+			e.cfg.ClusterID.IsValid() && slices.Contains(x.ClusterList, clusterID(e.cfg.ClusterID)) {
+			return nil, false
+		}
+	}
 	gshut := hasCommunity(a, uint32(wire.CommunityGracefulShutdown))
 	if e.plainImport(p) && !gshut {
 		return e.in.Retain(a), true

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"runtime"
 	"sync"
 
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -42,7 +40,7 @@ type routeSocket struct {
 // openRouteSocket opens a route socket inside the namespace at nsPath
 // ("" for the caller's).
 func openRouteSocket(nsPath string) (*routeSocket, error) {
-	fd, err := SocketAt(nsPath, unix.NETLINK_ROUTE)
+	fd, err := rtnetlinkAt(nsPath)
 	if err != nil {
 		return nil, err
 	}
@@ -60,70 +58,6 @@ func openRouteSocket(nsPath string) (*routeSocket, error) {
 	}
 	// One answer per read (a datagram each), a few hundred bytes at most.
 	return &routeSocket{fd: fd}, nil
-}
-
-// SocketAt opens and binds a netlink socket of protocol proto inside the
-// namespace at nsPath ("" for the caller's), and returns its descriptor. A socket belongs to the namespace it was created
-// in for life, whatever thread uses it later; the thread that creates it
-// enters the namespace and leaves it, and if it cannot leave, it stays
-// locked so that the runtime destroys it with its goroutine.
-func SocketAt(nsPath string, proto int) (int, error) {
-	type res struct {
-		fd  int
-		err error
-	}
-	open := func() (int, error) {
-		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, proto)
-		if err != nil {
-			return -1, fmt.Errorf("fib: netlink socket: %w", err)
-		}
-		if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-			unix.Close(fd)
-			return -1, fmt.Errorf("fib: bind netlink socket: %w", err)
-		}
-		return fd, nil
-	}
-	if nsPath == "" {
-		return open()
-	}
-	ch := make(chan res, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- res{-1, fmt.Errorf("fib: current namespace: %w", err)}
-			return
-		}
-		defer orig.Close()
-		ns, err := netns.GetFromPath(nsPath)
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- res{-1, fmt.Errorf("fib: namespace %s: %w", nsPath, err)}
-			return
-		}
-		defer ns.Close()
-		if err := netns.Set(ns); err != nil {
-			runtime.UnlockOSThread()
-			ch <- res{-1, fmt.Errorf("fib: enter namespace %s: %w", nsPath, err)}
-			return
-		}
-		fd, oerr := open()
-		if err := netns.Set(orig); err != nil {
-			if oerr == nil {
-				unix.Close(fd)
-			}
-			ch <- res{-1, fmt.Errorf("fib: leave namespace %s: %w", nsPath, err)}
-			return // still locked: the thread dies with this goroutine
-		}
-		runtime.UnlockOSThread()
-		if oerr != nil {
-			oerr = fmt.Errorf("%w (in %s)", oerr, nsPath)
-		}
-		ch <- res{fd, oerr}
-	}()
-	r := <-ch
-	return r.fd, r.err
 }
 
 func (s *routeSocket) close() error { return unix.Close(s.fd) }

@@ -9,9 +9,9 @@
 // route of our own (RFC 4271 section 9.1.2.1 forbids resolving a next hop
 // through the route it is the next hop of).
 //
-// Both open their netlink sockets inside the namespace (netlink's
-// NewHandleAt and Subscribe with a namespace handle do so on a locked OS
-// thread), so nothing here changes the namespace of the calling thread.
+// Both open their netlink sockets inside the namespace, on a throwaway
+// thread (internal/nsthread), so nothing here changes the namespace of the
+// calling thread.
 package fib
 
 import (
@@ -21,9 +21,9 @@ import (
 	"sync"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"lab/internal/nsthread"
 	"lab/speaker/internal/prefixkey"
 )
 
@@ -143,24 +143,36 @@ func Open(nsPath string) (*FIB, error) {
 	return f, nil
 }
 
+// handleAt returns a netlink handle whose socket is opened inside the
+// namespace at nsPath ("" for the caller's): a socket belongs for life to
+// the namespace it was created in, whatever thread uses it later.
 func handleAt(nsPath string) (*netlink.Handle, error) {
-	if nsPath == "" {
-		h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
-		if err != nil {
-			return nil, fmt.Errorf("fib: netlink: %w", err)
+	var h *netlink.Handle
+	err := nsthread.Run(nsPath, func() error {
+		var err error
+		if h, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
+			if nsPath != "" {
+				return fmt.Errorf("netlink in %s: %w", nsPath, err)
+			}
+			return fmt.Errorf("netlink: %w", err)
 		}
-		return h, nil
-	}
-	ns, err := netns.GetFromPath(nsPath)
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("fib: namespace %s: %w", nsPath, err)
-	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
-	if err != nil {
-		return nil, fmt.Errorf("fib: netlink in %s: %w", nsPath, err)
+		return nil, fmt.Errorf("fib: %w", err)
 	}
 	return h, nil
+}
+
+// rtnetlinkAt opens a bound rtnetlink socket inside the namespace at
+// nsPath ("" for the caller's), for the route batcher and the
+// notification sockets.
+func rtnetlinkAt(nsPath string) (int, error) {
+	fd, err := nsthread.NetlinkSocket(nsPath, unix.NETLINK_ROUTE)
+	if err != nil {
+		return -1, fmt.Errorf("fib: %w", err)
+	}
+	return fd, nil
 }
 
 // flush deletes every route of our protocol in the main table.

@@ -91,7 +91,7 @@ func openHub() (*hub, error) {
 	if id, err := h.GetNetNsIdByFd(int(nsf.Fd())); err == nil && id >= 0 {
 		selfID = int32(id)
 	}
-	fd, err := SocketAt(hubNS, unix.NETLINK_ROUTE)
+	fd, err := rtnetlinkAt(hubNS)
 	if err != nil {
 		h.Close()
 		return nil, err

@@ -73,7 +73,7 @@ func joinAndFilter(fd int) error {
 // goroutine that turns whatever arrives on it into a signal on events.
 // The goroutine ends when t.mon is closed.
 func (t *Tracker) subscribeOwn(nsPath string, events chan struct{}) error {
-	fd, err := SocketAt(nsPath, unix.NETLINK_ROUTE)
+	fd, err := rtnetlinkAt(nsPath)
 	if err != nil {
 		return err
 	}

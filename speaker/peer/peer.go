@@ -103,6 +103,15 @@ type Config struct {
 	// DefaultOriginate advertises a default route of each family to the
 	// peer, whatever the table holds.
 	DefaultOriginate bool
+
+	// RRClient makes an iBGP peer our route-reflection client (RFC 4456):
+	// we reflect the routes it sends to every other iBGP peer, and the
+	// routes of our other iBGP peers to it.
+	RRClient bool
+	// NextHopUnchanged advertises routes learned from eBGP to this iBGP
+	// peer with their eBGP next hop instead of ours (next-hop-self off):
+	// the peer must reach that next hop through the IGP.
+	NextHopUnchanged bool
 }
 
 // Role is a peer's business relationship to us (Gao-Rexford): RFC 3765's
@@ -135,6 +144,10 @@ func (r Role) String() string {
 type Policy interface {
 	// Name names the policy in show output.
 	Name() string
+	// Fingerprint is a rendering of the policy's whole definition (its
+	// entries and the lists they use): two policies with the same
+	// fingerprint do the same, which tells `lab apply` what changed.
+	Fingerprint() string
 	// Apply runs the policy on the route to pfx with attribute set a,
 	// received from or advertised to a neighbour in AS neighborAS: it
 	// returns the set to use (a itself when nothing changed; a new set,

@@ -17,6 +17,7 @@ const (
 	ReasonOrigin
 	ReasonMED
 	ReasonPeerType
+	ReasonIGPMetric
 	ReasonOlder
 	ReasonRouterID
 	ReasonClusterLength
@@ -34,6 +35,7 @@ var reasonText = [...]string{
 	ReasonOrigin:        "Origin",
 	ReasonMED:           "MED",
 	ReasonPeerType:      "Peer Type",
+	ReasonIGPMetric:     "IGP Metric",
 	ReasonOlder:         "Older Path",
 	ReasonRouterID:      "Router ID",
 	ReasonClusterLength: "Cluster length",
@@ -56,7 +58,8 @@ func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 // that decided. The order is FRR's bgp_path_info_cmp, which refines RFC
 // 4271 section 9.1.2.2: weight, LOCAL_PREF, locally originated, AS_PATH
 // length, ORIGIN, MED (only between paths from the same neighbour AS),
-// eBGP over iBGP, then between two external paths the one already selected
+// eBGP over iBGP, the lower IGP cost to the next hop, then between two
+// external paths the one already selected
 // ("Older Path") unless compare-routerid is set, then the lower router ID
 // (ORIGINATOR_ID when present), the shorter CLUSTER_LIST, and the lower
 // peer address. aSel and bSel say which of the two was the best before.
@@ -82,6 +85,11 @@ func (t *Table) compare(a, b *Path, aSel, bSel bool) (bool, Reason) {
 	}
 	if ea, eb := a.Src().external(), b.Src().external(); ea != eb {
 		return ea, ReasonPeerType
+	}
+	// The nearest exit (hot-potato routing): the lower IGP cost to the
+	// next hop (RFC 4271 section 9.1.2.2 e).
+	if ma, mb := a.NH.Metric, b.NH.Metric; ma != mb {
+		return ma < mb, ReasonIGPMetric
 	}
 	if !t.CompareRouterID && a.Src().external() && b.Src().external() {
 		// Route stability: keep the path that is already selected.

@@ -35,9 +35,9 @@ type tpath struct {
 // build makes a table and adds paths in order (the last added is newest).
 func build(t testing.TB, compareRID bool, paths ...tpath) (*Table, *NextHops) {
 	t.Helper()
-	nhs := NewNextHops(func(a netip.Addr) (int, bool) {
+	nhs := NewNextHops(resolveBy(func(a netip.Addr) (int, bool) {
 		return 1, !a.IsLoopback() // ::1 stands for an unreachable next hop
-	})
+	}))
 	in := NewInterner()
 	tb := NewTable(in, nhs)
 	tb.CompareRouterID = compareRID
@@ -170,7 +170,7 @@ func TestReasonText(t *testing.T) {
 		got = append(got, r.String())
 	}
 	want := []string{"Nothing to Select", "First path received", "Weight", "Local Pref", "Local Route",
-		"AS Path", "Origin", "MED", "Peer Type", "Older Path", "Router ID", "Cluster length",
+		"AS Path", "Origin", "MED", "Peer Type", "IGP Metric", "Older Path", "Router ID", "Cluster length",
 		"Neighbor IP", "Nothing left to compare"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("reason text (-want +got):\n%s", diff)
@@ -185,12 +185,12 @@ func TestReasonText(t *testing.T) {
 // and the best moves to as3rc; when the link is back, they return.
 func TestNextHopTracking(t *testing.T) {
 	down := false
-	nhs := NewNextHops(func(a netip.Addr) (int, bool) {
+	nhs := NewNextHops(resolveBy(func(a netip.Addr) (int, bool) {
 		if a == netip.MustParseAddr("2001:12::b") {
 			return 2, !down
 		}
 		return 3, true
-	})
+	}))
 	in := NewInterner()
 	tb := NewTable(in, nhs)
 	tb.CompareRouterID = true
@@ -468,10 +468,10 @@ func ExampleReason() {
 // missing, link-local or unspecified.
 func TestNextHopsGet(t *testing.T) {
 	var resolved []netip.Addr
-	nhs := NewNextHops(func(a netip.Addr) (int, bool) {
+	nhs := NewNextHops(resolveBy(func(a netip.Addr) (int, bool) {
 		resolved = append(resolved, a)
 		return 2, true
-	})
+	}))
 	g, ll := netip.MustParseAddr("2001:12::b"), netip.MustParseAddr("fe80::b%eth0")
 	tests := []struct {
 		global, ll, want netip.Addr
@@ -548,5 +548,14 @@ func TestProcessReportsReplacedBest(t *testing.T) {
 	tb.Update(pfx, Path{Attrs: in.Intern(&Attrs{ASPath: seq(2, 5)}), NH: nhs.Get(peerB, netip.MustParseAddr("2001:12::b"), netip.Addr{})})
 	if old, nb := report(); old != nil || nb == nil || nb.Src() != peerB || nb.Attrs.PathLen() != 2 {
 		t.Errorf("after B's new path: old %+v, new %+v; want none, then B's new path", old, nb)
+	}
+}
+
+// resolveBy makes a Resolver of a function that answers with an
+// interface and reachability only.
+func resolveBy(f func(netip.Addr) (int, bool)) Resolver {
+	return func(a netip.Addr) Resolution {
+		idx, ok := f(a)
+		return Resolution{OK: ok, IfIndex: idx}
 	}
 }

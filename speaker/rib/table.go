@@ -20,6 +20,8 @@ type Source struct {
 	RouterID netip.Addr
 	// IBGP is set for a peer in the local AS.
 	IBGP bool
+	// RRClient is set for an iBGP peer we reflect routes for (RFC 4456).
+	RRClient bool
 	// Local marks the speaker's own originated routes.
 	Local bool
 	// Name describes the source in show output ("as2rb (eBGP)").
@@ -62,7 +64,16 @@ type NextHop struct {
 	Reachable bool
 	// IfIndex is the interface the next hop resolved through, or 0.
 	IfIndex int
-	refs    int32
+	// Metric is the IGP cost to the next hop (the metric of the route
+	// that covers it; 0 when it is on a link of ours): the decision
+	// process prefers the nearest exit (RFC 4271 section 9.1.2.2 e).
+	Metric uint32
+	// Via is the gateway of the route that covers the next hop, when it
+	// has one: a next hop that is not on a link of ours (an iBGP peer's
+	// loopback) is reached through it, and a kernel route names it, as
+	// the kernel does not resolve gateways recursively.
+	Via  netip.Addr
+	refs int32
 }
 
 // nhKey is a NextHop's identity in NextHops.
@@ -71,9 +82,16 @@ type nhKey struct {
 	global, linkLocal netip.Addr
 }
 
-// Resolver answers whether a next hop is reachable, and through which
-// interface.
-type Resolver func(netip.Addr) (ifindex int, ok bool)
+// Resolution is how the kernel reaches a next hop.
+type Resolution struct {
+	OK      bool
+	IfIndex int
+	Metric  uint32
+	Via     netip.Addr
+}
+
+// Resolver answers whether a next hop is reachable, and how.
+type Resolver func(netip.Addr) Resolution
 
 // NextHops is the set of next hops the paths of a speaker use, with their
 // reachability. It belongs to the RIB goroutine.
@@ -86,7 +104,7 @@ type NextHops struct {
 // nil r makes every next hop reachable.
 func NewNextHops(r Resolver) *NextHops {
 	if r == nil {
-		r = func(netip.Addr) (int, bool) { return 0, true }
+		r = func(netip.Addr) Resolution { return Resolution{OK: true} }
 	}
 	return &NextHops{m: make(map[nhKey]*NextHop), resolve: r}
 }
@@ -107,10 +125,14 @@ func (n *NextHops) Get(src *Source, global, linkLocal netip.Addr) *NextHop {
 	if src.Local {
 		h.Reachable = true // a local route needs no next hop
 	} else {
-		h.IfIndex, h.Reachable = n.resolve(h.Addr)
+		h.set(n.resolve(h.Addr))
 	}
 	n.m[k] = h
 	return h
+}
+
+func (h *NextHop) set(r Resolution) {
+	h.Reachable, h.IfIndex, h.Metric, h.Via = r.OK, r.IfIndex, r.Metric, r.Via
 }
 
 // Retain adds a reference to h.
@@ -140,9 +162,9 @@ func (n *NextHops) Refresh() []*NextHop {
 		if h.Src.Local {
 			continue
 		}
-		idx, ok := n.resolve(h.Addr)
-		if idx != h.IfIndex || ok != h.Reachable {
-			h.IfIndex, h.Reachable = idx, ok
+		r := n.resolve(h.Addr)
+		if r.OK != h.Reachable || r.IfIndex != h.IfIndex || r.Metric != h.Metric || r.Via != h.Via {
+			h.set(r)
 			changed = append(changed, h)
 		}
 	}

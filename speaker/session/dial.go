@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"runtime"
 	"strconv"
 	"syscall"
 
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"lab/speaker/peer"
@@ -34,33 +32,8 @@ func (d nsDialer) Dial(ctx context.Context, p *peer.Config) (net.Conn, error) {
 	if p.Password != "" {
 		nd.Control = md5Control(map[netip.Addr]string{p.PeerAddr: p.Password})
 	}
-	var c net.Conn
-	err := d.e.inNS(func() error {
-		var err error
-		c, err = nd.DialContext(ctx, "tcp", net.JoinHostPort(p.PeerAddr.String(), strconv.Itoa(d.e.port)))
-		return err
-	})
-	return c, err
-}
-
-// inNS runs fn on an OS thread inside the engine's namespace (or in the
-// caller's namespace when it has none). The socket fn opens is created
-// there. The thread is never unlocked: it ends with its goroutine, so its
-// namespace change never leaks to another goroutine.
-func (e *Engine) inNS(fn func() error) error {
-	if !e.hasNS {
-		return fn()
-	}
-	ch := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := netns.Set(e.ns); err != nil {
-			ch <- fmt.Errorf("enter namespace %s: %w", e.cfg.Namespace, err)
-			return
-		}
-		ch <- fn()
-	}()
-	return <-ch
+	// A nil namespace dials in the caller's.
+	return d.e.ns.Dial(ctx, &nd, "tcp", net.JoinHostPort(p.PeerAddr.String(), strconv.Itoa(d.e.port)))
 }
 
 // md5Control sets a TCP MD5 key (RFC 2385) per peer address on a socket
@@ -119,28 +92,22 @@ func (e *Engine) listen() ([]net.Listener, error) {
 		}
 	}
 	var ls []net.Listener
-	err := e.inNS(func() error {
-		for _, x := range []struct {
-			net, addr string
-			keys      map[netip.Addr]string
-		}{{"tcp4", "0.0.0.0", keys4}, {"tcp6", "::", keys6}} {
-			lc := net.ListenConfig{}
-			if len(x.keys) > 0 {
-				lc.Control = md5Control(x.keys)
-			}
-			l, err := lc.Listen(context.Background(), x.net, net.JoinHostPort(x.addr, strconv.Itoa(e.port)))
-			if err != nil {
-				return fmt.Errorf("listen on %s port %d in %s: %w", x.net, e.port, e.cfg.Namespace, err)
-			}
-			ls = append(ls, l)
+	for _, x := range []struct {
+		net, addr string
+		keys      map[netip.Addr]string
+	}{{"tcp4", "0.0.0.0", keys4}, {"tcp6", "::", keys6}} {
+		lc := net.ListenConfig{}
+		if len(x.keys) > 0 {
+			lc.Control = md5Control(x.keys)
 		}
-		return nil
-	})
-	if err != nil {
-		for _, l := range ls {
-			l.Close()
+		l, err := e.ns.Listen(context.Background(), &lc, x.net, net.JoinHostPort(x.addr, strconv.Itoa(e.port)))
+		if err != nil {
+			for _, l := range ls {
+				l.Close()
+			}
+			return nil, fmt.Errorf("listen on %s port %d in %s: %w", x.net, e.port, e.cfg.Namespace, err)
 		}
-		return nil, err
+		ls = append(ls, l)
 	}
 	return ls, nil
 }

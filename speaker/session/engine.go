@@ -24,8 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vishvananda/netns"
-
+	"lab/internal/nsthread"
 	"lab/speaker/clock"
 	"lab/speaker/internal/bgplog"
 	"lab/speaker/peer"
@@ -79,8 +78,8 @@ type Engine struct {
 	sessions []*session
 	byAddr   map[netip.Addr]*session
 
-	ns    netns.NsHandle
-	hasNS bool
+	// ns is the namespace sockets are opened in; nil for the caller's.
+	ns *nsthread.NS
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -122,14 +121,14 @@ func New(cfg Config) *Engine {
 }
 
 func (e *Engine) openNS() error {
-	if e.cfg.Namespace == "" || e.hasNS {
+	if e.cfg.Namespace == "" || e.ns != nil {
 		return nil
 	}
-	h, err := netns.GetFromPath(e.cfg.Namespace)
+	ns, err := nsthread.Open(e.cfg.Namespace)
 	if err != nil {
-		return fmt.Errorf("namespace %s: %w", e.cfg.Namespace, err)
+		return err
 	}
-	e.ns, e.hasNS = h, true
+	e.ns = ns
 	return nil
 }
 
@@ -206,10 +205,7 @@ func (e *Engine) Close() {
 			}
 		}
 	}
-	if e.hasNS {
-		e.ns.Close()
-		e.hasNS = false
-	}
+	e.ns.Close()
 }
 
 // changed tells waiters something may have changed.
@@ -303,6 +299,51 @@ func (e *Engine) Kick(id peer.ID) {
 	}
 }
 
+// Reconfigure gives the peer a new configuration (its address stays).
+// With reset, the session starts again at once: Cease/Administrative
+// Reset if it was up, and no idle hold (a student who fixed a wrong
+// remote-as does not wait for the back-off). A new password takes effect
+// on the listeners at once.
+func (e *Engine) Reconfigure(id peer.ID, cfg peer.Config, reset bool) error {
+	if cfg.PeerAddr != e.sessions[id].addr {
+		return fmt.Errorf("peer %d: the address may not change", id)
+	}
+	if err := e.setListenerKey(cfg.PeerAddr, cfg.Password); err != nil {
+		return err
+	}
+	return e.send(id, input{kind: inReconfigure, cfg: &cfg, on: reset})
+}
+
+// setListenerKey sets (or, with "", removes) the TCP MD5 key of peer a
+// on the listener of its family: a changed password is asked of the
+// peer's next connection.
+func (e *Engine) setListenerKey(a netip.Addr, key string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, l := range e.listeners {
+		tl, ok := l.(*net.TCPListener)
+		if !ok {
+			continue
+		}
+		la, _ := netip.ParseAddrPort(tl.Addr().String())
+		if la.Addr().Is4() != a.Is4() {
+			continue
+		}
+		rc, err := tl.SyscallConn()
+		if err != nil {
+			return err
+		}
+		var serr error
+		if err := rc.Control(func(fd uintptr) { serr = setMD5(int(fd), a, key) }); err != nil {
+			return err
+		}
+		if serr != nil {
+			return serr
+		}
+	}
+	return nil
+}
+
 // Teardown ends the peer's session with NOTIFICATION n and keeps it Idle
 // until it is cleared (`clear bgp`): what a session that exceeded its
 // maximum number of prefixes gets (RFC 4486). It never blocks.
@@ -383,7 +424,7 @@ func (e *Engine) Status(id peer.ID) Status {
 	st := &s.stats
 	st.mu.Lock()
 	out := Status{
-		State: st.state, AdminDown: st.adminDown, HeldDown: st.heldDown, Timers: s.timers, Sent: st.sent, Rcvd: st.rcvd,
+		State: st.state, AdminDown: st.adminDown, HeldDown: st.heldDown, Timers: st.timers, Sent: st.sent, Rcvd: st.rcvd,
 		Since: st.changed, Established: st.established, Dropped: st.dropped,
 		LastReset: st.lastReset, LastResetAt: st.lastResetAt, LastRead: st.lastRead, LastWrite: st.lastWrite,
 		LastNotification: st.lastNotif,

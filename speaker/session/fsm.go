@@ -100,6 +100,8 @@ func (s *session) dispatch(in input) {
 		s.fsm(PeerReachable, nil, in)
 	case inTeardown:
 		s.fsm(Teardown, nil, in)
+	case inReconfigure:
+		s.reconfigure(*in.cfg, in.on)
 	}
 }
 
@@ -370,6 +372,22 @@ func (s *session) clearHard() {
 	s.stopAll(&wire.Notification{Code: wire.CodeCease, Subcode: wire.SubcodeAdminReset}, AdminReset)
 	s.toIdle(false)
 	s.idleUntil = s.e.clock.Now() // start again at once
+}
+
+// reconfigure takes a new configuration; with reset, the session starts
+// again at once (ClearHard, and no idle hold left from earlier failures).
+func (s *session) reconfigure(cfg peer.Config, reset bool) {
+	s.cfg = cfg
+	s.ibgp = cfg.PeerAS == s.e.cfg.AS
+	s.timers = peerTimers(s.e.cfg.Timers, &cfg)
+	s.stats.mu.Lock()
+	s.stats.timers = s.timers
+	s.stats.mu.Unlock()
+	if !reset {
+		return
+	}
+	s.idleHold = s.e.cfg.IdleHold
+	s.fsm(ClearHard, nil, input{})
 }
 
 func (s *session) setHeldDown(down bool) {

@@ -38,7 +38,7 @@ func (s *session) readMessages(c *conn) {
 			if s.e.observe != nil {
 				x.raw, x.rawOpts = bytes.Clone(b), opts
 			}
-			if u, ok := fast.Decode(in, b, &opts, s.cfg.Interface, s.ibgp); ok {
+			if u, ok := fast.Decode(in, b, &opts, c.iface, c.ibgp); ok {
 				m, x.upd = fastUpdate, u
 				// Decoded again if a follower of the trace needs it.
 				s.trace.add(Received, s.e.clock.Now(), b, opts, nil)
@@ -54,7 +54,7 @@ func (s *session) readMessages(c *conn) {
 				opts = wire.Negotiate(c.localOpen, m)
 			case *wire.Update:
 				// An RFC 7606 error the UPDATE survives comes with it.
-				x.upd = ribwire.Convert(m, &opts, err, s.cfg.Interface, s.ibgp)
+				x.upd = ribwire.Convert(m, &opts, err, c.iface, c.ibgp)
 				x.upd.Intern(in)
 				x.err = nil
 			}

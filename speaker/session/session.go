@@ -75,6 +75,7 @@ type input struct {
 	on       bool
 	notif    *wire.Notification
 	text     string
+	cfg      *peer.Config
 	// raw is a received message's copy for the observer, encoded with
 	// rawOpts (Engine.Observe).
 	raw     []byte
@@ -84,14 +85,15 @@ type input struct {
 type inputKind uint8
 
 const (
-	inConn      inputKind = iota + 1 // a connection, dialled (outbound) or accepted
-	inDialFail                       // the dial failed
-	inRead                           // a message or a read error from a connection
-	inShutdown                       // administrative shutdown on (on) or off
-	inHardReset                      // clear bgp ADDR
-	inSoftReset                      // clear bgp ADDR soft
-	inKick                           // the peer's address became reachable
-	inTeardown                       // end the session with notif, and keep it down
+	inConn        inputKind = iota + 1 // a connection, dialled (outbound) or accepted
+	inDialFail                         // the dial failed
+	inRead                             // a message or a read error from a connection
+	inShutdown                         // administrative shutdown on (on) or off
+	inHardReset                        // clear bgp ADDR
+	inSoftReset                        // clear bgp ADDR soft
+	inKick                             // the peer's address became reachable
+	inTeardown                         // end the session with notif, and keep it down
+	inReconfigure                      // a new configuration (cfg), and a new session when on
 )
 
 // conn is one TCP connection of a session with its own OPEN exchange; a
@@ -113,6 +115,10 @@ type conn struct {
 	kaAt      time.Time
 	local     netip.AddrPort
 	remote    netip.AddrPort
+	// iface and ibgp are the session's when the connection came: what its
+	// reader decodes with (the session's own may change meanwhile).
+	iface string
+	ibgp  bool
 }
 
 func (c *conn) peerSupports(code wire.CapabilityCode) bool {
@@ -129,6 +135,7 @@ func (c *conn) peerSupports(code wire.CapabilityCode) bool {
 type session struct {
 	e      *Engine
 	id     peer.ID
+	addr   netip.Addr // the peer's address: fixed
 	cfg    peer.Config
 	name   string // peer address, as FRR names neighbours
 	ibgp   bool
@@ -180,19 +187,27 @@ type stats struct {
 	lastNotif   LastNotification
 	adminDown   bool
 	heldDown    bool
+	timers      peer.Timers
 }
 
-func newSession(e *Engine, id peer.ID, pc peer.Config) *session {
-	t := e.cfg.Timers
+// peerTimers returns the timers of a peer: its own, else the engine's.
+func peerTimers(defaults peer.Timers, pc *peer.Config) peer.Timers {
+	t := defaults
 	if pc.Timers != nil {
 		t = *pc.Timers
 	}
 	if t.ConnectRetry <= 0 {
 		t.ConnectRetry = peer.DefaultTimers.ConnectRetry
 	}
+	return t
+}
+
+func newSession(e *Engine, id peer.ID, pc peer.Config) *session {
+	t := peerTimers(e.cfg.Timers, &pc)
 	s := &session{
 		e:         e,
 		id:        id,
+		addr:      pc.PeerAddr,
 		cfg:       pc,
 		name:      pc.PeerAddr.String(),
 		ibgp:      pc.PeerAS == e.cfg.AS,
@@ -204,6 +219,7 @@ func newSession(e *Engine, id peer.ID, pc peer.Config) *session {
 	}
 	s.stats.changed = e.clock.Now()
 	s.stats.adminDown = pc.Shutdown
+	s.stats.timers = t
 	return s
 }
 
@@ -388,7 +404,7 @@ func (s *session) connection(nc net.Conn, outbound bool) {
 	// OpenSent and the first OPEN decides the collision (receiveOpen).
 	now := s.e.clock.Now()
 	c := &conn{nc: nc, outbound: outbound, state: OpenSent,
-		local: addrPort(nc.LocalAddr()), remote: addrPort(nc.RemoteAddr())}
+		local: addrPort(nc.LocalAddr()), remote: addrPort(nc.RemoteAddr()), iface: s.cfg.Interface, ibgp: s.ibgp}
 	c.localOpen = s.e.localOpen(&s.cfg, s.timers)
 	c.w = newWriter(nc, s.onSent)
 	s.conns = append(s.conns, c)

@@ -1,7 +1,10 @@
 // Package nstest builds throwaway network namespaces, veth pairs and
-// addresses for the speaker's kernel tests, with plain netlink. Every name
-// gets the caller's unique suffix, and everything is removed by t.Cleanup,
-// even when the test fails.
+// addresses for the speaker's kernel tests, with plain netlink. Every
+// namespace is named like the test run's (lab/internal/testrun) and
+// recorded in its state file before it is created, and everything is
+// removed at cleanup, even when the test fails or the binary is
+// interrupted; `lab clean` removes it if the binary is killed. A package
+// using it calls testrun.Main from its TestMain.
 package nstest
 
 import (
@@ -11,12 +14,14 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"lab/internal/nsthread"
+	"lab/internal/testrun"
 )
 
 // NeedRoot skips the test when it cannot create namespaces.
@@ -36,40 +41,45 @@ func Suffix() string {
 
 // NS is a namespace made for a test.
 type NS struct {
+	// Name is the registered name, "<run>-<n>-<the caller's name>".
 	Name string
 	Path string
 	H    *netlink.Handle
-	fd   netns.NsHandle
+	ns   *nsthread.NS
 }
 
-// New creates the namespace /run/netns/name (name must be unique to the
-// run), brings its loopback up, enables forwarding, and registers its
-// removal.
+// New creates a namespace called "<run>-<n>-name", registered under
+// /run/netns, brings its loopback up, enables forwarding, and registers
+// its removal.
 func New(t testing.TB, name string) *NS {
 	t.Helper()
 	NeedRoot(t)
-	fd, err := newNamed(name)
+	name = testrun.Name(t) + "-" + name
+	// Registered first, so it runs last: after the handles are closed.
+	path := testrun.Namespace(t, name)
+	h, err := newNamed(name)
 	if err != nil {
 		t.Fatalf("create namespace %s: %v", name, err)
 	}
-	ns := &NS{Name: name, Path: filepath.Join("/run/netns", name), fd: fd}
-	t.Cleanup(func() {
+	ns := &NS{Name: name, Path: path, ns: nsthread.FromFd(int(h), path)}
+	testrun.Cleanup(t, func() {
 		if ns.H != nil {
 			ns.H.Close()
 		}
-		fd.Close()
-		if err := netns.DeleteNamed(name); err != nil {
-			t.Errorf("delete namespace %s: %v", name, err)
-		}
+		ns.ns.Close()
 	})
-	h, err := netlink.NewHandleAt(fd)
+	// The handle's socket is created inside, and stays there.
+	err = ns.Do(func() error {
+		var err error
+		ns.H, err = netlink.NewHandle()
+		return err
+	})
 	if err != nil {
 		t.Fatalf("netlink in %s: %v", name, err)
 	}
-	ns.H = h
-	lo, err := h.LinkByName("lo")
+	lo, err := ns.H.LinkByName("lo")
 	if err == nil {
-		err = h.LinkSetUp(lo)
+		err = ns.H.LinkSetUp(lo)
 	}
 	if err != nil {
 		t.Fatalf("lo up in %s: %v", name, err)
@@ -85,35 +95,17 @@ func New(t testing.TB, name string) *NS {
 // newNamed creates a named namespace on a throwaway OS thread, so the
 // caller's thread never changes namespace.
 func newNamed(name string) (netns.NsHandle, error) {
-	type res struct {
-		h   netns.NsHandle
-		err error
-	}
-	c := make(chan res)
-	go func() {
-		// The thread ends with the goroutine (no UnlockOSThread), so its
-		// changed namespace dies with it.
-		runtime.LockOSThread()
-		h, err := netns.NewNamed(name)
-		c <- res{h, err}
-	}()
-	r := <-c
-	return r.h, r.err
+	var h netns.NsHandle
+	err := nsthread.Throwaway(func() error {
+		var err error
+		h, err = netns.NewNamed(name)
+		return err
+	})
+	return h, err
 }
 
 // Do runs f on an OS thread inside the namespace.
-func (ns *NS) Do(f func() error) error {
-	c := make(chan error)
-	go func() {
-		runtime.LockOSThread()
-		if err := netns.Set(ns.fd); err != nil {
-			c <- err
-			return
-		}
-		c <- f()
-	}()
-	return <-c
-}
+func (ns *NS) Do(f func() error) error { return ns.ns.Run(f) }
 
 // Sysctl writes /proc/sys/key inside the namespace.
 func (ns *NS) Sysctl(t testing.TB, key, val string) {
@@ -129,7 +121,7 @@ func (ns *NS) Sysctl(t testing.TB, key, val string) {
 // Veth creates a veth pair aName (in a) <-> bName (in b), both up.
 func Veth(t testing.TB, a *NS, aName string, b *NS, bName string) {
 	t.Helper()
-	la := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: aName}, PeerName: bName, PeerNamespace: netlink.NsFd(int(b.fd))}
+	la := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: aName}, PeerName: bName, PeerNamespace: netlink.NsFd(b.ns.Fd())}
 	if err := a.H.LinkAdd(la); err != nil {
 		t.Fatalf("veth %s-%s: %v", aName, bName, err)
 	}
