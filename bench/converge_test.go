@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,7 +64,12 @@ func labBinary(b *testing.B) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "lab")
-		gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+		// The go command of this test's toolchain: on PATH, or where
+		// make puts it.
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			gobin = "/usr/local/go/bin/go"
+		}
 		out, err := exec.Command(gobin, "build", "-o", binPath, "lab/cmd/lab").CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build lab/cmd/lab: %v\n%s", err, out)

@@ -40,8 +40,12 @@ func Build(ctx context.Context, m *topo.Lab, o Options) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
+	under, err := newUnderlay(m, p)
+	if err != nil {
+		return nil, err
+	}
 	o = o.withDefaults(m)
-	l := &Lab{model: m, opts: o, plan: p}
+	l := &Lab{model: m, opts: o, plan: p, under: under}
 	if err := l.claim(); err != nil {
 		return nil, err
 	}
@@ -136,7 +140,10 @@ func (l *Lab) build(ctx context.Context) error {
 		{"bridges", len(p.bridges), func(i int) error { return makeBridge(p.bridges[i]) }},
 		{"veths", len(p.veths), func(i int) error { return makeVeth(p.veths[i]) }},
 		{"addresses and routes", len(p.nodes), func(i int) error { return configure(p.nodes[i]) }},
+		{"loopbacks", len(p.nodes), func(i int) error { return addLoopbacks(p.nodes[i]) }},
 		{"IPv6 ready", len(p.nodes), func(i int) error { return waitReady(ctx, p.nodes[i], nil) }},
+		// After every link is up: the underlay reads which are (underlay.go).
+		{"underlay", len(l.under.ases), func(i int) error { _, err := l.updateAS(l.under.ases[i], true); return err }},
 	}
 	for _, ph := range phases {
 		t0 := time.Now()

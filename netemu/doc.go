@@ -44,7 +44,7 @@
 //
 // # Building
 //
-// Build works in five phases, each parallel over Options.Parallel workers,
+// Build works in seven phases, each parallel over Options.Parallel workers,
 // each finished before the next starts:
 //
 //  1. Namespaces. A thread locked to its goroutine unshares a new network
@@ -70,7 +70,10 @@
 //     end are brought up, addresses added, and the hosts' default routes
 //     added via their router's LAN addresses (protocol "boot", as `ip
 //     route add` makes them).
-//  5. IPv6 readiness, per namespace: Build returns only when no IPv6
+//  5. Loopbacks, per router: its loopback addresses on lo, /32 and /128,
+//     before any speaker starts (an iBGP session between loopbacks binds
+//     to one).
+//  6. IPv6 readiness, per namespace: Build returns only when no IPv6
 //     address is tentative any more. The kernel joins an address's
 //     solicited-node multicast group asynchronously (its addrconf work
 //     queue) after the address is added or its link comes up; until then
@@ -90,6 +93,7 @@
 //     link-local addresses, the next hops of every IPv6 BGP route. SetLink
 //     and SetInterface wait the same way after bringing a device up
 //     (keep_addr_on_down makes kept addresses go through that work again).
+//  7. The underlay, per AS of several routers (see below).
 //
 // Interface names are the model's (as1ra-eth0). MACs are fixed,
 // 02:NN:NN:II:II:PP (node number, interface index, bridge port), so the
@@ -152,6 +156,31 @@
 // and `tc filter … action drop` are unavailable; an ingress drop keeps the
 // link's state exactly as a real silent failure leaves it. Restoring
 // deletes the chain, and the table with its last chain.
+//
+// # The underlay
+//
+// Inside every AS of two or more routers the lab stands in for an IGP (no
+// routing protocol runs; docs/design.md says why): for each family,
+// Dijkstra over the AS's links that are up (both ends administratively up
+// with carrier, read from the kernel), weighted by topo.Link.Cost, gives
+// every router a route to every other router's loopbacks, to every link
+// subnet of the AS it is not on, and to the subnets of the AS's border
+// links (to routers of other ASes) it is not on. Next hop: the neighbour's
+// global address on the first link of the path, on-link; metric: the
+// path's cost, plus the link's own cost for a subnet; protocol
+// UnderlayProtocol (`proto 201`), table main. Equal-cost paths are broken
+// by their first link: the one first in the topology's link order. Each
+// router's routes go in one batch of netlink requests.
+//
+// SetLink and SetInterface recompute the AS of the link, or both ASes of a
+// border link, and change only the routes that differ from what the
+// kernel has (the kernel drops by itself the routes through an interface
+// set down); SetLinkChanged and SetInterfaceChanged also say which
+// routers' routes changed, since a speaker does not follow route changes
+// and must be told to read the kernel again. Blackhole changes nothing:
+// the link keeps its carrier, so the underlay keeps routing over it.
+// Underlay returns a router's routes. Nothing is left to remove at
+// teardown: the routes go with their namespace.
 //
 // # Commands in a node
 //

@@ -87,8 +87,12 @@ type Lab struct {
 	mu     sync.RWMutex
 	closed bool
 	// linkMu serializes link operations, so that the blackhole table of a
-	// namespace is never edited by two transactions at once.
+	// namespace is never edited by two transactions at once, nor an AS's
+	// underlay recomputed by two at once.
 	linkMu sync.Mutex
+
+	// under is the underlay of the ASes of several routers (underlay.go).
+	under *underlay
 }
 
 // Model returns the model the lab was built from.

@@ -17,23 +17,38 @@ import (
 // SetLink sets both ends of link k administratively up or down, as
 // Mininet's `link A B down`: each end's carrier follows the other end. For
 // a host on a bridged LAN the router's end is the host's bridge port, so
-// the other hosts keep their link.
+// the other hosts keep their link. The underlay of the link's AS (of both
+// ASes for a link between two) follows: see SetLinkChanged.
 func (l *Lab) SetLink(k *topo.Link, up bool) error {
+	_, err := l.SetLinkChanged(k, up)
+	return err
+}
+
+// SetLinkChanged is SetLink, and returns the routers whose underlay routes
+// it changed, in the lab's node order: the underlay of the AS(es) the link
+// concerns is recomputed from the kernel's link states once the link is
+// down, or up and ready. A router's speaker reads its routes from the
+// kernel when told to (it does not follow route changes by itself), so
+// the caller asks these routers to, as it asks the link's two ends.
+func (l *Lab) SetLinkChanged(k *topo.Link, up bool) ([]string, error) {
 	le := l.plan.links[k]
 	if le == nil {
-		return fmt.Errorf("link %v: %w", k, ErrNotInLab)
+		return nil, fmt.Errorf("link %v: %w", k, ErrNotInLab)
 	}
 	l.linkMu.Lock()
 	defer l.linkMu.Unlock()
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
-		return ErrClosed
+		return nil, ErrClosed
 	}
-	if err := errors.Join(setDevice(le.a.ns, le.a.dev, up), setDevice(le.b.ns, le.b.dev, up)); err != nil || !up {
-		return err
+	err := errors.Join(setDevice(le.a.ns, le.a.dev, up), setDevice(le.b.ns, le.b.dev, up))
+	if err == nil && up {
+		err = errors.Join(l.waitUp(le.a), l.waitUp(le.b))
 	}
-	return errors.Join(l.waitUp(le.a), l.waitUp(le.b))
+	// Even after an error: the underlay follows what the kernel has.
+	changed, uerr := l.updateUnderlayFor(k)
+	return changed, errors.Join(err, uerr)
 }
 
 // waitUp waits, after a device came up, until its IPv6 addresses answer
@@ -46,23 +61,34 @@ func (l *Lab) waitUp(e end) error {
 // SetInterface sets one interface administratively up or down, as the
 // seed's `ip link set dev as2rb-eth0 down`: the other end stays up but
 // loses its carrier. The router interface of a bridged LAN is the bridge:
-// taking it down cuts the router from every host of the LAN.
+// taking it down cuts the router from every host of the LAN. The underlay
+// follows, as for SetLink: see SetInterfaceChanged.
 func (l *Lab) SetInterface(i *topo.Interface, up bool) error {
+	_, err := l.SetInterfaceChanged(i, up)
+	return err
+}
+
+// SetInterfaceChanged is SetInterface, and returns the routers whose
+// underlay routes it changed, as SetLinkChanged does: a link with one end
+// down is out of the underlay.
+func (l *Lab) SetInterfaceChanged(i *topo.Interface, up bool) ([]string, error) {
 	n := l.plan.ifaces[i]
 	if n == nil {
-		return fmt.Errorf("interface %v: %w", ifaceName(i), ErrNotInLab)
+		return nil, fmt.Errorf("interface %v: %w", ifaceName(i), ErrNotInLab)
 	}
 	l.linkMu.Lock()
 	defer l.linkMu.Unlock()
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
-		return ErrClosed
+		return nil, ErrClosed
 	}
-	if err := setDevice(n, i.Name, up); err != nil || !up {
-		return err
+	err := setDevice(n, i.Name, up)
+	if err == nil && up {
+		err = waitReady(context.Background(), n, []string{i.Name})
 	}
-	return waitReady(context.Background(), n, []string{i.Name})
+	changed, uerr := l.updateUnderlayFor(i.Link)
+	return changed, errors.Join(err, uerr)
 }
 
 func ifaceName(i *topo.Interface) string {
@@ -243,7 +269,9 @@ func blackholeChain(t *nftables.Table, dev string) *nftables.Chain {
 // of its device with one rule, `counter drop`, in the table
 // "lab_<lab>" (see it with `ip netns exec <lab>-<node> nft list ruleset`).
 // Turning it on or off twice is harmless. The chain's priority, -500,
-// puts it before any chain a user adds at the usual filter priority.
+// puts it before any chain a user adds at the usual filter priority. The
+// underlay does not change: the link keeps its carrier, so it stays in the
+// AS's shortest paths and what the underlay sends over it is lost.
 func (l *Lab) Blackhole(k *topo.Link, on bool) error {
 	le := l.plan.links[k]
 	if le == nil {

@@ -57,12 +57,18 @@ func addrsOf(t *testing.T, h *netlink.Handle) []string {
 	return out
 }
 
-// wantAddrs is what the model says a node's addresses are.
+// wantAddrs is what the model says a node's addresses are: its
+// interfaces', and a router's loopbacks on lo.
 func wantAddrs(n *topo.Node) []string {
 	var out []string
 	for _, i := range n.Interfaces {
 		for _, p := range i.Addrs {
 			out = append(out, i.Name+" "+p.String())
+		}
+	}
+	if r := n.Router(); r != nil {
+		for _, a := range r.Loopbacks {
+			out = append(out, "lo "+netip.PrefixFrom(a, a.BitLen()).String())
 		}
 	}
 	slices.Sort(out)

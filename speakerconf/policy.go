@@ -1,9 +1,9 @@
 package speakerconf
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
-	"strings"
 
 	"lab/speaker"
 	"lab/speaker/peer"
@@ -225,31 +225,36 @@ func (r routeMap) Apply(pfx netip.Prefix, a *rib.Attrs, neighborAS uint32) (*rib
 	return out, ok
 }
 
-// fingerprint renders the policy called name and every list it uses.
+// fingerprint renders the policy called name and every list it uses (as
+// JSON: pointers are followed, not printed as addresses).
 func fingerprint(c *policy.Config, name string) string {
-	var b strings.Builder
+	var parts []any
 	for _, p := range c.Policies {
 		if p.Name != name {
 			continue
 		}
-		fmt.Fprintf(&b, "%+v", p)
+		parts = append(parts, p)
 		for _, e := range p.Entries {
 			for _, l := range c.PrefixLists {
 				if l.Name == e.Match.PrefixList {
-					fmt.Fprintf(&b, "|%+v", l)
+					parts = append(parts, l)
 				}
 			}
 			for _, l := range c.ASPathLists {
 				if l.Name == e.Match.ASPathList {
-					fmt.Fprintf(&b, "|%+v", l)
+					parts = append(parts, l)
 				}
 			}
 			for _, l := range c.CommunityLists {
 				if l.Name == e.Match.CommunityList || l.Name == e.Set.Community.DeleteList || l.Name == e.Set.LargeCommunity.DeleteList {
-					fmt.Fprintf(&b, "|%+v", l)
+					parts = append(parts, l)
 				}
 			}
 		}
 	}
-	return b.String()
+	b, err := json.Marshal(parts)
+	if err != nil {
+		return fmt.Sprint(err) // plain data: never
+	}
+	return string(b)
 }

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"lab/cli/grammar"
 )
 
 // This file is the second and third steps: raw structs resolved against
@@ -43,12 +45,9 @@ const (
 )
 
 // ReservedNames are the shell's own words: a node named like one would
-// shadow the command, so node names may not be any of them.
-var ReservedNames = []string{
-	"help", "nodes", "net", "links", "intfs", "dump",
-	"pingall", "ping4all", "ping6all", "pingpair", "ping4pair", "ping6pair",
-	"link", "wait", "sh", "source", "exit", "quit", "EOF",
-}
+// shadow the command, so node names may not be any of them. They are
+// the words the shell's command table lets a line start with.
+var ReservedNames = grammar.Reserved()
 
 var (
 	labNameRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,19}$`)

@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/term"
 
-	"lab/cli"
+	"lab/cli/shell"
 	"lab/control"
 	"lab/netemu"
 	"lab/topo"
@@ -51,7 +51,7 @@ func cmdRun(args []string) error {
 		return err
 	}
 	interactive := term.IsTerminal(int(os.Stdin.Fd()))
-	sh := &cli.Shell{
+	sh := &shell.Shell{
 		Info: info, Socket: sock,
 		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
 		Echo:        !quiet && !interactive,
@@ -263,8 +263,22 @@ func cmdShell(args []string) error {
 	if err != nil {
 		return err
 	}
-	sh := &cli.Shell{Info: info, Socket: socketPath(args[0]), In: os.Stdin, Out: os.Stdout, Err: os.Stderr, HistoryFile: historyFile()}
+	sh := &shell.Shell{Info: info, Socket: socketPath(args[0]), In: os.Stdin, Out: os.Stdout, Err: os.Stderr, HistoryFile: historyFile()}
 	return sh.Run(context.Background())
+}
+
+// cmdApply is `lab apply NAME FILE`: the shell's `apply FILE` on a
+// running lab.
+func cmdApply(args []string) error {
+	asJSON, args := flagBool(args, "--json", "-j")
+	if len(args) != 2 {
+		return errors.New("usage: lab apply [--json] NAME FILE")
+	}
+	line := "apply " + args[1]
+	if asJSON {
+		return cmdCmd([]string{"--json", args[0], line})
+	}
+	return cmdCmd([]string{args[0], line})
 }
 
 // cmdCmd runs shell command lines on a running lab, for scripts: the exit
@@ -273,7 +287,7 @@ func cmdShell(args []string) error {
 func cmdCmd(args []string) error {
 	asJSON, args := flagBool(args, "--json", "-j")
 	if len(args) < 2 {
-		return errors.New("usage: lab cmd [--json] NAME LINE...")
+		return errors.New("usage: lab cmd [--json] NAME LINE [LINE ...]")
 	}
 	info, err := attach(args[0])
 	if err != nil {
@@ -281,11 +295,11 @@ func cmdCmd(args []string) error {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	sh := &cli.Shell{Info: info, Socket: socketPath(args[0]), In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
+	sh := &shell.Shell{Info: info, Socket: socketPath(args[0]), In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
 	failed := false
 	for _, line := range args[1:] {
 		ok, res, err := sh.Exec(ctx, line, asJSON)
-		if errors.Is(err, cli.ErrExit) {
+		if errors.Is(err, shell.ErrExit) {
 			break
 		}
 		if err != nil && err.Error() != "" {
@@ -342,7 +356,7 @@ func cmdExec(args []string) error {
 
 func cmdValidate(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: lab validate FILE...")
+		return errors.New("usage: lab validate FILE [FILE ...]")
 	}
 	bad := false
 	for _, f := range args {

@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"lab/cli"
+	"lab/cli/commands"
 	"lab/control"
 	"lab/internal/profile"
 	"lab/netemu"
@@ -125,7 +125,7 @@ func cmdDaemon(args []string) error {
 type labDaemon struct {
 	model *topo.Lab
 	net   *netemu.Lab
-	env   *cli.Env
+	env   *commands.Env
 	start time.Time
 
 	stop     context.CancelFunc
@@ -240,7 +240,7 @@ func (d *labDaemon) build(ctx context.Context, progress func(string, ...any)) er
 	}
 	d.net = n
 	progress("*** Data plane ready (%.2fs)", time.Since(t).Seconds())
-	d.env = &cli.Env{Lab: m, Net: n, Routers: map[string]cli.Router{}}
+	d.env = &commands.Env{Lab: m, Net: n, Routers: map[string]commands.Router{}}
 	if err := d.startSpeakers(ctx, progress); err != nil {
 		d.net.Close()
 		return err

@@ -33,6 +33,8 @@ Commands:
   ls                            list running labs
   shell NAME                    open a shell on a running lab
   cmd [--json] NAME LINE...     run shell commands on a running lab (exit status 1 if one fails)
+  apply [--json] NAME FILE      apply FILE's policies, settings, relations, prefixes and timers to
+                                a running lab (sessions reset only where they must)
   exec NAME NODE [--] CMD...    run a program inside a node's namespace
   validate FILE...              check topology files and print every problem found
   graph FILE [--format svg|dot|json] [-o FILE]
@@ -65,6 +67,8 @@ func main() {
 		err = cmdLs(args)
 	case "shell":
 		err = cmdShell(args)
+	case "apply":
+		err = cmdApply(args)
 	case "cmd":
 		err = cmdCmd(args)
 	case "exec":

@@ -263,8 +263,8 @@ func (e *Engine) Start(f *fib.FIB, t *fib.Tracker) {
 	var resolve rib.Resolver
 	if t != nil {
 		resolve = func(a netip.Addr) rib.Resolution {
-			idx, ok := t.Resolve(a)
-			return rib.Resolution{OK: ok, IfIndex: idx}
+			r := t.Lookup(a)
+			return rib.Resolution{OK: r.OK, IfIndex: r.IfIndex, Metric: r.Metric, Via: r.Via}
 		}
 	}
 	e.nhs = rib.NewNextHops(resolve)

@@ -56,6 +56,10 @@ type trRoute struct {
 	dst      netip.Prefix
 	ifindex  int
 	linkdown bool
+	// gw is the route's gateway (a route of the lab's underlay, towards a
+	// loopback); metric its metric (the underlay's path cost).
+	gw     netip.Addr
+	metric uint32
 }
 
 type trLink struct {
@@ -203,7 +207,14 @@ func (t *Tracker) refresh() error {
 				ones, _ := r.Dst.Mask.Size()
 				dst = netip.PrefixFrom(ip.Unmap(), ones)
 			}
-			routes = append(routes, trRoute{dst: dst, ifindex: r.LinkIndex, linkdown: r.Flags&unix.RTNH_F_LINKDOWN != 0})
+			rt := trRoute{dst: dst, ifindex: r.LinkIndex, linkdown: r.Flags&unix.RTNH_F_LINKDOWN != 0}
+			if gw, ok := netip.AddrFromSlice(r.Gw); ok && r.Gw != nil {
+				// A route through a gateway: its metric is the cost to
+				// it (the underlay's). A connected route costs nothing,
+				// whatever the kernel's metric (256 for IPv6).
+				rt.gw, rt.metric = gw.Unmap(), uint32(r.Priority)
+			}
+			routes = append(routes, rt)
 		}
 	}
 	slices.SortStableFunc(routes, func(a, b trRoute) int { return b.dst.Bits() - a.dst.Bits() })
@@ -216,6 +227,42 @@ func (t *Tracker) refresh() error {
 // Changes delivers a signal after each change of the view (coalesced: one
 // pending signal at most).
 func (t *Tracker) Changes() <-chan struct{} { return t.changes }
+
+// Reach is how the kernel reaches a next hop.
+type Reach struct {
+	OK      bool
+	IfIndex int
+	// Metric is the metric of the route that covers the next hop (the
+	// IGP cost of the lab's underlay; 0 for a connected route), Via its
+	// gateway when it has one (a next hop beyond our links).
+	Metric uint32
+	Via    netip.Addr
+}
+
+// Lookup reports whether next hop a is reachable, and how. Safe for
+// concurrent use.
+func (t *Tracker) Lookup(a netip.Addr) Reach {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if a.Is6() && a.IsLinkLocalUnicast() {
+		idx, found := t.byName[a.Zone()]
+		if !found {
+			return Reach{}
+		}
+		return Reach{OK: t.links[idx].up, IfIndex: idx}
+	}
+	a = a.WithZone("")
+	for _, r := range t.routes {
+		if !r.dst.Contains(a) {
+			continue
+		}
+		// A longest match that is down does not fall back to a shorter
+		// one on another link: the kernel would not either.
+		ok := !r.linkdown && t.links[r.ifindex].up
+		return Reach{OK: ok, IfIndex: r.ifindex, Metric: r.metric, Via: r.gw}
+	}
+	return Reach{}
+}
 
 // Resolve reports whether next hop a is reachable and through which
 // interface. Safe for concurrent use.

@@ -94,6 +94,8 @@ type Engine struct {
 	listeners []net.Listener
 	listening bool
 	started   bool
+	// passwords are the peers' TCP MD5 keys the listeners have.
+	passwords []string
 }
 
 // New builds the engine's sessions; nothing runs and no kernel object is
@@ -113,6 +115,7 @@ func New(cfg Config) *Engine {
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	for i, p := range cfg.Peers {
+		e.passwords = append(e.passwords, p.Password)
 		s := newSession(e, peer.ID(i), p)
 		e.sessions = append(e.sessions, s)
 		e.byAddr[p.PeerAddr] = s
@@ -308,8 +311,14 @@ func (e *Engine) Reconfigure(id peer.ID, cfg peer.Config, reset bool) error {
 	if cfg.PeerAddr != e.sessions[id].addr {
 		return fmt.Errorf("peer %d: the address may not change", id)
 	}
-	if err := e.setListenerKey(cfg.PeerAddr, cfg.Password); err != nil {
-		return err
+	e.mu.Lock()
+	old := e.passwords[id]
+	e.passwords[id] = cfg.Password
+	e.mu.Unlock()
+	if old != cfg.Password {
+		if err := e.setListenerKey(cfg.PeerAddr, cfg.Password); err != nil {
+			return err
+		}
 	}
 	return e.send(id, input{kind: inReconfigure, cfg: &cfg, on: reset})
 }

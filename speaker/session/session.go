@@ -381,13 +381,23 @@ func (s *session) syncState() {
 // TcpCRAcked): it becomes the session's connection, or a second one whose
 // OPEN decides a collision. A connection that may not be taken is
 // closed: the session is administratively down, held down after a
-// teardown, or holds after an error, or already has two, or is Established (then Cease/Connection Collision
-// Resolution, RFC 4271 section 6.8).
+// teardown, or already has two, or is Established (then Cease/Connection
+// Collision Resolution, RFC 4271 section 6.8); a dial of ours that
+// completes while the session holds after an error too.
 func (s *session) connection(nc net.Conn, outbound bool) {
 	refuse := s.adminDown || s.heldDown || len(s.conns) >= 2 || s.upConn != nil
 	if !refuse && s.state == Idle && !s.idleUntil.IsZero() {
-		// Idle after an error: the idle hold damps reconnections.
-		refuse = true
+		if outbound {
+			refuse = true // a dial of before the hold
+		} else {
+			// The idle hold damps our own reconnections, not the
+			// peer's: two speakers that each refused the other's
+			// connection while holding would double their holds in
+			// turn, for minutes (RFC 4271 section 8.1.1 leaves
+			// DampPeerOscillations to the implementation). The peer's
+			// connection ends the hold.
+			s.idleUntil = time.Time{}
+		}
 	}
 	if refuse {
 		if s.upConn != nil && !outbound {

@@ -1,4 +1,4 @@
-package cli
+package commands
 
 import (
 	"context"
@@ -6,10 +6,11 @@ import (
 	"net/netip"
 	"strings"
 
+	"lab/cli/grammar"
 	"lab/topo"
 )
 
-func cmdNodes(_ context.Context, e *Env, _ []string, o *output) error {
+func cmdNodes(_ context.Context, e *Env, _ grammar.Args, o *output) error {
 	names := e.sortedNodeNames()
 	o.printf("available nodes are: \n%s\n", strings.Join(names, " "))
 	o.result(names)
@@ -24,7 +25,7 @@ type netJSON struct {
 
 // cmdNet prints, as Mininet's `net`, each node with its interfaces and
 // the interface at the other end.
-func cmdNet(_ context.Context, e *Env, _ []string, o *output) error {
+func cmdNet(_ context.Context, e *Env, _ grammar.Args, o *output) error {
 	var res []netJSON
 	for _, n := range e.Lab.Nodes() {
 		j := netJSON{Node: n.Name, Kind: n.Kind.String(), Interfaces: map[string]string{}}
@@ -65,7 +66,7 @@ type linkJSON struct {
 	Blackholed bool   `json:"blackholed"`
 }
 
-func cmdLinks(_ context.Context, e *Env, _ []string, o *output) error {
+func cmdLinks(_ context.Context, e *Env, _ grammar.Args, o *output) error {
 	var res []linkJSON
 	for _, k := range e.Lab.Links {
 		st := e.Net.LinkStatus(k)
@@ -81,7 +82,7 @@ func cmdLinks(_ context.Context, e *Env, _ []string, o *output) error {
 	return nil
 }
 
-func cmdIntfs(_ context.Context, e *Env, _ []string, o *output) error {
+func cmdIntfs(_ context.Context, e *Env, _ grammar.Args, o *output) error {
 	res := map[string][]string{}
 	for _, n := range e.Lab.Nodes() {
 		var names []string
@@ -105,7 +106,7 @@ type dumpJSON struct {
 	Interfaces map[string][]netip.Prefix `json:"interfaces"`
 }
 
-func cmdDump(_ context.Context, e *Env, _ []string, o *output) error {
+func cmdDump(_ context.Context, e *Env, _ grammar.Args, o *output) error {
 	var res []dumpJSON
 	for _, n := range e.Lab.Nodes() {
 		j := dumpJSON{Node: n.Name, Kind: n.Kind.String(), Namespace: n.Namespace, Interfaces: map[string][]netip.Prefix{}}
@@ -135,83 +136,78 @@ func cmdDump(_ context.Context, e *Env, _ []string, o *output) error {
 	return nil
 }
 
-// cmdLink takes links down and up, or blackholes them:
-//
-//	link NODE1 NODE2 down|up|blackhole|restore   every link between the two nodes, both ends
-//	link IFACE down|up                            one interface only
-func cmdLink(ctx context.Context, e *Env, args []string, o *output) error {
-	switch len(args) {
-	case 2:
-		i := e.Lab.Interface(args[0])
-		if i == nil {
-			return fmt.Errorf("link: no interface %q (usage: link IFACE up|down, or link NODE1 NODE2 up|down|blackhole|restore)", args[0])
-		}
-		var up bool
-		switch args[1] {
-		case "up":
-			up = true
-		case "down":
-		default:
-			return fmt.Errorf("link %s: %q: expected up or down (blackhole acts on a whole link: link NODE1 NODE2 blackhole)", args[0], args[1])
-		}
-		if err := e.Net.SetInterface(i, up); err != nil {
-			return err
-		}
-		// The far end loses its carrier too: both routers take it in.
-		if err := e.syncKernel(ctx, i.Link); err != nil {
-			return err
-		}
-		o.printf("*** %s %s\n", i.Name, args[1])
-		o.result(map[string]string{"interface": i.Name, "state": args[1]})
-		return nil
-	case 3:
-		a, b, op := args[0], args[1], args[2]
-		for _, n := range []string{a, b} {
-			if e.Lab.Node(n) == nil {
-				return fmt.Errorf("link: no node %q", n)
-			}
-		}
-		links := e.Lab.LinkBetween(a, b)
-		if len(links) == 0 {
-			return fmt.Errorf("link: %s and %s are not linked", a, b)
-		}
-		var res []string
-		for _, k := range links {
-			var err error
-			switch op {
-			case "up", "down":
-				err = e.Net.SetLink(k, op == "up")
-				if err == nil {
-					err = e.syncKernel(ctx, k)
-				}
-			case "blackhole", "restore":
-				err = e.Net.Blackhole(k, op == "blackhole")
-			default:
-				return fmt.Errorf("link %s %s: %q: expected up, down, blackhole or restore", a, b, op)
-			}
-			if err != nil {
-				return err
-			}
-			o.printf("*** %s<->%s %s\n", k.A.Name, k.B.Name, op)
-			res = append(res, k.A.Name+"<->"+k.B.Name)
-		}
-		o.result(map[string]any{"links": res, "state": op})
-		return nil
+// cmdLinkIface takes one interface down or up: `link IFACE down|up`.
+func cmdLinkIface(ctx context.Context, e *Env, a grammar.Args, o *output) error {
+	i := e.Lab.Interface(a.Text("iface"))
+	if i == nil {
+		return fmt.Errorf("link: no interface %q", a.Text("iface"))
 	}
-	return fmt.Errorf("usage: link NODE1 NODE2 up|down|blackhole|restore, or link IFACE up|down")
+	op := a.Text("op")
+	moved, err := e.Net.SetInterfaceChanged(i, op == "up")
+	if err != nil {
+		return err
+	}
+	// The far end loses its carrier too: both routers take it in, and
+	// every router whose underlay routes moved.
+	if err := e.syncKernel(ctx, i.Link, moved); err != nil {
+		return err
+	}
+	o.printf("*** %s %s\n", i.Name, op)
+	o.result(map[string]string{"interface": i.Name, "state": op})
+	return nil
 }
 
-// syncKernel has the speakers at both ends of k act on the kernel's state
-// now, so the command after `link` already sees the paths through k
-// invalid or valid again, not a view a few milliseconds old.
-func (e *Env) syncKernel(ctx context.Context, k *topo.Link) error {
-	if k == nil {
-		return nil
+// cmdLink acts on every link between two nodes, on both ends:
+// `link NODE1 NODE2 down|up|blackhole|restore`.
+func cmdLink(ctx context.Context, e *Env, args grammar.Args, o *output) error {
+	a, b, op := args.Text("node1"), args.Text("node2"), args.Text("op")
+	links := e.Lab.LinkBetween(a, b)
+	if len(links) == 0 {
+		return fmt.Errorf("link: %s and %s are not linked", a, b)
 	}
-	for _, i := range []*topo.Interface{k.A, k.B} {
-		if sp, ok := e.Routers[i.Node.Name]; ok {
+	var res []string
+	for _, k := range links {
+		var err error
+		switch op {
+		case "up", "down":
+			var moved []string
+			moved, err = e.Net.SetLinkChanged(k, op == "up")
+			if err == nil {
+				err = e.syncKernel(ctx, k, moved)
+			}
+		case "blackhole", "restore":
+			err = e.Net.Blackhole(k, op == "blackhole")
+		}
+		if err != nil {
+			return err
+		}
+		o.printf("*** %s<->%s %s\n", k.A.Name, k.B.Name, op)
+		res = append(res, k.A.Name+"<->"+k.B.Name)
+	}
+	o.result(map[string]any{"links": res, "state": op})
+	return nil
+}
+
+// syncKernel has the speakers at both ends of k, and the routers whose
+// underlay routes moved, act on the kernel's state now, so the command
+// after `link` already sees the paths through k invalid or valid again
+// (and iBGP next hops at their new IGP cost), not a view a few
+// milliseconds old: a speaker does not watch route changes.
+func (e *Env) syncKernel(ctx context.Context, k *topo.Link, moved []string) error {
+	var names []string
+	if k != nil {
+		names = append(names, k.A.Node.Name, k.B.Node.Name)
+	}
+	names = append(names, moved...)
+	done := map[string]bool{}
+	for _, name := range names {
+		if done[name] {
+			continue
+		}
+		done[name] = true
+		if sp, ok := e.Routers[name]; ok {
 			if err := sp.SyncKernel(ctx); err != nil {
-				return fmt.Errorf("%s: %w", i.Node.Name, err)
+				return fmt.Errorf("%s: %w", name, err)
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package cli
+package commands
 
 import (
 	"net/netip"
@@ -121,22 +121,5 @@ func TestUpDown(t *testing.T) {
 	}
 	if got := upDown(0, speaker.Idle, 0); got != "never" {
 		t.Errorf("upDown of a session that never ran = %q, want never", got)
-	}
-}
-
-func TestCommunityParsing(t *testing.T) {
-	if c, err := parseCommunity("65001:100"); err != nil || c != 65001<<16|100 {
-		t.Errorf("65001:100 = %#x, %v", c, err)
-	}
-	if c, err := parseCommunity("no-export"); err != nil || c != 0xFFFFFF01 {
-		t.Errorf("no-export = %#x, %v", c, err)
-	}
-	for _, bad := range []string{"65536:1", "1", "a:b"} {
-		if _, err := parseCommunity(bad); err == nil {
-			t.Errorf("parseCommunity(%q) succeeded", bad)
-		}
-	}
-	if c, err := parseLargeCommunity("4200000000:1:2"); err != nil || c != [3]uint32{4200000000, 1, 2} {
-		t.Errorf("large = %v, %v", c, err)
 	}
 }

@@ -1,12 +1,12 @@
-package cli
+package commands
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
+	"lab/cli/grammar"
 	"lab/netemu"
 	"lab/speaker"
 )
@@ -28,13 +28,9 @@ type ConvergeReport struct {
 }
 
 // cmdWait blocks until the lab's BGP has converged, or TIMEOUT.
-func cmdWait(ctx context.Context, e *Env, args []string, o *output) error {
+func cmdWait(ctx context.Context, e *Env, args grammar.Args, o *output) error {
 	timeout := 60 * time.Second
-	if len(args) > 0 {
-		s, err := strconv.ParseFloat(args[0], 64)
-		if err != nil || s <= 0 {
-			return fmt.Errorf("wait: timeout %q: expected seconds", args[0])
-		}
+	if s, ok := args.Float("timeout"); ok {
 		timeout = time.Duration(s * float64(time.Second))
 	}
 	start := time.Now()

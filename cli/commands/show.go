@@ -1,215 +1,165 @@
-package cli
+package commands
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
+	"lab/cli/grammar"
 	"lab/speaker"
 	"lab/speaker/wire"
-	"lab/topo"
 )
 
 // Router is a router's embedded speaker, as the shell uses it.
 type Router = *speaker.Speaker
 
-const showHelp = `ROUTER show commands (FRR's words; the text is laid out as the seed's Quagga prints it):
-  show bgp summary                    every family's sessions (also: show bgp ipv6 summary, show ip bgp summary)
-  show bgp ipv6 | show ipv6 bgp       the IPv6 BGP table (show ip bgp | show bgp ipv4: IPv4)
-  show bgp ipv6 PREFIX                one prefix, every path, and why the best one won
-  show bgp neighbors [ADDR]           session details: capabilities, timers, counters, last reset
-  show bgp messages [ADDR] [follow]   the messages sent and received, decoded as tcpdump shows them;
-                                      follow: keep printing new ones until Ctrl-C
-  show log                            the router's BGP log (session changes, NOTIFICATIONs)
-Add json at the end (or use lab cmd --json) for the machine-readable form.
-`
+// routerHandler runs a command of one router's speaker.
+type routerHandler func(ctx context.Context, name string, sp Router, a grammar.Args, o *output) error
 
-// routerCommand runs `ROUTER show|clear|announce|withdraw ...`.
-func routerCommand(ctx context.Context, e *Env, r *topo.Router, sp Router, args []string, o *output) error {
-	if n := len(args); n > 1 && args[n-1] == "json" {
-		args = args[:n-1]
-		o.json = true
-	}
-	switch args[0] {
-	case "show":
-		return show(ctx, r, sp, args[1:], o)
-	case "clear":
-		return clearBGP(ctx, sp, args[1:], o)
-	case "announce":
-		return announce(sp, args[1:], o)
-	case "withdraw":
-		if len(args) != 2 {
-			return errors.New("usage: ROUTER withdraw PREFIX")
+// routerCmd finds the speaker of the command's ROUTER.
+func routerCmd(h routerHandler) handler {
+	return func(ctx context.Context, e *Env, a grammar.Args, o *output) error {
+		name := a.Text("router")
+		sp, ok := e.Routers[name]
+		if !ok {
+			return fmt.Errorf("%s is not a router running the lab's speaker", name)
 		}
-		p, err := netip.ParsePrefix(args[1])
-		if err != nil {
-			return fmt.Errorf("withdraw: %v", err)
-		}
-		if err := sp.Withdraw(p.Masked()); err != nil {
-			return err
-		}
-		o.printf("*** %s withdraws %s\n", r.Name, p.Masked())
-		o.result(map[string]string{"withdrawn": p.Masked().String()})
-		return nil
-	}
-	return fmt.Errorf("unknown router command %q", args[0])
-}
-
-// show parses FRR's ways of asking, with their common abbreviations
-// (`sh ip bgp sum`).
-func show(ctx context.Context, r *topo.Router, sp Router, args []string, o *output) error {
-	if len(args) == 0 {
-		return errors.New("show what? (help show)")
-	}
-	w := args[0]
-	switch {
-	case prefixOf(w, "log", 3):
-		lines := sp.LogLines()
-		for _, l := range lines {
-			o.printf("%s\n", l)
-		}
-		o.result(lines)
-		return nil
-	case prefixOf(w, "bgp", 1) || prefixOf(w, "ip", 2) || prefixOf(w, "ipv6", 4):
-	default:
-		return fmt.Errorf("show %s: unknown (help show)", w)
-	}
-
-	// Normalise: [ip|ipv6] bgp [ipv4|ipv6] [unicast] REST
-	fam := wire.Family{}
-	all := true
-	rest := args
-	if prefixOf(rest[0], "ipv6", 4) {
-		fam, all, rest = wire.IPv6Unicast, false, rest[1:]
-	} else if prefixOf(rest[0], "ip", 2) {
-		fam, all, rest = wire.IPv4Unicast, false, rest[1:]
-	}
-	if len(rest) == 0 || !prefixOf(rest[0], "bgp", 1) {
-		return fmt.Errorf("show %s: expected `bgp` (help show)", strings.Join(args, " "))
-	}
-	rest = rest[1:]
-	if len(rest) > 0 {
-		switch {
-		case rest[0] == "ipv6":
-			fam, all, rest = wire.IPv6Unicast, false, rest[1:]
-		case rest[0] == "ipv4":
-			fam, all, rest = wire.IPv4Unicast, false, rest[1:]
-		}
-	}
-	if len(rest) > 0 && prefixOf(rest[0], "unicast", 3) {
-		rest = rest[1:]
-	}
-	if all && fam == (wire.Family{}) {
-		fam = wire.IPv4Unicast // FRR's `show bgp` alone is IPv6 in recent versions, `show ip bgp` IPv4
-		if len(rest) == 0 || !prefixOf(rest[0], "summary", 3) {
-			fam = wire.IPv6Unicast
-		}
-	}
-
-	switch {
-	case len(rest) == 0:
-		t, err := sp.Table(ctx, fam)
-		if err != nil {
-			return err
-		}
-		o.result(t)
-		if !o.json {
-			writeTable(o, t)
-		}
-		return nil
-	case prefixOf(rest[0], "summary", 3):
-		fams := []wire.Family{fam}
-		if all {
-			fams = []wire.Family{wire.IPv4Unicast, wire.IPv6Unicast}
-		}
-		var res []*speaker.Summary
-		shown := 0
-		for _, f := range fams {
-			s, err := sp.Summary(ctx, f)
-			if err != nil {
-				return err
-			}
-			if all && len(s.Peers) == 0 {
-				continue
-			}
-			res = append(res, s)
-			if shown > 0 {
-				o.printf("\n")
-			}
-			shown++
-			if !o.json {
-				writeSummary(o, s)
-			}
-		}
-		if shown == 0 {
-			o.printf("%% No BGP neighbors found\n")
-		}
-		o.result(res)
-		return nil
-	case prefixOf(rest[0], "neighbors", 2):
-		snap, err := sp.Snapshot(ctx)
-		if err != nil {
-			return err
-		}
-		peers := snap.Peers
-		if len(rest) > 1 {
-			a, err := netip.ParseAddr(rest[1])
-			if err != nil {
-				return fmt.Errorf("show bgp neighbors %s: not an address", rest[1])
-			}
-			n := snap.Neighbor(a)
-			if n == nil {
-				return fmt.Errorf("%% No such neighbor %s", a)
-			}
-			peers = []speaker.Neighbor{*n}
-		}
-		o.result(peers)
-		for i := range peers {
-			if !o.json {
-				writeNeighbor(o, &peers[i])
-			}
-		}
-		return nil
-	case prefixOf(rest[0], "messages", 3):
-		return showMessages(ctx, sp, rest[1:], o)
-	default:
-		p, err := parsePrefixOrAddr(rest[0])
-		if err != nil {
-			return fmt.Errorf("show bgp: %q is neither a prefix nor a subcommand (help show)", rest[0])
-		}
-		rt, err := sp.Route(ctx, p)
-		if err != nil {
-			return err
-		}
-		if rt == nil || len(rt.Paths) == 0 {
-			return fmt.Errorf("%% Network not in table")
-		}
-		o.result(rt)
-		if !o.json {
-			writeRoute(o, rt)
-		}
-		return nil
+		return h(ctx, name, sp, a, o)
 	}
 }
 
-// prefixOf reports whether w abbreviates word, with at least min letters.
-func prefixOf(w, word string, min int) bool {
-	return len(w) >= min && strings.HasPrefix(word, w)
+// bgpFamily reads `show [ip|ipv6] bgp [ipv4|ipv6]`: the family named
+// last, and false when none is.
+func bgpFamily(a grammar.Args) (wire.Family, bool) {
+	w := a.Text("family")
+	if w == "" {
+		w = a.Text("afi")
+	}
+	switch w {
+	case "ipv6":
+		return wire.IPv6Unicast, true
+	case "ip", "ipv4":
+		return wire.IPv4Unicast, true
+	}
+	return wire.Family{}, false
 }
 
-func parsePrefixOrAddr(s string) (netip.Prefix, error) {
-	if p, err := netip.ParsePrefix(s); err == nil {
-		return p.Masked(), nil
+// showTable is `show bgp [ipv4|ipv6]`: IPv6 unless IPv4 is asked for (FRR's
+// `show bgp` alone is IPv6 in recent versions, `show ip bgp` IPv4).
+func showTable(ctx context.Context, _ string, sp Router, a grammar.Args, o *output) error {
+	fam, ok := bgpFamily(a)
+	if !ok {
+		fam = wire.IPv6Unicast
 	}
-	a, err := netip.ParseAddr(s)
+	t, err := sp.Table(ctx, fam)
 	if err != nil {
-		return netip.Prefix{}, err
+		return err
 	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
+	o.result(t)
+	if !o.json {
+		writeTable(o, t)
+	}
+	return nil
+}
+
+// showSummary is `show bgp [FAMILY] summary`: every family with sessions
+// when none is named.
+func showSummary(ctx context.Context, _ string, sp Router, a grammar.Args, o *output) error {
+	fam, one := bgpFamily(a)
+	fams := []wire.Family{fam}
+	if !one {
+		fams = []wire.Family{wire.IPv4Unicast, wire.IPv6Unicast}
+	}
+	var res []*speaker.Summary
+	shown := 0
+	for _, f := range fams {
+		s, err := sp.Summary(ctx, f)
+		if err != nil {
+			return err
+		}
+		if !one && len(s.Peers) == 0 {
+			continue
+		}
+		res = append(res, s)
+		if shown > 0 {
+			o.printf("\n")
+		}
+		shown++
+		if !o.json {
+			writeSummary(o, s)
+		}
+	}
+	if shown == 0 {
+		o.printf("%% No BGP neighbors found\n")
+	}
+	o.result(res)
+	return nil
+}
+
+// showNeighbors is `show bgp neighbors [ADDR]`.
+func showNeighbors(ctx context.Context, _ string, sp Router, a grammar.Args, o *output) error {
+	if a.Has("view") {
+		return showNeighborRoutes(ctx, sp, a, o)
+	}
+	snap, err := sp.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	peers := snap.Peers
+	if a.Has("addr") {
+		n := snap.Neighbor(a.Addr("addr"))
+		if n == nil {
+			return fmt.Errorf("%% No such neighbor %s", a.Addr("addr"))
+		}
+		peers = []speaker.Neighbor{*n}
+	}
+	o.result(peers)
+	for i := range peers {
+		if !o.json {
+			writeNeighbor(o, &peers[i])
+		}
+	}
+	return nil
+}
+
+// showRoute is `show bgp [FAMILY] PREFIX`: one prefix, every path.
+func showRoute(ctx context.Context, _ string, sp Router, a grammar.Args, o *output) error {
+	rt, err := sp.Route(ctx, a.Prefix("prefix"))
+	if err != nil {
+		return err
+	}
+	if rt == nil || len(rt.Paths) == 0 {
+		return fmt.Errorf("%% Network not in table")
+	}
+	o.result(rt)
+	if !o.json {
+		writeRoute(o, rt)
+	}
+	return nil
+}
+
+// showLog is `show log`.
+func showLog(_ context.Context, _ string, sp Router, _ grammar.Args, o *output) error {
+	lines := sp.LogLines()
+	for _, l := range lines {
+		o.printf("%s\n", l)
+	}
+	o.result(lines)
+	return nil
+}
+
+// withdraw is `withdraw PREFIX`.
+func withdraw(_ context.Context, name string, sp Router, a grammar.Args, o *output) error {
+	p := a.Prefix("prefix").Masked()
+	if err := sp.Withdraw(p); err != nil {
+		return err
+	}
+	o.printf("*** %s withdraws %s\n", name, p)
+	o.result(map[string]string{"withdrawn": p.String()})
+	return nil
 }
 
 // familyTitle is the heading Quagga prints above a family's summary.
@@ -514,18 +464,11 @@ func writeNeighbor(o *output, n *speaker.Neighbor) {
 
 // showMessages prints a peer's message trace (every peer's when no
 // address is given); `follow` streams new messages until the client goes.
-func showMessages(ctx context.Context, sp Router, args []string, o *output) error {
-	follow := false
-	if n := len(args); n > 0 && args[n-1] == "follow" {
-		follow, args = true, args[:n-1]
-	}
+func showMessages(ctx context.Context, _ string, sp Router, a grammar.Args, o *output) error {
+	follow := a.Has("follow")
 	var peers []netip.Addr
-	if len(args) > 0 {
-		a, err := netip.ParseAddr(args[0])
-		if err != nil {
-			return fmt.Errorf("show bgp messages %s: not an address", args[0])
-		}
-		peers = []netip.Addr{a}
+	if a.Has("addr") {
+		peers = []netip.Addr{a.Addr("addr")}
 	} else {
 		for _, p := range sp.Config().Peers {
 			peers = append(peers, p.PeerAddr)
@@ -603,32 +546,22 @@ func writeTrace(o *output, e speaker.TraceEntry) {
 	}
 }
 
-// clearBGP resets sessions: `clear bgp ADDR|* [soft]`. A soft clear also
+// clearBGP resets sessions: `clear [bgp] ADDR|* [soft]`. A soft clear also
 // has the speaker re-read its namespace's kernel table, so next hops made
 // reachable by hand (a static route) are seen at once (docs/design.md,
 // Next-hop tracking).
-func clearBGP(ctx context.Context, sp Router, args []string, o *output) error {
-	if len(args) > 0 && prefixOf(args[0], "bgp", 1) {
-		args = args[1:]
-	}
-	if len(args) == 0 {
-		return errors.New("usage: ROUTER clear bgp ADDR|* [soft]")
-	}
-	hard := !(len(args) > 1 && args[1] == "soft")
+func clearBGP(ctx context.Context, _ string, sp Router, a grammar.Args, o *output) error {
+	hard := !a.Has("soft")
 	var addrs []netip.Addr
-	if args[0] == "*" {
+	if a.Has("*") {
 		for _, p := range sp.Config().Peers {
 			addrs = append(addrs, p.PeerAddr)
 		}
 	} else {
-		a, err := netip.ParseAddr(args[0])
-		if err != nil {
-			return fmt.Errorf("clear bgp %s: not an address", args[0])
-		}
-		addrs = []netip.Addr{a}
+		addrs = []netip.Addr{a.Addr("addr")}
 	}
-	for _, a := range addrs {
-		if err := sp.ResetPeer(a, hard); err != nil {
+	for _, p := range addrs {
+		if err := sp.ResetPeer(p, hard); err != nil {
 			return err
 		}
 	}
@@ -645,44 +578,14 @@ func clearBGP(ctx context.Context, sp Router, args []string, o *output) error {
 }
 
 // announce originates a route: `announce PREFIX [med N] [community A:B ...] [large-community A:B:C ...]`.
-func announce(sp Router, args []string, o *output) error {
-	if len(args) == 0 {
-		return errors.New("usage: ROUTER announce PREFIX [med N] [community A:B ...] [large-community A:B:C ...]")
+func announce(_ context.Context, _ string, sp Router, a grammar.Args, o *output) error {
+	og := speaker.Origination{Prefix: a.Prefix("prefix").Masked()}
+	og.MED, og.HasMED = a.Uint32("med")
+	for _, v := range a.All("community") {
+		og.Communities = append(og.Communities, v.V.(uint32))
 	}
-	p, err := netip.ParsePrefix(args[0])
-	if err != nil {
-		return fmt.Errorf("announce: %v", err)
-	}
-	og := speaker.Origination{Prefix: p.Masked()}
-	mode := ""
-	for _, a := range args[1:] {
-		switch a {
-		case "med", "community", "large-community":
-			mode = a
-			continue
-		}
-		switch mode {
-		case "med":
-			v, err := strconv.ParseUint(a, 10, 32)
-			if err != nil {
-				return fmt.Errorf("announce: med %q: expected 0..4294967295", a)
-			}
-			og.MED, og.HasMED = uint32(v), true
-		case "community":
-			c, err := parseCommunity(a)
-			if err != nil {
-				return fmt.Errorf("announce: community %q: %v", a, err)
-			}
-			og.Communities = append(og.Communities, c)
-		case "large-community":
-			c, err := parseLargeCommunity(a)
-			if err != nil {
-				return fmt.Errorf("announce: large-community %q: %v", a, err)
-			}
-			og.LargeCommunities = append(og.LargeCommunities, c)
-		default:
-			return fmt.Errorf("announce: unexpected %q (expected med, community or large-community)", a)
-		}
+	for _, v := range a.All("large-community") {
+		og.LargeCommunities = append(og.LargeCommunities, v.V.([3]uint32))
 	}
 	if err := sp.Announce(og); err != nil {
 		return err
@@ -690,46 +593,4 @@ func announce(sp Router, args []string, o *output) error {
 	o.printf("*** announcing %s\n", og.Prefix)
 	o.result(og)
 	return nil
-}
-
-var wellKnownCommunities = map[string]uint32{
-	"no-export":           0xFFFFFF01,
-	"no-advertise":        0xFFFFFF02,
-	"no-export-subconfed": 0xFFFFFF03,
-	"local-as":            0xFFFFFF03,
-	"no-peer":             0xFFFFFF04,
-	"blackhole":           0xFFFF029A,
-	"graceful-shutdown":   0xFFFF0000,
-}
-
-func parseCommunity(s string) (uint32, error) {
-	if v, ok := wellKnownCommunities[s]; ok {
-		return v, nil
-	}
-	a, b, ok := strings.Cut(s, ":")
-	if !ok {
-		return 0, errors.New("expected AS:VALUE or a well-known name")
-	}
-	x, err1 := strconv.ParseUint(a, 10, 16)
-	y, err2 := strconv.ParseUint(b, 10, 16)
-	if err1 != nil || err2 != nil {
-		return 0, errors.New("expected AS:VALUE, each 0..65535")
-	}
-	return uint32(x)<<16 | uint32(y), nil
-}
-
-func parseLargeCommunity(s string) ([3]uint32, error) {
-	parts := strings.Split(s, ":")
-	if len(parts) != 3 {
-		return [3]uint32{}, errors.New("expected GLOBAL:LOCAL1:LOCAL2")
-	}
-	var c [3]uint32
-	for i, p := range parts {
-		v, err := strconv.ParseUint(p, 10, 32)
-		if err != nil {
-			return c, errors.New("expected GLOBAL:LOCAL1:LOCAL2, each 0..4294967295")
-		}
-		c[i] = uint32(v)
-	}
-	return c, nil
 }

@@ -1,4 +1,4 @@
-package cli
+package shell
 
 import (
 	"net/netip"
@@ -8,7 +8,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"lab/control"
-	"lab/topo"
 )
 
 func seedInfo() *control.Info {
@@ -44,43 +43,6 @@ func TestSubstitute(t *testing.T) {
 		got := strings.Join(substitute(in, in.Node(c.src), strings.Fields(c.cmd)), " ")
 		if diff := cmp.Diff(c.want, got); diff != "" {
 			t.Errorf("%s %s (-want +got):\n%s", c.src, c.cmd, diff)
-		}
-	}
-}
-
-func TestHelpListsEveryCommand(t *testing.T) {
-	h := Help(nil)
-	for _, c := range commands {
-		if !strings.Contains(h, c.Usage) {
-			t.Errorf("help lacks %q", c.Usage)
-		}
-	}
-	if got := Help([]string{"pingall"}); !strings.Contains(got, "usage: pingall") {
-		t.Errorf("help pingall = %q", got)
-	}
-	if got := Help([]string{"show"}); !strings.Contains(got, "show bgp summary") {
-		t.Errorf("help show = %q", got)
-	}
-}
-
-// A node may not be called like a shell command, or `NODE ...` and the
-// command would be ambiguous: topo refuses the names of every command.
-func TestCommandsAreReservedNodeNames(t *testing.T) {
-	reserved := map[string]bool{}
-	for _, n := range topo.ReservedNames {
-		reserved[n] = true
-	}
-	for _, c := range commands {
-		if strings.ToUpper(c.Name) == c.Name || strings.Contains(c.Name, " ") {
-			continue // NODE, ROUTER show: placeholders, not words
-		}
-		if !reserved[c.Name] {
-			t.Errorf("command %q is not in topo.ReservedNames: a node could be called so", c.Name)
-		}
-	}
-	for _, w := range []string{"exit", "quit", "EOF"} {
-		if !reserved[w] {
-			t.Errorf("%q is not in topo.ReservedNames", w)
 		}
 	}
 }

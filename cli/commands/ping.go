@@ -1,4 +1,4 @@
-package cli
+package commands
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 
+	"lab/cli/grammar"
 	"lab/topo"
 )
 
@@ -45,13 +45,12 @@ var errSilent = errors.New("")
 // maxPingers bounds the echoes in flight: a 200-host lab has 80,000 pairs.
 const maxPingers = 128
 
-func cmdPing(use4, use6, pair bool) func(context.Context, *Env, []string, *output) error {
-	return func(ctx context.Context, e *Env, args []string, o *output) error {
+func cmdPing(use4, use6, pair bool) handler {
+	return func(ctx context.Context, e *Env, args grammar.Args, o *output) error {
 		timeout := time.Second
-		if len(args) > 0 && !pair {
-			s, err := strconv.ParseFloat(args[0], 64)
-			if err != nil || s <= 0 || s > 60 {
-				return fmt.Errorf("timeout %q: expected seconds, more than 0 and at most 60", args[0])
+		if s, ok := args.Float("timeout"); ok {
+			if s > 60 {
+				return fmt.Errorf("timeout %q: expected seconds, more than 0 and at most 60", args.Text("timeout"))
 			}
 			timeout = time.Duration(s * float64(time.Second))
 		}

@@ -1,4 +1,11 @@
-package cli
+// Package shell is the lab shell's client: the front end a user types
+// into (go-prompt on a terminal, plain lines from a pipe), with history
+// and Tab completion. It runs node commands itself, inside the node's
+// namespace so the program gets the user's terminal, and `sh`, `source`,
+// `help` and `exit`; every other command goes to the lab daemon over its
+// control socket (lab/cli/commands runs it there). Both read lines with
+// the same grammar, lab/cli/grammar.
+package shell
 
 import (
 	"bufio"
@@ -18,6 +25,7 @@ import (
 	prompt "github.com/c-bata/go-prompt"
 	"golang.org/x/term"
 
+	"lab/cli/grammar"
 	"lab/control"
 	"lab/netemu"
 )
@@ -50,6 +58,33 @@ type Shell struct {
 	Terminate func(os.Signal)
 
 	failed bool // some command of this session failed
+
+	labOnce sync.Once
+	names   *grammar.Lab // Info as the grammar reads words
+
+	// menu: the completion menu is open. Only go-prompt's Input
+	// goroutine (which calls the completer) uses it.
+	menu bool
+}
+
+// lab returns the lab's names, as the grammar reads them.
+func (s *Shell) lab() *grammar.Lab {
+	s.labOnce.Do(func() { s.names = Names(s.Info) })
+	return s.names
+}
+
+// Names is a lab's description from its daemon as the grammar reads
+// words: its nodes, which routers run the lab's speaker, its interfaces.
+func Names(info *control.Info) *grammar.Lab {
+	var nodes []grammar.LabNode
+	for _, n := range info.Nodes {
+		ln := grammar.LabNode{Name: n.Name, Kind: n.Kind, Speaker: n.Kind == "router" && !n.External}
+		for _, i := range n.Interfaces {
+			ln.Interfaces = append(ln.Interfaces, grammar.LabIface{Name: i.Name, Peer: i.Peer})
+		}
+		nodes = append(nodes, ln)
+	}
+	return grammar.NewLab(nodes)
 }
 
 // Failed reports whether a command run by Run failed.
@@ -165,6 +200,7 @@ func (s *Shell) runPrompt(ctx context.Context, tty *os.File, run func(string) er
 	p := prompt.New(
 		func(string) {},
 		s.complete,
+		prompt.OptionParser(&keys{in: prompt.NewStandardInputParser()}),
 		prompt.OptionPrefix(Prompt),
 		prompt.OptionTitle("lab "+s.Info.Name),
 		prompt.OptionHistory(hist),
@@ -177,7 +213,6 @@ func (s *Shell) runPrompt(ctx context.Context, tty *os.File, run func(string) er
 			},
 		}),
 		prompt.OptionMaxSuggestion(12),
-		prompt.OptionShowCompletionAtStart(),
 		prompt.OptionCompletionOnDown(),
 	)
 	for ctx.Err() == nil {
@@ -208,31 +243,36 @@ func (s *Shell) Exec(ctx context.Context, line string, asJSON bool) (ok bool, re
 	if line == "" || strings.HasPrefix(line, "#") {
 		return true, nil, nil
 	}
-	args := strings.Fields(line)
-	switch args[0] {
-	case "exit", "quit", "EOF":
+	p, err := grammar.Shell.Parse(s.lab(), line)
+	if err != nil {
+		return false, nil, err
+	}
+	switch p.Entry.Name {
+	case "exit":
 		return true, nil, ErrExit
-	case "help", "?":
-		fmt.Fprint(s.Out, Help(args[1:]))
+	case "help":
+		fmt.Fprint(s.Out, grammar.Shell.Help(strings.Fields(p.Args.Text("topic"))))
 		return true, nil, nil
 	case "sh":
-		rest := strings.TrimSpace(strings.TrimPrefix(line, "sh"))
-		if rest == "" {
-			return false, nil, errors.New("usage: sh COMMAND")
-		}
-		return s.runLocal(ctx, "", "", rest, asJSON)
+		return s.runLocal(ctx, "", "", p.Args.Text("command"), asJSON)
 	case "source":
-		if len(args) != 2 {
-			return false, nil, errors.New("usage: source FILE")
-		}
-		return s.source(ctx, args[1])
-	}
-	if n := s.Info.Node(args[0]); n != nil && !isDaemonNodeCommand(n, args) {
-		if len(args) == 1 {
-			return false, nil, fmt.Errorf("enter a command for node %s: %s <cmd>", n.Name, n.Name)
-		}
-		cmd := strings.Join(substitute(s.Info, n, args[1:]), " ")
+		return s.source(ctx, p.Args.Text("file"))
+	case "node":
+		n := s.Info.Node(p.Args.Text("node"))
+		cmd := strings.Join(substitute(s.Info, n, strings.Fields(p.Args.Text("command"))), " ")
 		return s.runLocal(ctx, n.Name, n.NSPath, cmd, asJSON)
+	}
+	if p.Entry.Client {
+		return false, nil, fmt.Errorf("%s: the shell has no implementation", p.Entry.Name)
+	}
+	if p.Entry.Name == "apply" {
+		// The daemon reads the file: a path relative to where the user
+		// typed it means nothing there.
+		abs, err := filepath.Abs(p.Args.Text("file"))
+		if err != nil {
+			return false, nil, err
+		}
+		line = "apply " + abs
 	}
 	rep, err := control.Do(ctx, s.Socket, control.Request{Op: control.OpRun, Line: line, JSON: asJSON}, s.Out)
 	var re *control.RemoteError
@@ -246,15 +286,6 @@ func (s *Shell) Exec(ctx context.Context, line string, asJSON bool) (ok bool, re
 		return false, nil, err
 	}
 	return true, rep.JSON, nil
-}
-
-// isDaemonNodeCommand reports whether `NODE ...` is a command of the
-// router's embedded speaker (FRR's vtysh verbs) rather than a program.
-func isDaemonNodeCommand(n *control.NodeInfo, args []string) bool {
-	if n.Kind != "router" || n.External || len(args) < 2 {
-		return false
-	}
-	return RouterVerbs[args[1]]
 }
 
 // NodeCommandResult is the JSON result of a node command.

@@ -1,4 +1,4 @@
-package cli
+package shell
 
 import (
 	"path/filepath"
@@ -34,7 +34,7 @@ func TestComplete(t *testing.T) {
 		{"h1 tr", []string{"traceroute", "traceroute6"}},
 		{"as1ra s", []string{"show", "ss"}},
 		{"h1 s", []string{"ss"}}, // a host has no router verbs
-		{"as1ra show ", []string{"bgp", "ip", "ipv6", "log"}},
+		{"as1ra show ", []string{"bgp", "ip", "ipv6", "log", "routing"}},
 		{"as1ra show bgp s", []string{"summary"}},
 		{"h1 ping a", []string{"as1ra", "as2rb", "as3rc"}},
 		{"link as1ra ", []string{"as2rb", "as3rc", "h1"}},
@@ -44,7 +44,7 @@ func TestComplete(t *testing.T) {
 		{"help pinga", []string{"pingall"}},
 	} {
 		var got []string
-		for _, sg := range s.complete(*document(c.line)) {
+		for _, sg := range s.suggest(c.line) {
 			got = append(got, sg.Text)
 		}
 		if diff := cmp.Diff(c.want, got); diff != "" {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package speakerconf
+
+const raceEnabled = false
