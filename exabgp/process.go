@@ -532,8 +532,14 @@ func (r *Runner) Close() error {
 	return errors.Join(errs...)
 }
 
-// stop ends the program: its input written and closed (or 500 ms), then
-// SIGTERM to its group, SIGKILL after the grace period.
+// endOfInputWait is how long a program has to exit by itself once its
+// input is closed (most do, on the end of their input) before SIGTERM:
+// ExaBGP gives 100 ms.
+const endOfInputWait = 250 * time.Millisecond
+
+// stop ends the program: its input written and closed (or 500 ms), then,
+// unless it exits by itself, SIGTERM to its group, SIGKILL after the grace
+// period.
 func (p *proc) stop() error {
 	select {
 	case <-p.drained:
@@ -546,7 +552,7 @@ func (p *proc) stop() error {
 	pid := p.cmd.Process.Pid
 	select {
 	case <-p.exited:
-	default:
+	case <-time.After(endOfInputWait):
 		syscall.Kill(-pid, syscall.SIGTERM)
 		select {
 		case <-p.exited:
