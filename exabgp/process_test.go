@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"lab/speaker"
 	"lab/speaker/wire"
+	"lab/topo"
 )
 
 // pipeDialer hands the speaker one end of a net.Pipe per dial and the
@@ -394,5 +396,16 @@ func TestParseReceive(t *testing.T) {
 		if _, err := ParseReceive([]string{w}); err == nil || !strings.Contains(err.Error(), "accepted: parsed, update") {
 			t.Errorf("%s: %v", w, err)
 		}
+	}
+}
+
+// The topology's words for a process's receive are the ones ParseReceive
+// takes.
+func TestReceiveWordsInStep(t *testing.T) {
+	if !slices.Equal(topo.ReceiveWords, ReceiveWords) {
+		t.Errorf("topo.ReceiveWords %v, exabgp.ReceiveWords %v", topo.ReceiveWords, ReceiveWords)
+	}
+	if _, err := ParseReceive(topo.ReceiveWords); err != nil {
+		t.Error(err)
 	}
 }
