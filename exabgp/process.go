@@ -204,7 +204,9 @@ func New(cfg Config) (*Runner, error) {
 			enc: Encoder{Text: pc.Text, Host: cfg.Host, PID: os.Getpid(), PPID: os.Getppid()}}
 		r.procs = append(r.procs, p)
 	}
-	if len(r.procs) > 0 {
+	// Only a runner with something to read observes the speaker: the
+	// sessions then copy every message they receive for it.
+	if slices.ContainsFunc(r.procs, func(p *proc) bool { return p.cfg.Receive != Receive{} }) {
 		if err := r.sp.Observe(r.observe); err != nil {
 			return nil, err
 		}
@@ -394,15 +396,16 @@ func (p *proc) render(it item) string {
 	o := it.obs
 	n := Neighbor{Local: o.Local, Peer: o.Peer, LocalAS: o.LocalAS, PeerAS: o.PeerAS}
 	if it.state != "" {
-		return strings.TrimSuffix(p.enc.State(o.Time, n, it.state, it.reason), "\n")
+		return p.enc.State(o.Time, n, it.state, it.reason)
 	}
 	m, err := o.Message()
 	if m == nil {
 		p.r.logf("process %s: a %v from %v could not be decoded for it: %v", p.cfg.Name, o.Type(), o.Peer, err)
 		return ""
 	}
-	// The text encoder's messages end with a newline, and ExaBGP writes
-	// one more: the program reads an empty line after each.
+	// The text encoder's messages (and state changes, above) end with a
+	// newline, and ExaBGP writes one more: the program reads an empty line
+	// after each.
 	return p.enc.Message(o.Time, n, "receive", m)
 }
 

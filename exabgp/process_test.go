@@ -329,6 +329,26 @@ func TestProcess(t *testing.T) {
 	l.logHas("process api: stopped")
 }
 
+// A program with the text encoder reads ExaBGP's text messages, an empty
+// line after each, as from ExaBGP.
+func TestProcessText(t *testing.T) {
+	run, _, input := fifoProgram(t)
+	l := newAPILab(t, []Process{{Name: "text", Run: run, Text: true, NoAck: true,
+		Receive: Receive{NeighborChanges: true, Update: true}}}, nil)
+	l.establish()
+	l.p.send(&wire.Update{NLRI: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, Attrs: []wire.Attr{
+		wire.Origin{}, wire.ASPath{Segments: []wire.ASSegment{{Type: wire.ASSequence, ASNs: []uint32{65002}}}},
+		wire.NextHop{Addr: peerAddr}}})
+	waitInput(t, input, "receive update end")
+	want := "neighbor 10.0.0.2 connected\n\nneighbor 10.0.0.2 up\n\n" +
+		"neighbor 10.0.0.2 receive update start\n" +
+		"neighbor 10.0.0.2 receive update announced 10.0.0.0/8 next-hop 10.0.0.2 origin igp as-path [ 65002 ]\n" +
+		"neighbor 10.0.0.2 receive update end\n"
+	if got := strings.Join(inputLines(t, input), "\n") + "\n"; got != want {
+		t.Errorf("the program read:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 // A program that fails is reported once, with what it said, and not
 // started again; one that cannot be found either.
 func TestProcessCrash(t *testing.T) {
