@@ -465,6 +465,15 @@ func (p *proc) wait() {
 	err := p.cmd.Wait()
 	p.waitErr = err
 	close(p.exited)
+	// Nothing more is queued for it; the writer writes what is (into a
+	// closed pipe) and ends.
+	p.mu.Lock()
+	p.closing = true
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
 	status := "exit status 0"
 	if err != nil {
 		status = err.Error()

@@ -38,6 +38,11 @@ func (c *Command) Run(ctx context.Context, sp *speaker.Speaker, out func(string)
 		return nil
 	case AnnounceRoute:
 		for _, o := range c.Routes {
+			if len(addrs) > 0 && !slices.ContainsFunc(peers, func(p speaker.PeerConfig) bool {
+				return slices.Contains(p.AddressFamilies(), famOf(o.Prefix))
+			}) {
+				return fmt.Errorf("route %v: no selected neighbor carries %s", o.Prefix, familyName(famOf(o.Prefix)))
+			}
 			o.Peers = addrs
 			if err := sp.Announce(o); err != nil {
 				return err
@@ -138,6 +143,14 @@ func (c *Command) perSession(ctx context.Context, sp *speaker.Speaker, peers []s
 		return fmt.Errorf("%v %s: no Established session carries it", c.Kind, familyName(c.Family))
 	}
 	return nil
+}
+
+// famOf is the family of a prefix.
+func famOf(p netip.Prefix) wire.Family {
+	if p.Addr().Is4() {
+		return wire.IPv4Unicast
+	}
+	return wire.IPv6Unicast
 }
 
 // familyName is ExaBGP's name of a family: "ipv4 unicast".

@@ -31,6 +31,10 @@ func TestRunShow(t *testing.T) {
 	if _, err := runLines(t, l, "announce eor"); err == nil || !strings.Contains(err.Error(), "no Established session") {
 		t.Errorf("End-of-RIB without a session: %v", err)
 	}
+	if _, err := runLines(t, l, "neighbor 10.0.0.2 announce route 2001:db8::/32 next-hop self"); err == nil ||
+		!strings.Contains(err.Error(), "no selected neighbor carries ipv6 unicast") {
+		t.Errorf("an IPv6 route for an IPv4 session: %v", err)
+	}
 	l.establish()
 	ctx := context.Background()
 	poll(t, 5*time.Second, "Established", func() (bool, string) {
