@@ -37,6 +37,10 @@ const (
 // (decision.Origination).
 type Origination = decision.Origination
 
+// Aggregate is a route originated while the table holds a more specific
+// one (decision.Aggregate).
+type Aggregate = decision.Aggregate
+
 // Dialer opens a session's TCP connection (session.Dialer). The default
 // dials inside the speaker's namespace from PeerConfig.LocalAddr to port
 // 179, with MD5 when configured; tests substitute net.Pipe.
@@ -76,6 +80,9 @@ type Config struct {
 	ClusterID netip.Addr
 	Peers     []PeerConfig
 	Originate []Origination
+	// Aggregates are originated while the table holds a more specific
+	// route of theirs (RFC 4271 section 9.2.2.2).
+	Aggregates []Aggregate
 	// Port is the TCP port to listen on and dial; default 179.
 	Port int
 	// Log receives FRR-style log lines; nil discards them (the last lines

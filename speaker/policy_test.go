@@ -307,3 +307,70 @@ func TestOriginationAttributes(t *testing.T) {
 		t.Errorf("c got %+v, want the withdrawal of %v", got, pfx)
 	}
 }
+
+// Aggregation (RFC 4271 section 9.2.2.2): the aggregate is originated
+// while a more specific route is in the table, with ATOMIC_AGGREGATE and
+// our AGGREGATOR; summary-only keeps the more specific routes to
+// ourselves; as-set gives it its contributors' common sequence and the
+// set of the rest instead of ATOMIC_AGGREGATE; gone with the last of
+// them.
+func TestAggregate(t *testing.T) {
+	agg := netip.MustParsePrefix("2001:db8::/32")
+	p1, p2 := netip.MustParsePrefix("2001:db8:1::/48"), netip.MustParsePrefix("2001:db8:2::/48")
+	for _, asSet := range []bool{false, true} {
+		l := newTrio(t, 2, 3, func(c *Config) {
+			c.Aggregates = []Aggregate{{Prefix: agg, SummaryOnly: true, ASSet: asSet}}
+		}, nil)
+		announce(l.b, addrB, p1, []uint32{2, 7})
+		announce(l.b, addrB, p2, []uint32{2, 8})
+		u := expect[*wire.Update](l.c)
+		got := summarize(u)
+		wantPath := "1"
+		if asSet {
+			wantPath = "1 2 7 8"
+		}
+		if !slices.Equal(got.nlri, []string{agg.String()}) || got.path != wantPath {
+			t.Errorf("as-set %v: c got %+v first, want the aggregate alone with path %q", asSet, got, wantPath)
+		}
+		var atomic, aggregator bool
+		for _, a := range u.Attrs {
+			switch a := a.(type) {
+			case wire.AtomicAggregate:
+				atomic = true
+			case wire.Aggregator:
+				aggregator = a.AS == 1 && a.Addr == idA
+			}
+		}
+		if atomic == asSet || !aggregator {
+			t.Errorf("as-set %v: ATOMIC_AGGREGATE %v, AGGREGATOR 1 %v %v", asSet, atomic, idA, aggregator)
+		}
+		// The more specific routes stay ours: the next thing c hears is
+		// the withdrawal of the aggregate, when they go.
+		l.b.send(&wire.Update{Attrs: []wire.Attr{wire.MPUnreachNLRI{AFI: wire.AFIIPv6, SAFI: wire.SAFIUnicast, Withdrawn: []netip.Prefix{p1, p2}}}})
+		if got := summarize(expect[*wire.Update](l.c)); !slices.Equal(got.withdrawn, []string{agg.String()}) {
+			t.Errorf("as-set %v: c got %+v, want the aggregate's withdrawal", asSet, got)
+		}
+	}
+}
+
+// show bgp PREFIX says what the import side did to each path, and names
+// the setting a best path won by.
+func TestRouteExplainsPolicy(t *testing.T) {
+	lp := uint32(300)
+	l := newPolicyLab(t, func(b, c, d *PeerConfig) { b.LocalPref = &lp })
+	pfx := netip.MustParsePrefix("2001:db8:1::/48")
+	announce(l.b, addrB, pfx, []uint32{2})
+	announce(l.c, addrC, pfx, []uint32{3})
+	nextAdvertised(t, l.d)
+	r, err := l.h.sp.Route(l.h.ctx(), pfx)
+	if err != nil || r == nil {
+		t.Fatalf("route: %v %v", r, err)
+	}
+	best := r.Best()
+	if best == nil || best.Peer != addrB || !slices.Equal(best.Policy, []string{"neighbor local-pref: local-pref 300"}) {
+		t.Errorf("best path %+v: want b's, changed by the neighbor local-pref", best)
+	}
+	if want := "Local Pref (local-pref 300 from neighbor local-pref)"; r.BestReason != want {
+		t.Errorf("reason %q, want %q", r.BestReason, want)
+	}
+}

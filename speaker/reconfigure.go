@@ -81,6 +81,12 @@ func (sp *Speaker) Reconfigure(ctx context.Context, cfg Config) (*Reconfiguratio
 			return nil, err
 		}
 	}
+	if !reflect.DeepEqual(old.Aggregates, cfg.Aggregates) {
+		rc.Router = append(rc.Router, "aggregate")
+		if err := sp.dec.SetAggregates(ctx, cfg.Aggregates); err != nil {
+			return nil, err
+		}
+	}
 	// The new configuration is the speaker's from here on: show commands
 	// read it.
 	sp.setConfig(cfg)

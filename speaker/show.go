@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"lab/speaker/decision"
@@ -232,6 +233,10 @@ type PathView struct {
 	ClusterList  []netip.Addr `json:",omitempty"`
 	// IGPMetric is the IGP cost to the next hop.
 	IGPMetric uint32 `json:",omitempty"`
+	// Policy lists what the import side changed of the path, step by
+	// step ("policy RELATION-FROM-CUSTOMER entry 1: local-pref 200,
+	// large-community 65001:1000:1"); `show bgp PREFIX` only.
+	Policy []string `json:",omitempty"`
 }
 
 // query runs fn on the decision engine's goroutine (see
@@ -325,6 +330,7 @@ func (sp *Speaker) Route(ctx context.Context, pfx netip.Prefix) (*Route, error) 
 		t := v.Table(famOf(pfx))
 		if d := t.Dest(pfx.Masked()); d != nil && len(d.Paths()) > 0 {
 			rt := route(pfx.Masked(), d)
+			explain(v, pfx.Masked(), d, &rt)
 			out = &rt
 		}
 	})
@@ -469,6 +475,34 @@ func route(pfx netip.Prefix, d *rib.Dest) Route {
 		rt.Paths = append(rt.Paths, v)
 	}
 	return rt
+}
+
+// explain says, per path of rt, what the import side changed (Policy),
+// and when the best path won on an attribute a policy or setting gave it,
+// names that in the reason.
+func explain(v *decision.View, pfx netip.Prefix, d *rib.Dest, rt *Route) {
+	word := map[rib.Reason]string{rib.ReasonLocalPref: "local-pref", rib.ReasonWeight: "weight", rib.ReasonMED: "med",
+		rib.ReasonASPath: "as-path", rib.ReasonOrigin: "origin"}
+	_, reason := d.Best()
+	for i := range d.Paths() {
+		p := &d.Paths()[i]
+		id, ok := v.PeerOf(p.Src())
+		if !ok {
+			continue
+		}
+		for _, t := range v.Explain(id, pfx, p.Received()) {
+			rt.Paths[i].Policy = append(rt.Paths[i].Policy, t.By+": "+strings.Join(t.What, ", "))
+			if i != d.BestIndex() || word[reason] == "" {
+				continue
+			}
+			for _, w := range t.What {
+				if strings.HasPrefix(w, word[reason]+" ") {
+					rt.BestReason = fmt.Sprintf("%s (%s from %s)", rt.BestReason, w, t.By)
+					rt.Paths[i].SelectionReason = rt.BestReason
+				}
+			}
+		}
+	}
 }
 
 // pathView renders a path to pfx with attribute set a from nh's source.

@@ -164,6 +164,11 @@ func New(cfg Config) (*Speaker, error) {
 			return nil, fmt.Errorf("speaker %s: originated prefix %v is not a masked prefix", cfg.Name, o.Prefix)
 		}
 	}
+	for _, a := range cfg.Aggregates {
+		if !a.Prefix.IsValid() || a.Prefix != a.Prefix.Masked() {
+			return nil, fmt.Errorf("speaker %s: aggregate %v is not a masked prefix", cfg.Name, a.Prefix)
+		}
+	}
 	sp := &Speaker{
 		cfg:       cfg,
 		clock:     cfg.Clock,
@@ -175,7 +180,7 @@ func New(cfg Config) (*Speaker, error) {
 	in := rib.Shared()
 	sp.dec = decision.New(decision.Config{
 		Name: cfg.Name, AS: cfg.AS, RouterID: cfg.RouterID, CompareRouterID: cfg.CompareRouterID, ClusterID: cfg.ClusterID,
-		Peers: cfg.Peers, Originate: cfg.Originate, Clock: cfg.Clock, Log: sp.log, Interner: in,
+		Peers: cfg.Peers, Originate: cfg.Originate, Aggregates: cfg.Aggregates, Clock: cfg.Clock, Log: sp.log, Interner: in,
 		Kick:     func(id peer.ID) { sp.sess.Kick(id) },
 		Teardown: func(id peer.ID, n *wire.Notification) { sp.sess.Teardown(id, n) },
 		OnRound: func(n int) {
@@ -534,6 +539,10 @@ type PeerStatus struct {
 	// UpdatesSent and UpdatesRcvd count UPDATE messages (all sessions).
 	UpdatesSent, UpdatesRcvd uint64
 }
+
+// Queued returns the number of events waiting for the decision engine:
+// received UPDATEs not decided yet, among others.
+func (sp *Speaker) Queued() int { return sp.dec.Queued() }
 
 // Peers returns the status of every session, in configuration order. It
 // reads the session engine only (a lock per session), never a table, so

@@ -20,7 +20,7 @@ import (
 // the lab computes (what every Loc-RIB holds), on labs of hundreds of
 // routers, in a second.
 type pipeLab struct {
-	t        *testing.T
+	t        testing.TB
 	model    *topo.Lab
 	speakers map[string]*speaker.Speaker
 	byAddr   map[netip.Addr]*speaker.Speaker // a session end's address → its speaker
@@ -40,7 +40,7 @@ func (d pipeDialer) Dial(ctx context.Context, p *speaker.PeerConfig) (net.Conn, 
 	return a, nil
 }
 
-func newPipeLab(t *testing.T, model *topo.Lab) *pipeLab {
+func newPipeLab(t testing.TB, model *topo.Lab) *pipeLab {
 	t.Helper()
 	l := &pipeLab{t: t, model: model, speakers: map[string]*speaker.Speaker{}, byAddr: map[netip.Addr]*speaker.Speaker{}}
 	for _, r := range model.Routers {
@@ -79,15 +79,18 @@ func newPipeLab(t *testing.T, model *topo.Lab) *pipeLab {
 			t.Fatal(err)
 		}
 	}
-	t.Cleanup(func() {
-		var wg sync.WaitGroup
-		for _, sp := range l.speakers {
-			wg.Add(1)
-			go func() { defer wg.Done(); sp.Close() }()
-		}
-		wg.Wait()
-	})
+	t.Cleanup(l.close)
 	return l
+}
+
+// close closes every speaker, in parallel.
+func (l *pipeLab) close() {
+	var wg sync.WaitGroup
+	for _, sp := range l.speakers {
+		wg.Add(1)
+		go func() { defer wg.Done(); sp.Close() }()
+	}
+	wg.Wait()
 }
 
 // converge waits until every session is Established with its End-of-RIB

@@ -220,9 +220,9 @@ type routeMap struct {
 func (r routeMap) Name() string        { return r.m.Name() }
 func (r routeMap) Fingerprint() string { return r.fp }
 
-func (r routeMap) Apply(pfx netip.Prefix, a *rib.Attrs, neighborAS uint32) (*rib.Attrs, bool) {
-	out, ok, _ := r.m.Apply(policy.Route{Prefix: pfx, Attrs: a, PeerAS: neighborAS, LocalAS: r.as})
-	return out, ok
+func (r routeMap) Apply(pfx netip.Prefix, a *rib.Attrs, neighborAS uint32) (*rib.Attrs, bool, int) {
+	out, ok, entry := r.m.Apply(policy.Route{Prefix: pfx, Attrs: a, PeerAS: neighborAS, LocalAS: r.as})
+	return out, ok, entry + 1 // policy counts from 0, NoEntry is -1
 }
 
 // fingerprint renders the policy called name and every list it uses (as

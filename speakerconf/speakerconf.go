@@ -101,6 +101,9 @@ func Config(l *topo.Lab, r *topo.Router, nsPath string) (speaker.Config, error) 
 			LocalPref: o.LocalPref, HasLocalPref: o.HasLocalPref, NextHop: o.NextHop,
 		})
 	}
+	for _, a := range r.Aggregates {
+		cfg.Aggregates = append(cfg.Aggregates, speaker.Aggregate{Prefix: a.Prefix, SummaryOnly: a.SummaryOnly, ASSet: a.ASSet})
+	}
 	cfg.TraceLen = TraceLen(len(l.Sessions))
 	return cfg, nil
 }

@@ -362,6 +362,23 @@ func writeRoute(o *output, rt *speaker.Route) {
 		if len(p.LargeCommunities) > 0 {
 			o.printf("      Large Community: %s\n", strings.Join(p.LargeCommunities, " "))
 		}
+		if p.OriginatorID.IsValid() {
+			o.printf("      Originator: %s", p.OriginatorID)
+			if len(p.ClusterList) > 0 {
+				var cl []string
+				for _, c := range p.ClusterList {
+					cl = append(cl, c.String())
+				}
+				o.printf(", Cluster list: %s", strings.Join(cl, " "))
+			}
+			o.printf("\n")
+		}
+		if p.IGPMetric > 0 {
+			o.printf("      IGP metric %d\n", p.IGPMetric)
+		}
+		for _, pol := range p.Policy {
+			o.printf("      Policy: %s\n", pol)
+		}
 		if !p.LastUpdate.IsZero() {
 			o.printf("      Last update: %s\n", p.LastUpdate.Format(time.ANSIC))
 		}

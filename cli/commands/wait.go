@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"lab/cli/grammar"
@@ -93,39 +94,48 @@ func (e *Env) WaitConverged(ctx context.Context, timeout time.Duration) (*Conver
 	return rep, nil
 }
 
-// collect reads every speaker's neighbours once and checks the sessions
-// between two speakers of the lab.
+// collect reads every speaker's sessions once (their counters only: no
+// table, no decision round, so that waiting costs the lab next to
+// nothing however large it is) and checks the sessions between two
+// speakers of the lab.
 func (e *Env) collect(ctx context.Context) (counters []uint64, pending []string, sessions int, err error) {
-	snaps := map[string]*speaker.Snapshot{}
+	status := make(map[string]map[netip.Addr]speaker.PeerStatus, len(e.Routers))
 	for name, sp := range e.Routers {
-		s, err := sp.Snapshot(ctx)
-		if err != nil {
+		if err := ctx.Err(); err != nil {
 			return nil, nil, 0, err
 		}
-		snaps[name] = s
+		m := make(map[netip.Addr]speaker.PeerStatus)
+		for _, p := range sp.Peers() {
+			m[p.Addr] = p
+		}
+		status[name] = m
+		if n := sp.Queued(); n > 0 {
+			pending = append(pending, fmt.Sprintf("%s: %d events to decide", name, n))
+		}
 	}
 	for _, s := range e.Lab.Sessions {
-		sa, sb := snaps[s.A.Router.Name], snaps[s.B.Router.Name]
+		sa, sb := status[s.A.Router.Name], status[s.B.Router.Name]
 		if sa == nil || sb == nil {
 			continue // an external router's session: not ours to wait for
 		}
 		sessions++
-		na, nb := sa.Neighbor(s.B.Addr), sb.Neighbor(s.A.Addr)
-		if na == nil || nb == nil {
+		na, oka := sa[s.B.Addr]
+		nb, okb := sb[s.A.Addr]
+		if !oka || !okb {
 			return nil, nil, 0, fmt.Errorf("session %s-%s missing from a speaker", s.A.Router.Name, s.B.Router.Name)
 		}
 		name := fmt.Sprintf("%s-%s %s", s.A.Router.Name, s.B.Router.Name, s.Family)
 		switch {
 		case na.State != speaker.Established || nb.State != speaker.Established:
 			pending = append(pending, fmt.Sprintf("%s session is %s/%s", name, na.State, nb.State))
-		case len(na.EndOfRIBReceived) == 0 || len(nb.EndOfRIBReceived) == 0:
+		case na.EndOfRIBReceived == 0 || nb.EndOfRIBReceived == 0:
 			pending = append(pending, name+" End-of-RIB not received")
 		case na.InQ+na.OutQ+nb.InQ+nb.OutQ > 0:
 			pending = append(pending, name+" messages queued")
-		case na.Sent.Updates != nb.Rcvd.Updates || nb.Sent.Updates != na.Rcvd.Updates:
+		case na.UpdatesSent != nb.UpdatesRcvd || nb.UpdatesSent != na.UpdatesRcvd:
 			pending = append(pending, name+" UPDATEs in flight")
 		}
-		counters = append(counters, na.Sent.Updates, na.Rcvd.Updates, nb.Sent.Updates, nb.Rcvd.Updates)
+		counters = append(counters, na.UpdatesSent, na.UpdatesRcvd, nb.UpdatesSent, nb.UpdatesRcvd)
 	}
 	return counters, pending, sessions, nil
 }

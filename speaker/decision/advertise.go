@@ -25,6 +25,9 @@ func (e *Engine) exported(p *peerState, pfx netip.Prefix, d *rib.Dest) *rib.Path
 	if best.Src().IBGP && p.src.IBGP && !e.reflects(best.Src(), p) {
 		return nil // iBGP-learned routes are not sent to iBGP peers
 	}
+	if len(e.aggs) > 0 && e.suppressed(pfx) {
+		return nil // a more specific route of a summary-only aggregate
+	}
 	if best.Src().Local {
 		// An origination limited to some neighbours.
 		if o := e.orig[pfx]; len(o.Peers) > 0 && !slices.Contains(o.Peers, p.cfg.PeerAddr) {
@@ -84,7 +87,7 @@ func (e *Engine) export(p *peerState, pfx netip.Prefix, best *rib.Path) (rib.Att
 	out, prepend := e.exportStart(p, best)
 	cur := &out
 	for _, pol := range p.cfg.Export {
-		x, ok := pol.Apply(pfx, cur, p.cfg.PeerAS)
+		x, ok, _ := pol.Apply(pfx, cur, p.cfg.PeerAS)
 		if !ok {
 			return rib.Attrs{}, false
 		}

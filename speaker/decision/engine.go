@@ -113,6 +113,9 @@ type Config struct {
 	RouterID netip.Addr
 	// CompareRouterID is FRR's `bgp bestpath compare-routerid`.
 	CompareRouterID bool
+	// Aggregates are originated while the table holds a more specific
+	// route of theirs.
+	Aggregates []Aggregate
 	// ClusterID makes the speaker a route reflector (RFC 4456) of this
 	// cluster for its peers marked RRClient; the zero Addr when it
 	// reflects nothing.
@@ -204,9 +207,13 @@ type Engine struct {
 	local   *rib.Source
 	peers   []*peerState
 	orig    map[netip.Prefix]Origination
+	aggs    []*aggState
 	changed map[wire.Family][]netip.Prefix
 	fibOps  []fib.Op
 	version uint64
+	// reprocess: a round changed the table itself (an aggregate came,
+	// changed or went): the decision process runs again at once.
+	reprocess bool
 	// draining is `graceful-shutdown on` (RFC 8326): routes from eBGP
 	// peers get local-pref 0, and routes to them GRACEFUL_SHUTDOWN.
 	draining bool
@@ -245,6 +252,9 @@ func New(cfg Config) *Engine {
 		local:   &rib.Source{Local: true, AS: cfg.AS, RouterID: cfg.RouterID, Name: "local"},
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
+	for _, a := range cfg.Aggregates {
+		e.aggs = append(e.aggs, &aggState{Aggregate: a})
+	}
 	for i := range cfg.Peers {
 		p := &cfg.Peers[i]
 		ibgp := p.PeerAS == cfg.AS
@@ -562,6 +572,11 @@ func (e *Engine) run() {
 			}
 		}
 		e.process()
+		// Aggregates of aggregates: a few rounds at most.
+		for i := 0; i < 8 && e.reprocess; i++ {
+			e.reprocess = false
+			e.process()
+		}
 		e.runFns()
 		e.flush()
 	}
@@ -863,6 +878,11 @@ func (e *Engine) process() {
 	if len(e.fibOps) > 0 {
 		e.fib.Apply(e.fibOps)
 		e.fibOps = nil
+	}
+	// Aggregates first: whether a more specific route is suppressed
+	// decides what the peers are sent of it.
+	if len(e.aggs) > 0 && e.updateAggregates(e.changed) {
+		e.reprocess = true
 	}
 	for _, p := range e.peers {
 		if p.up == nil {

@@ -1,10 +1,13 @@
 package decision
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"lab/speaker/rib"
+	"lab/speaker/ribwire"
 	"lab/speaker/wire"
 )
 
@@ -73,7 +76,7 @@ func (e *Engine) importRoute(p *peerState, pfx netip.Prefix, a *rib.Attrs) (*rib
 		x.HasWeight, x.Weight = true, *v
 	}
 	for _, pol := range p.cfg.Import {
-		out, ok := pol.Apply(pfx, cur, p.cfg.PeerAS)
+		out, ok, _ := pol.Apply(pfx, cur, p.cfg.PeerAS)
 		if !ok {
 			return nil, false
 		}
@@ -242,4 +245,94 @@ func (e *Engine) checkMaxPrefix(p *peerState) {
 		// routes stay (its Down removes them).
 		return
 	}
+}
+
+// Touch is one step of the import side that changed a route: who
+// (`policy RELATION-FROM-CUSTOMER entry 1`, `neighbor local-pref`,
+// `graceful-shutdown`) and what (`local-pref 200`, `community add ...`).
+type Touch struct {
+	By   string
+	What []string
+}
+
+// explainImport runs p's import pipeline on the route to pfx received
+// with set a, as importRoute does, and tells which step changed what.
+func (e *Engine) explainImport(p *peerState, pfx netip.Prefix, a *rib.Attrs) []Touch {
+	var out []Touch
+	cur := a
+	note := func(by string, next *rib.Attrs) {
+		if w := attrChanges(cur, next); len(w) > 0 {
+			out = append(out, Touch{By: by, What: w})
+		}
+		cur = next
+	}
+	if v := p.cfg.LocalPref; v != nil {
+		x := cur.Copy()
+		x.HasLocalPref, x.LocalPref = true, *v
+		note("neighbor local-pref", &x)
+	}
+	if v := p.cfg.Weight; v != nil {
+		x := cur.Copy()
+		x.HasWeight, x.Weight = true, *v
+		note("neighbor weight", &x)
+	}
+	for _, pol := range p.cfg.Import {
+		x, ok, entry := pol.Apply(pfx, cur, p.cfg.PeerAS)
+		by := fmt.Sprintf("policy %s entry %d", pol.Name(), entry)
+		if !ok {
+			if entry == 0 {
+				by = fmt.Sprintf("policy %s (no entry matched)", pol.Name())
+			}
+			out = append(out, Touch{By: by, What: []string{"denied"}})
+			return out
+		}
+		note(by, x)
+	}
+	if hasCommunity(cur, uint32(wire.CommunityGracefulShutdown)) {
+		x := cur.Copy()
+		x.HasLocalPref, x.LocalPref = true, 0
+		note("graceful-shutdown community", &x)
+	} else if e.draining && !p.src.IBGP {
+		x := cur.Copy()
+		x.HasLocalPref, x.LocalPref = true, 0
+		note("graceful-shutdown (draining)", &x)
+	}
+	return out
+}
+
+// attrChanges names what differs between two attribute sets, in the
+// topology's words.
+func attrChanges(a, b *rib.Attrs) []string {
+	var out []string
+	if a.HasLocalPref != b.HasLocalPref || a.LocalPref != b.LocalPref {
+		out = append(out, fmt.Sprintf("local-pref %d", b.EffectiveLocalPref()))
+	}
+	if a.HasWeight != b.HasWeight || a.Weight != b.Weight {
+		out = append(out, fmt.Sprintf("weight %d", b.Weight))
+	}
+	if a.HasMED != b.HasMED || a.MED != b.MED {
+		out = append(out, fmt.Sprintf("med %d", b.MED))
+	}
+	if a.Origin != b.Origin {
+		out = append(out, "origin "+strings.ToLower(b.Origin.String()))
+	}
+	if ribwire.ASPathString(a.ASPath) != ribwire.ASPathString(b.ASPath) {
+		out = append(out, "as-path "+ribwire.ASPathString(b.ASPath))
+	}
+	x, y := a.Extra(), b.Extra()
+	if !slices.Equal(x.Communities, y.Communities) {
+		var cs []string
+		for _, c := range y.Communities {
+			cs = append(cs, ribwire.CommunityString(c))
+		}
+		out = append(out, "community "+strings.Join(cs, " "))
+	}
+	if !slices.Equal(x.LargeCommunities, y.LargeCommunities) {
+		var cs []string
+		for _, c := range y.LargeCommunities {
+			cs = append(cs, c.String())
+		}
+		out = append(out, "large-community "+strings.Join(cs, " "))
+	}
+	return out
 }

@@ -115,3 +115,20 @@ func (v *View) AdvertisedCount(id peer.ID, f wire.Family) int {
 
 // Draining reports whether the speaker drains (graceful-shutdown on).
 func (v *View) Draining() bool { return v.e.draining }
+
+// Explain tells how the import side changed the path of peer id to pfx
+// that was received with set received (rib.Path.Received): each step that
+// changed it, in order.
+func (v *View) Explain(id peer.ID, pfx netip.Prefix, received *rib.Attrs) []Touch {
+	return v.e.explainImport(v.e.peers[id], pfx, received)
+}
+
+// PeerOf returns the peer whose source src is, or false for a local path.
+func (v *View) PeerOf(src *rib.Source) (peer.ID, bool) {
+	for _, p := range v.e.peers {
+		if p.src == src {
+			return p.id, true
+		}
+	}
+	return 0, false
+}

@@ -151,9 +151,10 @@ type Policy interface {
 	// Apply runs the policy on the route to pfx with attribute set a,
 	// received from or advertised to a neighbour in AS neighborAS: it
 	// returns the set to use (a itself when nothing changed; a new set,
-	// not interned, otherwise) and whether the route is permitted. a is
+	// not interned, otherwise), whether the route is permitted, and the
+	// entry that decided (counted from 1; 0 when none matched). a is
 	// interned: never change it.
-	Apply(pfx netip.Prefix, a *rib.Attrs, neighborAS uint32) (out *rib.Attrs, permit bool)
+	Apply(pfx netip.Prefix, a *rib.Attrs, neighborAS uint32) (out *rib.Attrs, permit bool, entry int)
 }
 
 // AddressFamilies returns the families advertised to the peer: Families,
