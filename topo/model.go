@@ -116,6 +116,9 @@ type Lab struct {
 	// RelationLocalPref is the LOCAL_PREF relation policy sets on import
 	// (`bgp: {relation-local-pref: ...}`; defaults 200, 150, 100).
 	RelationLocalPref RelationLocalPref
+	// Processes are the programs of ExaBGP's API the routers run
+	// (`processes:`), in file order.
+	Processes []*Process
 
 	nodes map[string]*Node
 }
@@ -280,6 +283,9 @@ type Router struct {
 	// Aggregates are the aggregate routes the router originates (RFC 4271
 	// §9.2.2.2), in file order.
 	Aggregates []Aggregate
+	// API are the programs of ExaBGP's API the router runs (`api:`), in
+	// the order it lists them.
+	API []*Process
 }
 
 // Loopback returns the router's loopback of family f.
@@ -300,7 +306,20 @@ type Origination struct {
 	Communities []uint32 // RFC 1997, high 16 bits AS, low 16 bits value
 	// LargeCommunities are RFC 8092 triples (global admin, local 1, local 2).
 	LargeCommunities [][3]uint32
-	Pos              Pos
+	// Origin is the ORIGIN attribute: OriginIGP (the default), OriginEGP
+	// or OriginIncomplete.
+	Origin uint8
+	// ASPath, when set, is the AS_PATH every peer receives, as written:
+	// the router's AS is not put first again (ExaBGP's `as-path [ ... ]`).
+	// ASSet is a trailing AS_SET.
+	ASPath, ASSet []uint32
+	// LocalPref is sent to iBGP peers when HasLocalPref.
+	LocalPref    uint32
+	HasLocalPref bool
+	// NextHop is the next hop advertised; invalid for the router itself
+	// (`next-hop: self`, the default).
+	NextHop netip.Addr
+	Pos     Pos
 }
 
 // Host is an end host on its router's LAN.

@@ -214,6 +214,9 @@ func WriteText(w io.Writer, l *Lab) error {
 			for _, o := range r.Originate {
 				p("    originates %s\n", o.describe())
 			}
+			for _, pr := range r.API {
+				p("    runs %s\n", pr.describe())
+			}
 			for _, a := range r.Aggregates {
 				p("    aggregates %s", a.Prefix)
 				if a.SummaryOnly {
@@ -284,7 +287,7 @@ func (o Origination) describe() string {
 	for _, c := range o.LargeCommunities {
 		fmt.Fprintf(&b, " large-community %d:%d:%d", c[0], c[1], c[2])
 	}
-	return b.String()
+	return b.String() + o.describeAPI()
 }
 
 // CommunityString renders an RFC 1997 community as FRR shows it: a

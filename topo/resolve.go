@@ -85,7 +85,9 @@ type rRouter struct {
 	// written or allocated.
 	loopbacks  map[Family]rawAddr
 	aggregates []Aggregate
-	r          *Router
+	// api are the processes the router runs (api.go).
+	api []*rawProcess
+	r   *Router
 }
 
 type rHost struct {
@@ -167,6 +169,7 @@ func (b *builder) build() *Lab {
 		rr.originate = b.originations(rr)
 		rr.aggregates = b.aggregates(rr)
 	}
+	b.resolveAPI()
 	if len(b.errs) > 0 {
 		return nil
 	}
@@ -1021,6 +1024,7 @@ func (b *builder) assemble() {
 
 	b.assemblePolicy()
 	b.sessions()
+	b.assembleAPI()
 }
 
 // originations returns the prefixes a router's entry lists, reporting any

@@ -18,6 +18,7 @@ import (
 
 	"lab/cli/commands"
 	"lab/control"
+	"lab/exabgp"
 	"lab/internal/profile"
 	"lab/netemu"
 	"lab/topo"
@@ -130,6 +131,8 @@ type labDaemon struct {
 
 	stop     context.CancelFunc
 	tornDown chan struct{} // closed when teardown is complete
+	// apis run the routers' programs of ExaBGP's API (speakers.go).
+	apis []*exabgp.Runner
 }
 
 // runDaemon builds the lab, serves its control socket and tears it down on
