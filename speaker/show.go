@@ -533,6 +533,8 @@ func pathView(pfx netip.Prefix, a *rib.Attrs, nh *rib.NextHop, weight uint32, t 
 	}
 	if !src.Local {
 		v.Peer, v.PeerRouterID, v.PeerDescription = src.Addr, src.RouterID, src.Name
+	} else {
+		v.PeerRouterID = src.RouterID // ours: FRR shows `0.0.0.0 from 0.0.0.0 (OUR-ID)`
 	}
 	x := a.Extra()
 	v.OriginatorID, v.IGPMetric = x.OriginatorID, nh.Metric

@@ -152,7 +152,10 @@ func showLog(_ context.Context, _ string, sp Router, _ grammar.Args, o *output) 
 }
 
 // withdraw is `withdraw PREFIX`.
-func withdraw(_ context.Context, name string, sp Router, a grammar.Args, o *output) error {
+func withdraw(ctx context.Context, name string, sp Router, a grammar.Args, o *output) error {
+	if a.Has("api") {
+		return exabgpCmd(ctx, name, sp, "withdraw", a, o)
+	}
 	p := a.Prefix("prefix").Masked()
 	if err := sp.Withdraw(p); err != nil {
 		return err
@@ -595,7 +598,10 @@ func clearBGP(ctx context.Context, _ string, sp Router, a grammar.Args, o *outpu
 }
 
 // announce originates a route: `announce PREFIX [med N] [community A:B ...] [large-community A:B:C ...]`.
-func announce(_ context.Context, _ string, sp Router, a grammar.Args, o *output) error {
+func announce(ctx context.Context, name string, sp Router, a grammar.Args, o *output) error {
+	if a.Has("api") {
+		return exabgpCmd(ctx, name, sp, "announce", a, o)
+	}
 	og := speaker.Origination{Prefix: a.Prefix("prefix").Masked()}
 	og.MED, og.HasMED = a.Uint32("med")
 	for _, v := range a.All("community") {

@@ -76,12 +76,20 @@ var commands = []Entry{
 
 	{Name: "clear bgp", Syntax: router(K("clear"), Opt(Abbr("bgp", 1)), Alt(Arg("addr", Addr), Flag("*")), Opt(Flag("soft"))),
 		Help: "reset BGP sessions (hard: Cease/Administrative Reset; soft: route refresh)"},
-	{Name: "announce", Syntax: router(K("announce"), Arg("prefix", Prefix), Options(
-		Seq(K("med"), Arg("med", Uint32).As("N")),
-		Seq(K("community"), List("community", Community)).Repeat(),
-		Seq(K("large-community"), List("large-community", LargeCommunity)).Repeat(),
-	)), Help: "originate a route"},
-	{Name: "withdraw", Syntax: router(K("withdraw"), Arg("prefix", Prefix)), Help: "stop originating a route"},
+	// The ExaBGP forms take the rest of the line (json included: use
+	// `lab cmd --json`).
+	{Name: "announce", Syntax: []Elem{Arg("router", Router), K("announce"), Alt(
+		Seq(Arg("prefix", Prefix), Options(
+			Seq(K("med"), Arg("med", Uint32).As("N")),
+			Seq(K("community"), List("community", Community)).Repeat(),
+			Seq(K("large-community"), List("large-community", LargeCommunity)).Repeat(),
+		), jsonTail),
+		Seq(Choice("api", "route", "attributes", "eor", "route-refresh"), Opt(Rest("exabgp", Text))),
+	)}, Help: "originate a route; or ExaBGP 4's words, as its programs write them: route PREFIX next-hop self as-path [ 2 2 2 ] med 10 ..."},
+	{Name: "withdraw", Syntax: []Elem{Arg("router", Router), K("withdraw"), Alt(
+		Seq(Arg("prefix", Prefix), jsonTail),
+		Seq(Choice("api", "route", "attributes"), Rest("exabgp", Text)),
+	)}, Help: "stop originating a route; or ExaBGP 4's words: route PREFIX, attributes ... nlri P1 P2"},
 	{Name: "neighbor", Syntax: []Elem{Arg("router", Router), K("neighbor"), Arg("addr", Addr),
 		Alt(Seq(Flag("shutdown"), Opt(K("message"), Rest("message", Text))), Flag("enable"))},
 		Help: "shut a session down (Cease/Administrative Shutdown, with an RFC 8203 message the peer shows) or enable it again"},
