@@ -130,6 +130,7 @@ type labDaemon struct {
 
 	stop     context.CancelFunc
 	tornDown chan struct{} // closed when teardown is complete
+	webs     webServers    // `lab web`'s servers (web.go)
 }
 
 // runDaemon builds the lab, serves its control socket and tears it down on
@@ -191,6 +192,7 @@ func runDaemon(o daemonOpts) (err error) {
 	}
 
 	<-ctx.Done()
+	d.stopWeb()
 	stopProfile() // the heap as the lab ran, before teardown frees it
 	d.teardown(func(format string, a ...any) { fmt.Printf(format+"\n", a...) })
 	close(d.tornDown)
@@ -289,7 +291,11 @@ func (d *labDaemon) serve(ctx context.Context, req control.Request, out io.Write
 	case control.OpInfo:
 		return d.info(), nil
 	case control.OpRun:
-		return d.env.Run(ctx, req.Line, out, req.JSON)
+		res, err := d.env.Run(ctx, req.Line, out, req.JSON)
+		d.pokeWeb() // the command may have moved a link
+		return res, err
+	case control.OpWeb:
+		return d.web(req)
 	case control.OpDown:
 		d.stop()
 		<-d.tornDown
