@@ -34,13 +34,18 @@ type daemonOpts struct {
 	// progress receives the start-up story, one line at a time, then
 	// "ready" or "error: ..." (the parent's readiness pipe, or stdout).
 	progress io.Writer
+	// watched: someone watches the progress on a terminal; start-up waits
+	// for the sessions (progress.go).
+	watched bool
 }
 
 // startDaemon starts the lab daemon as a child process in its own session
 // (a Ctrl-C at the shell must not reach it), logging to the lab's log
 // file, and waits until it reports ready or fails. Progress lines are
-// copied to out.
+// shown on out (live on a terminal: progress.go).
 func startDaemon(m *topo.Lab, file string, owner int, out io.Writer) error {
+	view := newProgressView(out)
+	defer view.done()
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -61,6 +66,9 @@ func startDaemon(m *topo.Lab, file string, owner int, out io.Writer) error {
 	args := []string{daemonCommand, "--name", m.Name, "--ready-fd", "3"}
 	if owner != 0 {
 		args = append(args, "--owner", strconv.Itoa(owner))
+	}
+	if view.tty {
+		args = append(args, "--progress")
 	}
 	args = append(args, file)
 	cmd := exec.Command(exe, args...)
@@ -85,7 +93,7 @@ func startDaemon(m *topo.Lab, file string, owner int, out io.Writer) error {
 		case strings.HasPrefix(line, "error: "):
 			return exitError{code: 1, msg: strings.TrimPrefix(line, "error: ")}
 		default:
-			fmt.Fprintln(out, line)
+			view.line(line)
 		}
 	}
 	b, _ := os.ReadFile(logPath(m.Name))
@@ -99,8 +107,9 @@ func cmdDaemon(args []string) error {
 	fdStr, args, _ = flagValue(args, "--ready-fd")
 	ownerStr, args, _ = flagValue(args, "--owner")
 	o.name, args, _ = flagValue(args, "--name")
+	o.watched, args = flagBool(args, "--progress")
 	if len(args) != 1 {
-		return errors.New("usage: lab __daemon --name NAME --ready-fd FD [--owner PID] FILE")
+		return errors.New("usage: lab __daemon --name NAME --ready-fd FD [--owner PID] [--progress] FILE")
 	}
 	o.file = args[0]
 	o.progress = os.Stdout
@@ -127,6 +136,7 @@ type labDaemon struct {
 	net   *netemu.Lab
 	env   *commands.Env
 	start time.Time
+	prog  *progressReporter // the start-up's progress (progress.go)
 
 	stop     context.CancelFunc
 	tornDown chan struct{} // closed when teardown is complete
@@ -173,9 +183,11 @@ func runDaemon(o daemonOpts) (err error) {
 			fmt.Printf(format+"\n", a...)
 		}
 	}
+	d.prog = newProgressReporter(o.progress, m)
 	if err := d.build(ctx, progress); err != nil {
 		return fail(err)
 	}
+	d.reportStartup(ctx, o.watched, progress)
 
 	ln, err := control.Listen(socketPath(m.Name))
 	if err != nil {
@@ -236,7 +248,7 @@ func (d *labDaemon) build(ctx context.Context, progress func(string, ...any)) er
 	}
 	progress("*** Adding links:\n%s", wrap(ls))
 	t := time.Now()
-	n, err := netemu.Build(ctx, m, netemu.Options{RunDir: runDir(), Socket: socketPath(m.Name)})
+	n, err := netemu.Build(ctx, m, netemu.Options{RunDir: runDir(), Socket: socketPath(m.Name), Progress: d.netemuProgress})
 	if err != nil {
 		return err
 	}
@@ -291,6 +303,9 @@ func (d *labDaemon) serve(ctx context.Context, req control.Request, out io.Write
 	case control.OpInfo:
 		return d.info(), nil
 	case control.OpRun:
+		if req.Terminal {
+			ctx = commands.WithTerminal(ctx)
+		}
 		res, err := d.env.Run(ctx, req.Line, out, req.JSON)
 		d.pokeWeb() // the command may have moved a link
 		return res, err
