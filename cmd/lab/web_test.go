@@ -115,6 +115,11 @@ func TestWebPage(t *testing.T) {
 	}
 	waitJS(t, ctx, "session-0 (over the down link) not Established", 5*time.Second, `!`+hasClass("session-0", "established"))
 	waitJS(t, ctx, "OPEN messages in the ticker", 10*time.Second, count(`#ticker li.OPEN`)+` > 0`)
+	if err := chromedp.Do(ctx, chromedp.Click(`#graph .hit[data-link="link-0"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the down link's panel", 5*time.Second, `document.querySelector('#panel .st.down')`)
+	screenshot(t, ctx, "seed-link-down.png")
 	l.must("cmd", l.name, "link as1ra as2rb up")
 	waitJS(t, ctx, "link-0 up", 2*time.Second, hasClass("link-0", "up"))
 	took = waitJS(t, ctx, "every session Established again", 30*time.Second, count(`#graph > svg g.session.established`)+` === 8`)
@@ -188,6 +193,7 @@ func TestWebPage(t *testing.T) {
 	waitJS(t, ctx, "the router panel", 10*time.Second, `document.querySelector('#router-table')`)
 	// The matrix pingall filled on the other page is shown here too.
 	waitJS(t, ctx, "the last pingall's matrix", 5*time.Second, count(`#matrix td.ok`)+` === 12`)
+	screenshot(t, ctx, "seed-read-only.png")
 	if n := evalIn[int](t, ctx, count(`button.action, #pingall, meta[name="lab-token"]`)); n != 0 {
 		t.Errorf("read-only page: %d action buttons or tokens, want none", n)
 	}

@@ -257,7 +257,7 @@
     const note = document.getElementById("matrix-note");
     if (sum) {
       const sent = get(sum, "sent") || 0, rcvd = get(sum, "received") || 0;
-      note.textContent = `${rcvd}/${sent} echoes answered (${get(sum, "dropped_pct") ?? 0}% dropped) at ${new Date().toTimeString().slice(0, 8)}`;
+      note.textContent = `${rcvd}/${sent} echoes answered (${get(sum, "dropped_pct") ?? 0}% dropped)`;
     } else {
       note.textContent = hs.length ? (readOnly ? "pingall fills it" : "press pingall to fill it") : "no hosts in this lab";
     }
@@ -426,7 +426,8 @@
     const one = (addr, n) => {
       const fams = get(n, "Families", "addressFamilyInfo");
       let pfx = get(n, "pfxRcd", "prefixReceivedCount");
-      if (pfx === undefined && Array.isArray(fams)) pfx = fams.reduce((a, f) => a + (get(f, "AcceptedPrefixes", "acceptedPrefixCounter") || 0), 0);
+      const famList = Array.isArray(fams) ? fams : fams && typeof fams === "object" ? Object.values(fams) : null;
+      if (pfx === undefined && famList) pfx = famList.reduce((a, f) => a + (get(f, "AcceptedPrefixes", "acceptedPrefixCounter") || 0), 0);
       return {
         addr: addr || str(get(n, "addr", "Addr", "address", "neighbor")),
         as: str(get(n, "remoteAs", "RemoteAS", "remote_as")),
