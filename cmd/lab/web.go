@@ -5,6 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
 	"sync"
 
 	"lab/control"
@@ -21,8 +26,8 @@ func cmdWeb(args []string) error {
 		return errors.New(usage)
 	}
 	name := args[0]
-	if err := needRoot("web"); err != nil {
-		return err
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("lab web needs root: the lab's control socket is root's only (try: sudo lab web %s)", name)
 	}
 	r, err := control.Do(context.Background(), socketPath(name), control.Request{Op: control.OpWeb, Web: &control.WebRequest{Listen: listen, ReadOnly: readOnly}}, nil)
 	if errors.Is(err, control.ErrNotRunning) {
@@ -44,9 +49,40 @@ func cmdWeb(args []string) error {
 	}
 	fmt.Printf("*** lab %s: %s at %s\n", name, what, in.URL)
 	if in.Token {
+		for _, u := range webURLs(in) {
+			fmt.Printf("***   or %s\n", u)
+		}
 		fmt.Printf("*** it listens on %s, beyond this machine: the URL's token is its key; share it only with those who may use it\n", in.Addr)
 	}
 	return nil
+}
+
+// webURLs names a server that listens on every address by this machine's
+// addresses too (a class may not resolve its host name).
+func webURLs(in control.WebInfo) []string {
+	ap, err := netip.ParseAddrPort(in.Addr)
+	if err != nil || !ap.Addr().IsUnspecified() {
+		return nil
+	}
+	u, err := url.Parse(in.URL)
+	if err != nil {
+		return nil
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range addrs {
+		p, err := netip.ParsePrefix(a.String())
+		if err != nil || !p.Addr().IsGlobalUnicast() || ap.Addr().Is4() && !p.Addr().Is4() {
+			continue
+		}
+		v := *u
+		v.Host = net.JoinHostPort(p.Addr().String(), strconv.Itoa(int(ap.Port())))
+		out = append(out, v.String())
+	}
+	return out
 }
 
 // webServers are a daemon's web pages (package web); they stop with the
