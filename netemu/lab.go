@@ -50,6 +50,10 @@ type Options struct {
 	// Logger receives progress at debug level and cleanup of a dead lab of
 	// the same name at info level; nil discards.
 	Logger *slog.Logger
+	// Progress, when set, is called after each step of each build phase
+	// ("namespaces", "bridges", "veths", ...) with the steps done and the
+	// phase's total, from the phase's workers (concurrently).
+	Progress func(phase string, done, total int)
 }
 
 func (o Options) withDefaults(m *topo.Lab) Options {

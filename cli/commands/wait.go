@@ -39,7 +39,9 @@ func cmdWait(ctx context.Context, e *Env, args grammar.Args, o *output) error {
 		timeout = time.Duration(s * float64(time.Second))
 	}
 	start := time.Now()
+	stop := e.showWaitProgress(ctx, o) // on a terminal only (progress.go)
 	rep, err := e.WaitConverged(ctx, timeout)
+	stop()
 	rep.Seconds = time.Since(start).Seconds()
 	o.result(rep)
 	if err != nil {

@@ -274,7 +274,10 @@ func (s *Shell) Exec(ctx context.Context, line string, asJSON bool) (ok bool, re
 		}
 		line = "apply " + abs
 	}
-	rep, err := control.Do(ctx, s.Socket, control.Request{Op: control.OpRun, Line: line, JSON: asJSON}, s.Out)
+	// On a terminal, a long command (wait) draws its progress in place.
+	f, isFile := s.Out.(*os.File)
+	tty := isFile && !asJSON && term.IsTerminal(int(f.Fd()))
+	rep, err := control.Do(ctx, s.Socket, control.Request{Op: control.OpRun, Line: line, JSON: asJSON, Terminal: tty}, s.Out)
 	var re *control.RemoteError
 	if errors.As(err, &re) {
 		if rep != nil {

@@ -144,7 +144,16 @@ func cmdUp(args []string) error {
 		fmt.Printf("*** lab %s runs in the background: `lab shell %s` opens a shell, `lab down %s` stops it\n", m.Name, m.Name, m.Name)
 		return nil
 	}
-	return runDaemon(daemonOpts{file: file, name: m.Name, progress: os.Stdout})
+	// Everything the daemon prints goes through a progress view: the
+	// progress drawn in place on a terminal, and only its summary line
+	// elsewhere.
+	watched := newProgressView(os.Stdout).tty
+	restore, err := viewStdout()
+	if err != nil {
+		return err
+	}
+	defer restore()
+	return runDaemon(daemonOpts{file: file, name: m.Name, progress: os.Stdout, watched: watched})
 }
 
 // cmdDown stops a lab and waits until everything it made is gone. A busy

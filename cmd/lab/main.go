@@ -10,6 +10,7 @@
 //	lab shell NAME            attach a shell to a running lab
 //	lab cmd [--json] NAME LINE...   run shell commands, exit status says if they succeeded
 //	lab exec NAME NODE -- CMD...    run a program inside a node
+//	lab web NAME [--listen ADDR:PORT] [--read-only]   serve the lab's live web page
 //	lab validate FILE...      check topology files, print every problem
 //	lab graph FILE [--format svg|dot|json] [-o FILE]   draw the topology
 //	lab generate ba -n N      write a Barabási–Albert topology of N ASes
@@ -36,6 +37,9 @@ Commands:
   apply [--json] NAME FILE      apply FILE's policies, settings, relations, prefixes and timers to
                                 a running lab (sessions reset only where they must)
   exec NAME NODE [--] CMD...    run a program inside a node's namespace
+  web NAME [--listen ADDR:PORT] [--read-only]
+                                serve the lab's live web page (default 127.0.0.1, a free port) and
+                                print its URL; elsewhere than loopback the URL carries a token
   validate FILE...              check topology files and print every problem found
   graph FILE [--format svg|dot|json] [-o FILE]
                                 draw the topology: SVG (default; DOT when stdout is a terminal),
@@ -73,6 +77,8 @@ func main() {
 		err = cmdCmd(args)
 	case "exec":
 		err = cmdExec(args)
+	case "web":
+		err = cmdWeb(args)
 	case "validate":
 		err = cmdValidate(args)
 	case "graph":
