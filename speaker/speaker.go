@@ -536,7 +536,8 @@ type PeerStatus struct {
 	// InQ counts the inputs waiting for the session's goroutine, OutQ the
 	// messages waiting to be written.
 	InQ, OutQ int
-	// UpdatesSent and UpdatesRcvd count UPDATE messages (all sessions).
+	// UpdatesSent and UpdatesRcvd count the UPDATE messages of the
+	// current session (Established last).
 	UpdatesSent, UpdatesRcvd uint64
 	// Down: the session is kept down on purpose (neighbor shutdown, or a
 	// maximum-prefix teardown held until cleared).

@@ -58,3 +58,27 @@ func TestShellExaBGPAnnounce(t *testing.T) {
 		return nil
 	})
 }
+
+// wait compares the two ends' UPDATE counts of each session: counts of
+// the current session only, so that UPDATEs lost with an earlier
+// session's connection (sent into a link that was down) do not make it
+// wait for ever.
+func TestWaitAfterLostUpdates(t *testing.T) {
+	l := newTestLab(t)
+	l.up("topologies/simple-bgp.yaml")
+	defer func() {
+		pid := l.daemonPID()
+		l.must("down", l.name)
+		l.assertGone(pid)
+	}()
+	l.must("cmd", l.name, "wait 30")
+	l.must("cmd", l.name, "link as1ra as2rb down")
+	// as1ra's UPDATEs (withdrawals, then its table again after the
+	// reset) towards as2rb go into a link that is down.
+	l.must("cmd", l.name, "as1ra clear bgp *")
+	l.must("cmd", l.name, "as1ra withdraw 2001:1234:1::/64")
+	l.must("cmd", l.name, "link as1ra as2rb up")
+	if out, errs, code := l.run(nil, "cmd", l.name, "wait 60"); code != 0 {
+		t.Fatalf("wait after lost UPDATEs: exit %d\n%s%s", code, out, errs)
+	}
+}

@@ -463,7 +463,9 @@ type Counters struct {
 	// this session.
 	EndOfRIBReceived int
 	InQ, OutQ        int
-	// UpdatesSent and UpdatesRcvd count UPDATEs, every session together.
+	// UpdatesSent and UpdatesRcvd count the UPDATEs of the session
+	// Established last (or now): an earlier session's are not counted,
+	// so that the two ends of one session can be compared.
 	UpdatesSent, UpdatesRcvd uint64
 	// Down: the session is kept down on purpose (administratively, or
 	// held down after a maximum-prefix teardown until cleared).
@@ -476,7 +478,7 @@ func (e *Engine) Counters(id peer.ID) Counters {
 	s := e.sessions[id]
 	st := &s.stats
 	st.mu.Lock()
-	c := Counters{State: st.state, UpdatesSent: st.sent[wire.TypeUpdate], UpdatesRcvd: st.rcvd[wire.TypeUpdate],
+	c := Counters{State: st.state, UpdatesSent: st.sent[wire.TypeUpdate] - st.updBase[0], UpdatesRcvd: st.rcvd[wire.TypeUpdate] - st.updBase[1],
 		Down: st.adminDown || st.heldDown}
 	if st.state == Established {
 		c.EndOfRIBReceived = len(st.eorRcvd)

@@ -164,10 +164,13 @@ type session struct {
 // stats are a session's counters and status, written by the session and
 // writer goroutines and read by Status.
 type stats struct {
-	mu          sync.Mutex
-	state       State
-	sent, rcvd  [wire.TypeRouteRefresh + 1]uint64 // by wire.Type; 0 unused
-	changed     time.Time                         // last transition into or out of Established
+	mu         sync.Mutex
+	state      State
+	sent, rcvd [wire.TypeRouteRefresh + 1]uint64 // by wire.Type; 0 unused
+	// updBase: the UPDATEs sent and received when the session last
+	// became Established.
+	updBase     [2]uint64
+	changed     time.Time // last transition into or out of Established
 	established int
 	dropped     int
 	lastReset   Reset
@@ -358,6 +361,12 @@ func (s *session) setState(st State) {
 	s.state = st
 	s.stats.mu.Lock()
 	s.stats.state = st
+	if st == Established {
+		// Counters counts this session's UPDATEs from here: those of an
+		// earlier session, lost with its connection, would otherwise
+		// keep the two ends' counts apart for ever.
+		s.stats.updBase = [2]uint64{s.stats.sent[wire.TypeUpdate], s.stats.rcvd[wire.TypeUpdate]}
+	}
 	s.stats.mu.Unlock()
 	s.observeState(st)
 	s.e.cfg.OnState(s.id, st)
