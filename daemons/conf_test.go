@@ -55,7 +55,12 @@ func checkFRR(t *testing.T, conf string) {
 	if err := os.WriteFile(f, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(frrBgpd, "-C", "-f", f, "-u", "root", "-g", frrGroup(), "--vty_socket", filepath.Dir(f), "-z", filepath.Join(filepath.Dir(f), "zs"), "-P", "0", "-i", filepath.Join(filepath.Dir(f), "p")).CombinedOutput()
+	cmd := exec.Command(frrBgpd, "-C", "-f", f, "-u", "root", "-g", frrGroup(), "--vty_socket", filepath.Dir(f), "-z", filepath.Join(filepath.Dir(f), "zs"), "-P", "0", "-i", filepath.Join(filepath.Dir(f), "p"))
+	out, err := cmd.CombinedOutput()
+	if cmd.Process != nil {
+		// bgpd makes a directory for its crash log, and leaves it.
+		os.RemoveAll(fmt.Sprintf("/var/tmp/frr/bgpd.%d", cmd.Process.Pid))
+	}
 	if err != nil || strings.Contains(string(out), "[EC ") {
 		t.Fatalf("bgpd -C: %v\n%s\nconfiguration:\n%s", err, out, numbered(conf))
 	}

@@ -284,10 +284,13 @@ func (d *Router) CLI() []string {
 }
 
 // CLIArgs returns the flags that make the daemon's tool prog (vtysh or
-// birdc) reach the daemons of a router whose directory is dir, or nil
-// for another program.
-func CLIArgs(daemon topo.Daemon, dir, prog string) []string {
-	d := &Router{Daemon: daemon, Dir: dir}
+// birdc) reach the daemons of a router of kind ("frr" or "bird", as
+// topo.Daemon's String) whose directory is dir; nil for another program.
+func CLIArgs(kind, dir, prog string) []string {
+	d := &Router{Daemon: topo.DaemonFRR, Dir: dir}
+	if kind == topo.DaemonBIRD.String() {
+		d.Daemon = topo.DaemonBIRD
+	}
 	cli := d.CLI()
 	if filepath.Base(prog) != cli[0] {
 		return nil
@@ -318,6 +321,15 @@ func (d *Router) Run(ctx context.Context, line string) (string, error) {
 	}
 	if d.Daemon == topo.DaemonFRR && strings.HasPrefix(strings.TrimSpace(text), "% ") {
 		return text, errors.New(strings.TrimSpace(text))
+	}
+	if d.Daemon == topo.DaemonBIRD {
+		// birdc greets first ("BIRD 2.0.12 ready."): not the answer.
+		if i := strings.IndexByte(text, '\n'); i >= 0 && strings.HasPrefix(text, "BIRD ") && strings.HasSuffix(text[:i], " ready.") {
+			text = text[i+1:]
+		}
+	}
+	if text != "" && !strings.HasSuffix(text, "\n") {
+		text += "\n"
 	}
 	return text, nil
 }

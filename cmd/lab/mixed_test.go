@@ -1,0 +1,569 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"lab/topo"
+)
+
+// The tests of labs with FRR and BIRD routers (kind: frr, kind: bird):
+// the same topology run with the lab's speakers and with the daemons must
+// give every router the same best paths.
+
+// needDaemons skips the test when FRR or BIRD is not installed.
+func needDaemons(t *testing.T) {
+	t.Helper()
+	for _, p := range []string{"/usr/lib/frr/bgpd", "/usr/lib/frr/zebra", "vtysh", "bird", "birdc"} {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Skipf("%s is not installed (apt-get install frr bird2; .ci/run does): %v", p, err)
+		}
+	}
+}
+
+// best is a router's best path to a prefix, as the comparison sees it:
+// what crosses from one implementation to the other.
+type best struct {
+	ASPath string
+	// NextHop is the router the next hop is an address of, "self" for
+	// the router's own prefixes.
+	NextHop string
+	// The attributes, compared by the policy test only (detail).
+	Origin                        string // "i", "e", "?"
+	MED                           string // "" when there is none
+	LocalPref                     uint32 // 100 when none is set
+	Communities, LargeCommunities string // sorted, space separated
+}
+
+// tables is every router's best path per prefix: router, prefix.
+type tables map[string]map[netip.Prefix]best
+
+// addrRouters maps every address of the lab's routers to its router.
+func addrRouters(m *topo.Lab) map[netip.Addr]string {
+	out := map[netip.Addr]string{}
+	for _, r := range m.Routers {
+		for _, a := range r.Addrs() {
+			out[a] = r.Name
+		}
+		for _, a := range r.Loopbacks {
+			out[a] = r.Name
+		}
+	}
+	return out
+}
+
+// routerOf names the router of next hop a ("self" when unspecified).
+func routerOf(addrs map[netip.Addr]string, a netip.Addr) string {
+	if !a.IsValid() || a.IsUnspecified() {
+		return "self"
+	}
+	if n, ok := addrs[a]; ok {
+		return n
+	}
+	return a.String()
+}
+
+func sortedWords(ws []string) string {
+	ws = slices.Clone(ws)
+	slices.Sort(ws)
+	return strings.Join(ws, " ")
+}
+
+// fromOurs reads the lab speaker's `show bgp` JSON. The JSON's key names
+// are changing to FRR's: this adapter is the one place that knows them.
+func fromOurs(raw []byte, addrs map[netip.Addr]string) (map[netip.Prefix]best, error) {
+	var tbl struct {
+		Routes []struct {
+			Prefix netip.Prefix
+			Paths  []struct {
+				Best, Local                   bool
+				NextHop                       netip.Addr
+				Metric                        uint32
+				HasMetric                     bool
+				LocPrf                        uint32
+				HasLocPrf                     bool
+				ASPath, Origin                string
+				Communities, LargeCommunities []string
+			}
+		}
+	}
+	if err := json.Unmarshal(raw, &tbl); err != nil {
+		return nil, fmt.Errorf("our show bgp JSON: %w: %s", err, raw)
+	}
+	out := map[netip.Prefix]best{}
+	for _, r := range tbl.Routes {
+		for _, p := range r.Paths {
+			if !p.Best {
+				continue
+			}
+			b := best{ASPath: p.ASPath, NextHop: routerOf(addrs, p.NextHop), Origin: p.Origin, LocalPref: 100,
+				Communities: sortedWords(p.Communities), LargeCommunities: sortedWords(p.LargeCommunities)}
+			if p.Local {
+				b.NextHop = "self"
+			}
+			if p.HasMetric {
+				b.MED = strconv.FormatUint(uint64(p.Metric), 10)
+			}
+			if p.HasLocPrf {
+				b.LocalPref = p.LocPrf
+			}
+			out[r.Prefix] = b
+		}
+	}
+	return out, nil
+}
+
+// frrOrigin writes FRR's origin as ours.
+func frrOrigin(s string) string {
+	switch strings.ToLower(s) {
+	case "igp":
+		return "i"
+	case "egp":
+		return "e"
+	}
+	return "?"
+}
+
+// fromFRRTable reads FRR's `show bgp ipv4|ipv6 json`: no communities
+// there (fromFRRRoute has them).
+func fromFRRTable(raw []byte, addrs map[netip.Addr]string) (map[netip.Prefix]best, error) {
+	var tbl struct {
+		Routes map[string][]struct {
+			Bestpath bool    `json:"bestpath"`
+			Metric   *uint32 `json:"metric"`
+			LocPrf   *uint32 `json:"locPrf"`
+			Path     string  `json:"path"`
+			Origin   string  `json:"origin"`
+			Nexthops []struct {
+				IP    netip.Addr `json:"ip"`
+				Scope string     `json:"scope"`
+			} `json:"nexthops"`
+		} `json:"routes"`
+	}
+	if err := json.Unmarshal(raw, &tbl); err != nil {
+		return nil, fmt.Errorf("FRR's show bgp JSON: %w: %s", err, raw)
+	}
+	out := map[netip.Prefix]best{}
+	for pfx, paths := range tbl.Routes {
+		pf, err := netip.ParsePrefix(pfx)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range paths {
+			if !p.Bestpath {
+				continue
+			}
+			b := best{ASPath: p.Path, Origin: frrOrigin(p.Origin), LocalPref: 100, NextHop: "self"}
+			for _, nh := range p.Nexthops {
+				if nh.Scope != "link-local" {
+					b.NextHop = routerOf(addrs, nh.IP)
+					break
+				}
+			}
+			if p.Metric != nil {
+				b.MED = strconv.FormatUint(uint64(*p.Metric), 10)
+			}
+			if p.LocPrf != nil {
+				b.LocalPref = *p.LocPrf
+			}
+			out[pf] = b
+		}
+	}
+	return out, nil
+}
+
+// fromFRRRoute reads FRR's `show bgp ipv4|ipv6 PREFIX json`: the best
+// path with its communities, or false when there is none.
+func fromFRRRoute(raw []byte, addrs map[netip.Addr]string) (best, bool, error) {
+	var r struct {
+		Paths []struct {
+			ASPath struct {
+				String string `json:"string"`
+			} `json:"aspath"`
+			Origin    string  `json:"origin"`
+			Metric    *uint32 `json:"metric"`
+			LocPrf    *uint32 `json:"locPrf"`
+			Community *struct {
+				String string `json:"string"`
+			} `json:"community"`
+			LargeCommunity *struct {
+				String string `json:"string"`
+			} `json:"largeCommunity"`
+			Nexthops []struct {
+				IP    netip.Addr `json:"ip"`
+				Scope string     `json:"scope"`
+			} `json:"nexthops"`
+			Bestpath *struct {
+				Overall bool `json:"overall"`
+			} `json:"bestpath"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return best{}, false, fmt.Errorf("FRR's show bgp PREFIX JSON: %w: %s", err, raw)
+	}
+	for _, p := range r.Paths {
+		if p.Bestpath == nil || !p.Bestpath.Overall {
+			continue
+		}
+		b := best{ASPath: p.ASPath.String, Origin: frrOrigin(p.Origin), LocalPref: 100, NextHop: "self"}
+		for _, nh := range p.Nexthops {
+			if nh.Scope != "link-local" {
+				b.NextHop = routerOf(addrs, nh.IP)
+				break
+			}
+		}
+		if p.Metric != nil {
+			b.MED = strconv.FormatUint(uint64(*p.Metric), 10)
+		}
+		if p.LocPrf != nil {
+			b.LocalPref = *p.LocPrf
+		}
+		if p.Community != nil {
+			b.Communities = sortedWords(strings.Fields(p.Community.String))
+		}
+		if p.LargeCommunity != nil {
+			b.LargeCommunities = sortedWords(strings.Fields(p.LargeCommunity.String))
+		}
+		return b, true, nil
+	}
+	return best{}, false, nil
+}
+
+// fromBIRD reads birdc's `show route all`: per prefix, the path marked
+// `*`, with its BGP attributes.
+func fromBIRD(text string, addrs map[netip.Addr]string) (map[netip.Prefix]best, error) {
+	paths := map[netip.Prefix]*best{}
+	var pfx netip.Prefix
+	cur := &best{}
+	// path starts a path of pfx from the words after the prefix; only the
+	// best one (`*`) is kept.
+	path := func(words []string) {
+		cur = &best{LocalPref: 100}
+		if slices.Contains(words, "*") {
+			paths[pfx] = cur
+		}
+	}
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		line := sc.Text()
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 0 || strings.HasPrefix(line, "Table ") || strings.HasPrefix(line, "BIRD "):
+		case !strings.HasPrefix(line, " ") && !strings.HasPrefix(line, "\t"):
+			// "10.1.0.0/24   unicast [bgp_as1ra_v4 ...] * (100) [AS1i]"
+			p, err := netip.ParsePrefix(f[0])
+			if err != nil {
+				return nil, fmt.Errorf("birdc: %q: %w", line, err)
+			}
+			pfx = p
+			path(f[1:])
+		case strings.HasPrefix(line, " "):
+			path(f) // another path of the same prefix
+		case f[0] == "via" && len(f) > 1:
+			a, err := netip.ParseAddr(f[1])
+			if err != nil {
+				return nil, fmt.Errorf("birdc: %q: %w", line, err)
+			}
+			cur.NextHop = routerOf(addrs, a)
+		case f[0] == "BGP.as_path:":
+			cur.ASPath = strings.Join(f[1:], " ")
+		case f[0] == "BGP.origin:" && len(f) > 1:
+			cur.Origin = frrOrigin(f[1])
+		case f[0] == "BGP.med:" && len(f) > 1:
+			cur.MED = f[1]
+		case f[0] == "BGP.local_pref:" && len(f) > 1:
+			v, _ := strconv.ParseUint(f[1], 10, 32)
+			cur.LocalPref = uint32(v)
+		case f[0] == "BGP.community:":
+			cur.Communities = birdCommunities(f[1:])
+		case f[0] == "BGP.large_community:":
+			cur.LargeCommunities = birdCommunities(f[1:])
+		}
+	}
+	out := map[netip.Prefix]best{}
+	for p, b := range paths {
+		if b.NextHop == "" {
+			// One of the router's own (a static route): the lab's speaker
+			// shows it with MED 0.
+			*b = best{NextHop: "self", Origin: "i", MED: "0", LocalPref: 100}
+		}
+		out[p] = *b
+	}
+	return out, sc.Err()
+}
+
+// birdCommunities turns BIRD's "(65001,100) (65001,200)" (or large ones,
+// "(3, 1000, 1)") into "65001:100 65001:200".
+func birdCommunities(ws []string) string {
+	var out []string
+	for _, c := range strings.Split(strings.Join(ws, ""), ")") {
+		if c = strings.TrimPrefix(c, "("); c != "" {
+			out = append(out, strings.ReplaceAll(c, ",", ":"))
+		}
+	}
+	return sortedWords(out)
+}
+
+// bestPaths collects every router's best paths, of both families, in the
+// running lab l built from m: the lab's speakers' and FRR's through `lab
+// cmd --json` (with detail, FRR's route of every prefix too, for the
+// communities its table leaves out), BIRD's through `lab exec ... birdc`.
+func (l *testLab) bestPaths(m *topo.Lab, detail bool) (tables, error) {
+	addrs := addrRouters(m)
+	fams := []string{"ipv4", "ipv6"}
+	var lines []string
+	for _, r := range m.Routers {
+		if r.Daemon != topo.DaemonBIRD {
+			for _, f := range fams {
+				lines = append(lines, r.Name+" show bgp "+f)
+			}
+		}
+	}
+	res, err := l.jsonLines(lines)
+	if err != nil {
+		return nil, err
+	}
+	out := tables{}
+	for _, r := range m.Routers {
+		t := map[netip.Prefix]best{}
+		out[r.Name] = t
+		if r.Daemon == topo.DaemonBIRD {
+			for _, f := range fams {
+				text, errs, code := l.run(nil, "exec", l.name, r.Name, "birdc", "show", "route", "all", "table", "master"+f[3:])
+				if code != 0 {
+					return nil, fmt.Errorf("%s birdc: exit %d: %s%s", r.Name, code, text, errs)
+				}
+				b, err := fromBIRD(text, addrs)
+				if err != nil {
+					return nil, err
+				}
+				maps.Copy(t, b)
+			}
+			continue
+		}
+		for range fams {
+			raw := res[0]
+			res = res[1:]
+			var b map[netip.Prefix]best
+			if r.Daemon == topo.DaemonFRR {
+				b, err = fromFRRTable(raw, addrs)
+			} else {
+				b, err = fromOurs(raw, addrs)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", r.Name, err)
+			}
+			maps.Copy(t, b)
+		}
+	}
+	if !detail {
+		return out, nil
+	}
+	lines = nil
+	type key struct {
+		router string
+		pfx    netip.Prefix
+	}
+	var keys []key
+	for _, r := range m.Routers {
+		if r.Daemon != topo.DaemonFRR {
+			continue
+		}
+		for _, p := range slices.SortedFunc(maps.Keys(out[r.Name]), func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) }) {
+			fam := "ipv6"
+			if p.Addr().Is4() {
+				fam = "ipv4"
+			}
+			lines = append(lines, fmt.Sprintf("%s show bgp %s %v", r.Name, fam, p))
+			keys = append(keys, key{r.Name, p})
+		}
+	}
+	if res, err = l.jsonLines(lines); err != nil {
+		return nil, err
+	}
+	for i, k := range keys {
+		b, ok, err := fromFRRRoute(res[i], addrs)
+		if err != nil {
+			return nil, fmt.Errorf("%s %v: %w", k.router, k.pfx, err)
+		}
+		if !ok {
+			return nil, fmt.Errorf("%s %v: no best path any more", k.router, k.pfx)
+		}
+		out[k.router][k.pfx] = b
+	}
+	return out, nil
+}
+
+// jsonLines runs shell command lines with `lab cmd --json` and returns
+// their results, one per line.
+func (l *testLab) jsonLines(lines []string) ([]json.RawMessage, error) {
+	if len(lines) == 0 {
+		return nil, nil
+	}
+	stdout, stderr, code := l.run(nil, append([]string{"cmd", "--json", l.name}, lines...)...)
+	if code != 0 {
+		return nil, fmt.Errorf("lab cmd: exit %d: %s", code, stderr)
+	}
+	var out []json.RawMessage
+	for _, ln := range strings.Split(strings.TrimSuffix(stdout, "\n"), "\n") {
+		out = append(out, json.RawMessage(ln))
+	}
+	if len(out) != len(lines) {
+		return nil, fmt.Errorf("lab cmd: %d results for %d lines:\n%s", len(out), len(lines), stdout)
+	}
+	return out, nil
+}
+
+// brief drops what the seed test does not compare: the attributes.
+func (t tables) brief() tables {
+	out := tables{}
+	for r, ps := range t {
+		out[r] = map[netip.Prefix]best{}
+		for p, b := range ps {
+			out[r][p] = best{ASPath: b.ASPath, NextHop: b.NextHop}
+		}
+	}
+	return out
+}
+
+// daemonPIDs returns the pids of the FRR and BIRD processes of the lab,
+// from their pid files.
+func (l *testLab) daemonPIDs(t *testing.T) []int {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(l.runDir, l.name+".d", "*", "*.pid"))
+	var pids []int
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// TestMixedSeed runs the seed with as2rb on FRR and as3rc on BIRD
+// (topologies/mixed.yaml): every router's best paths (AS path, next hop's
+// router) are those of the seed with the lab's speakers everywhere; the
+// daemons answer vtysh and birdc through `lab exec` and the shell's
+// ROUTER commands; `lab down` leaves no daemon, file or namespace.
+func TestMixedSeed(t *testing.T) {
+	needRootT(t)
+	needDaemons(t)
+	m, err := topo.Load("../../topologies/mixed.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Router("as2rb").Daemon != topo.DaemonFRR || m.Router("as3rc").Daemon != topo.DaemonBIRD {
+		t.Fatal("mixed.yaml: as2rb is to run FRR and as3rc BIRD")
+	}
+
+	seed, err := topo.Load("../../topologies/simple-bgp.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := newTestLab(t)
+	ours.up("topologies/simple-bgp.yaml")
+	ours.must("cmd", ours.name, "wait 30")
+	want, err := ours.bestPaths(seed, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours.must("down", ours.name)
+	if n := len(want["as4rd"]); n != 8 {
+		t.Fatalf("as4rd has %d best paths with the lab's speakers, want 8: %v", n, want["as4rd"])
+	}
+
+	l := newTestLab(t)
+	start := time.Now()
+	l.up("topologies/mixed.yaml")
+	up := time.Since(start)
+	var got tables
+	eventually(t, 60*time.Second, "the mixed lab's best paths are the seed's", func() error {
+		if got, err = l.bestPaths(m, false); err != nil {
+			return err
+		}
+		if diff := cmp.Diff(want.brief(), got.brief()); diff != "" {
+			return fmt.Errorf("best paths (-lab's speakers +mixed):\n%s", diff)
+		}
+		return nil
+	})
+	t.Logf("mixed seed: up in %v, same best paths %v after the start", up.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+
+	// FRR's own words, through vtysh and through the shell.
+	out := l.must("exec", l.name, "as2rb", "vtysh", "-c", "show bgp summary")
+	for _, w := range []string{"BGP router identifier 0.0.0.3, local AS number 2 vrf-id 0", "as1ra (eBGP)", "as4rd (eBGP)"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("lab exec as2rb vtysh -c 'show bgp summary': no %q in\n%s", w, out)
+		}
+	}
+	shell := l.must("cmd", l.name, "as2rb show bgp summary")
+	for _, w := range []string{"IPv4 Unicast Summary (VRF default):", "IPv6 Unicast Summary (VRF default):", "BGP router identifier 0.0.0.3, local AS number 2 vrf-id 0"} {
+		if !strings.Contains(shell, w) {
+			t.Errorf("as2rb show bgp summary: no %q in\n%s", w, shell)
+		}
+	}
+	var sum struct {
+		IPv4 struct {
+			Peers map[string]struct {
+				State string `json:"state"`
+			} `json:"peers"`
+		} `json:"ipv4Unicast"`
+	}
+	l.jsonCmd("as2rb show bgp summary json", &sum)
+	if p := sum.IPv4.Peers["10.12.0.1"]; p.State != "Established" {
+		t.Errorf("as2rb's JSON summary: as1ra's session is %q: %+v", p.State, sum)
+	}
+	out = l.must("cmd", l.name, "as3rc show bgp summary")
+	if !strings.Contains(out, "bgp_as1ra_v4 BGP") || !strings.Contains(out, "Established") || strings.Contains(out, "BIRD 2") {
+		t.Errorf("as3rc show bgp summary (birdc show protocols):\n%s", out)
+	}
+	out = l.must("exec", l.name, "as3rc", "birdc", "show", "status")
+	if !strings.Contains(out, "Router ID is 0.0.0.4") {
+		t.Errorf("lab exec as3rc birdc show status:\n%s", out)
+	}
+	// What the daemon has no form of is refused, naming its own shell.
+	_, errs, code := l.run(nil, "cmd", l.name, "as2rb show log")
+	if code == 0 || !strings.Contains(errs, "as2rb runs FRR") || !strings.Contains(errs, "lab exec "+l.name+" as2rb vtysh") {
+		t.Errorf("as2rb show log: exit %d, %s", code, errs)
+	}
+	// The data plane: the daemons installed their routes.
+	if out := l.must("cmd", l.name, "pingall"); !strings.Contains(out, "0% dropped") {
+		t.Errorf("pingall:\n%s", out)
+	}
+
+	pids := l.daemonPIDs(t)
+	if len(pids) != 3 {
+		t.Fatalf("daemon pid files: %v, want zebra's, bgpd's and bird's", pids)
+	}
+	pid := l.daemonPID()
+	l.must("down", l.name)
+	l.assertGone(pid)
+	for _, pid := range pids {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); !strings.Contains(string(b), ") Z ") {
+				t.Errorf("daemon %d still runs after lab down", pid)
+			}
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(l.runDir, l.name+".d")); !os.IsNotExist(err) {
+		t.Errorf("the lab's directory is left after lab down: %v", err)
+	}
+}
