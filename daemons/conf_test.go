@@ -124,8 +124,9 @@ func TestFRRPolicyConfigsParse(t *testing.T) {
 	}
 	conf, _ := FRRConfig(l, l.Router("r2"), "/dev/null")
 	for _, want := range []string{
-		// The chain of r2's import from r6: weight, then the policy.
-		"route-map FROM-r6-IPV4 permit 10\n set weight 100\n call FROM-R6\nexit\n",
+		// The chain of r2's import from its customer r6: the relation's
+		// policy, then the named one.
+		"route-map FROM-r6-IPV4 permit 10\n call RELATION-FROM-CUSTOMER\n on-match next\nexit\nroute-map FROM-r6-IPV4 permit 20\n call FROM-R6\nexit\n",
 		// Its deletion before its addition.
 		"route-map FROM-R6 permit 10\n match community TAGGED\n set metric 5\n set comm-list TAGGED delete\n call FROM-R6-10-ADD\nexit\n",
 		"route-map FROM-R6-10-ADD permit 10\n set community 20:6 additive\nexit\n",
@@ -137,13 +138,18 @@ func TestFRRPolicyConfigsParse(t *testing.T) {
 			t.Errorf("r2's configuration lacks\n%s\nin\n%s", want, numbered(conf))
 		}
 	}
+	conf, _ = FRRConfig(l, l.Router("r5"), "/dev/null")
+	// The end's weight runs before the relation's policy, in its entry.
+	if want := "route-map FROM-r4-IPV4 permit 10\n set weight 100\n call RELATION-FROM-PROVIDER\n on-match next\nexit\nroute-map FROM-r4-IPV4 permit 20\n call NO-30\nexit\n"; !strings.Contains(conf, want) {
+		t.Errorf("r5's configuration lacks\n%s\nin\n%s", want, numbered(conf))
+	}
 	conf, _ = FRRConfig(l, l.Router("r4"), "/dev/null")
 	for _, want := range []string{
 		// Per family prefix lists, and the neighbour-AS match resolved.
-		"ip prefix-list ONE seq 5 permit 10.1.0.0/24\n",
-		"ipv6 prefix-list ONE seq 5 permit 2001:db8:1::/48\n",
+		"ip prefix-list R2 seq 5 permit 10.2.0.0/24\n",
+		"ipv6 prefix-list R2 seq 5 permit 2001:db8:2::/48\n",
 		"ip prefix-list SHORT seq 5 permit 10.0.0.0/8 le 24\n",
-		"route-map FROM-R2-IPV4-AS20 permit 20\n match as-path VIA30\n set local-preference 80\nexit\n",
+		"route-map FROM-R2-IPV4-AS20 permit 20\n match origin incomplete\n set local-preference 80\nexit\n",
 	} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("r4's configuration lacks\n%s\nin\n%s", want, numbered(conf))
@@ -154,7 +160,6 @@ func TestFRRPolicyConfigsParse(t *testing.T) {
 func TestBIRDPolicyConfigsParse(t *testing.T) {
 	// BIRD has no AS-path expressions nor weight: those go.
 	l := kinded(t, policyFile, "bird", func(s string) string {
-		s = strings.ReplaceAll(s, ", aspath: VIA30", "")
 		s = strings.ReplaceAll(s, "{action: deny, match: {aspath: VIA30}}", "{action: deny, match: {neighbor-as: 30}}")
 		return strings.ReplaceAll(s, "weight: 100, ", "")
 	})

@@ -192,6 +192,7 @@ func fromFRRRoute(raw []byte, addrs map[netip.Addr]string) (best, bool, error) {
 		Paths []struct {
 			ASPath struct {
 				String string `json:"string"`
+				Length int    `json:"length"`
 			} `json:"aspath"`
 			Origin    string  `json:"origin"`
 			Metric    *uint32 `json:"metric"`
@@ -219,6 +220,9 @@ func fromFRRRoute(raw []byte, addrs map[netip.Addr]string) (best, bool, error) {
 			continue
 		}
 		b := best{ASPath: p.ASPath.String, Origin: frrOrigin(p.Origin), LocalPref: 100, NextHop: "self"}
+		if p.ASPath.Length == 0 {
+			b.ASPath = "" // FRR writes "Local"
+		}
 		for _, nh := range p.Nexthops {
 			if nh.Scope != "link-local" {
 				b.NextHop = routerOf(addrs, nh.IP)
@@ -566,4 +570,104 @@ func TestMixedSeed(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(l.runDir, l.name+".d")); !os.IsNotExist(err) {
 		t.Errorf("the lab's directory is left after lab down: %v", err)
 	}
+}
+
+// withoutCommunities drops what FRR's table JSON leaves out.
+func (t tables) withoutCommunities() tables {
+	out := tables{}
+	for r, ps := range t {
+		out[r] = map[netip.Prefix]best{}
+		for p, b := range ps {
+			b.Communities, b.LargeCommunities = "", ""
+			out[r][p] = b
+		}
+	}
+	return out
+}
+
+// TestPolicyDifferential is the differential test of routing policy
+// against FRR: testdata/policy-diff.yaml (seven ASes with local-pref,
+// MED, prepending, community set and match, prefix lists, an AS-path
+// filter, neighbour-AS and origin matches, weight, relations) runs once
+// with the lab's speakers and once with FRR on every router, configured
+// by the lab from the same file; every router's best path to every
+// prefix, with its attributes (AS path, next hop's router, origin, MED,
+// local-pref, communities, large communities), must be the same.
+func TestPolicyDifferential(t *testing.T) {
+	needRootT(t)
+	needDaemons(t)
+	const file = "testdata/policy-diff.yaml"
+	m, err := topo.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := newTestLab(t)
+	ours.must("up", "-d", "--name", ours.name, file)
+	ours.must("cmd", ours.name, "wait 30")
+	want, err := ours.bestPaths(m, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours.must("down", ours.name)
+	t.Logf("the lab's speakers' best paths:\n%s", want)
+
+	// The same file with FRR on every router.
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.ReplaceAll(string(b), "{as: ", "{kind: frr, as: ")
+	frrFile := filepath.Join(t.TempDir(), "policy-frr.yaml")
+	if err := os.WriteFile(frrFile, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fm, err := topo.Load(frrFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range fm.Routers {
+		if r.Daemon != topo.DaemonFRR {
+			t.Fatalf("%s does not run FRR in %s", r.Name, frrFile)
+		}
+	}
+	l := newTestLab(t)
+	start := time.Now()
+	l.must("up", "-d", "--name", l.name, frrFile)
+	up := time.Since(start)
+	var got tables
+	eventually(t, 90*time.Second, "FRR's best paths are the lab's speakers'", func() error {
+		if got, err = l.bestPaths(fm, false); err != nil {
+			return err
+		}
+		if diff := cmp.Diff(want.withoutCommunities(), got); diff != "" {
+			return fmt.Errorf("best paths (-lab's speakers +FRR):\n%s", diff)
+		}
+		return nil
+	})
+	converged := time.Since(start)
+	eventually(t, 30*time.Second, "FRR's best paths have the lab's speakers' communities", func() error {
+		if got, err = l.bestPaths(fm, true); err != nil {
+			return err
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			return fmt.Errorf("best paths with communities (-lab's speakers +FRR):\n%s", diff)
+		}
+		return nil
+	})
+	t.Logf("all-FRR lab: up in %v, same best paths %v after the start", up.Round(time.Millisecond), converged.Round(time.Millisecond))
+	pid := l.daemonPID()
+	l.must("down", l.name)
+	l.assertGone(pid)
+}
+
+// String lists the tables, for logs.
+func (t tables) String() string {
+	var b strings.Builder
+	for _, r := range slices.Sorted(maps.Keys(t)) {
+		for _, p := range slices.SortedFunc(maps.Keys(t[r]), func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) }) {
+			x := t[r][p]
+			fmt.Fprintf(&b, "  %s %-18v via %-5s [%s] %s med %q lp %d comm %q large %q\n", r, p, x.NextHop, x.ASPath, x.Origin, x.MED, x.LocalPref, x.Communities, x.LargeCommunities)
+		}
+	}
+	return b.String()
 }
