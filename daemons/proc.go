@@ -3,8 +3,10 @@ package daemons
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/user"
@@ -364,4 +366,54 @@ func (d *Router) Stop() error {
 		d.stopErr = errors.Join(errs...)
 	})
 	return d.stopErr
+}
+
+// Sessions returns the state of the router's BGP sessions by neighbour
+// address, in the daemon's words ("Established", "Active", ...): FRR's
+// `show bgp summary json`, BIRD's `show protocols all`.
+func (d *Router) Sessions(ctx context.Context) (map[netip.Addr]string, error) {
+	out := map[netip.Addr]string{}
+	if d.Daemon == topo.DaemonFRR {
+		text, err := d.Run(ctx, "show bgp summary json")
+		if err != nil {
+			return nil, err
+		}
+		var sum map[string]struct {
+			Peers map[string]struct {
+				State string `json:"state"`
+			} `json:"peers"`
+		}
+		if err := json.Unmarshal([]byte(text), &sum); err != nil {
+			return nil, fmt.Errorf("%s: show bgp summary json: %w", d.Name, err)
+		}
+		for _, fam := range sum {
+			for a, p := range fam.Peers {
+				if addr, err := netip.ParseAddr(a); err == nil {
+					out[addr] = p.State
+				}
+			}
+		}
+		return out, nil
+	}
+	text, err := d.Run(ctx, "show protocols all")
+	if err != nil {
+		return nil, err
+	}
+	// Each BGP protocol's block has "BGP state:" and "Neighbor address:".
+	var state string
+	for line := range strings.SplitSeq(text, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		switch {
+		case !strings.HasPrefix(line, " ") && line != "":
+			state = "" // a protocol's first line
+		case !ok:
+		case k == "BGP state":
+			state = strings.TrimSpace(v)
+		case k == "Neighbor address":
+			if a, err := netip.ParseAddr(strings.TrimSpace(v)); err == nil {
+				out[a] = state
+			}
+		}
+	}
+	return out, nil
 }

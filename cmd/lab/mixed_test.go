@@ -499,6 +499,11 @@ func TestMixedSeed(t *testing.T) {
 	start := time.Now()
 	l.up("topologies/mixed.yaml")
 	up := time.Since(start)
+	// wait waits for the daemons' sessions too.
+	if out := l.must("cmd", l.name, "wait 60"); !strings.Contains(out, "converged: 8 BGP sessions established") {
+		t.Errorf("wait: %s", out)
+	}
+	waited := time.Since(start)
 	var got tables
 	eventually(t, 60*time.Second, "the mixed lab's best paths are the seed's", func() error {
 		if got, err = l.bestPaths(m, false); err != nil {
@@ -509,7 +514,8 @@ func TestMixedSeed(t *testing.T) {
 		}
 		return nil
 	})
-	t.Logf("mixed seed: up in %v, same best paths %v after the start", up.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	t.Logf("mixed seed: up in %v, converged (wait) %v and same best paths %v after the start", up.Round(time.Millisecond),
+		waited.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 
 	// FRR's own words, through vtysh and through the shell.
 	out := l.must("exec", l.name, "as2rb", "vtysh", "-c", "show bgp summary")
