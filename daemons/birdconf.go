@@ -39,7 +39,7 @@ func (c *birdConf) p(format string, a ...any)   { fmt.Fprintf(&c.body, format+"\
 func (c *birdConf) build(logFile string) string {
 	r := c.r
 	var top strings.Builder
-	fmt.Fprintf(&top, "# BIRD configuration of %s, written by the lab from %s\n", r.Name, c.lab.File)
+	fmt.Fprintf(&top, "# BIRD configuration of %s in lab %s, written by the lab\n", r.Name, c.lab.Name)
 	fmt.Fprintf(&top, "log %s all;\nrouter id %v;\n", quote(logFile), r.RouterID)
 	c.p("protocol device { }")
 	for _, f := range []topo.Family{topo.IPv4, topo.IPv6} {

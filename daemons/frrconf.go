@@ -55,7 +55,7 @@ type frrNeighbor struct {
 func (c *frrConf) build(logFile string) string {
 	r := c.r
 	var top strings.Builder
-	fmt.Fprintf(&top, "! bgpd configuration of %s, written by the lab from %s\n", r.Name, c.lab.File)
+	fmt.Fprintf(&top, "! bgpd configuration of %s in lab %s, written by the lab\n", r.Name, c.lab.Name)
 	fmt.Fprintf(&top, "frr defaults traditional\nhostname %s\nlog file %s\n!\n", r.Name, logFile)
 
 	var ns []frrNeighbor

@@ -54,6 +54,11 @@ type Router struct {
 	Dir   string
 	procs []*process // in start order
 
+	// mu guards conf, the configuration the daemon runs (bgpd's or
+	// BIRD's), which Reload replaces.
+	mu   sync.Mutex
+	conf string
+
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -137,6 +142,7 @@ func (d *Router) startFRR(ctx context.Context, l *topo.Lab, r *topo.Router, nsPa
 	if err != nil {
 		return err
 	}
+	d.conf = conf
 	bgpConf, zebraConf := filepath.Join(d.Dir, "bgpd.conf"), filepath.Join(d.Dir, "zebra.conf")
 	if err := os.WriteFile(bgpConf, []byte(conf), 0o644); err != nil {
 		return err
@@ -175,6 +181,7 @@ func (d *Router) startBIRD(ctx context.Context, l *topo.Lab, r *topo.Router, nsP
 	if err != nil {
 		return err
 	}
+	d.conf = conf
 	file := filepath.Join(d.Dir, "bird.conf")
 	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
 		return err
@@ -416,4 +423,49 @@ func (d *Router) Sessions(ctx context.Context) (map[netip.Addr]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// NewConfig returns the configuration the daemon would run for router r
+// of lab l (a changed topology of the same nodes), and whether it differs
+// from the one it runs.
+func (d *Router) NewConfig(l *topo.Lab, r *topo.Router) (conf string, changed bool, err error) {
+	if d.Daemon == topo.DaemonBIRD {
+		conf, err = BIRDConfig(l, r, filepath.Join(d.Dir, "bird.log"))
+	} else {
+		conf, err = FRRConfig(l, r, filepath.Join(d.Dir, "bgpd.log"))
+	}
+	if err != nil {
+		return "", false, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return conf, conf != d.conf, nil
+}
+
+// CanReload reports whether the daemon takes a new configuration while
+// it runs: BIRD does (`birdc configure`), FRR's bgpd does not here (a
+// configuration file cannot be swapped for another through vtysh).
+func (d *Router) CanReload() bool { return d.Daemon == topo.DaemonBIRD }
+
+// Reload makes BIRD run conf (from NewConfig): it writes the file and
+// asks BIRD to read it, which restarts the protocols whose configuration
+// changed and runs the changed filters over the routes again.
+func (d *Router) Reload(ctx context.Context, conf string) error {
+	if !d.CanReload() {
+		return fmt.Errorf("%s: %s cannot take a new configuration while it runs", d.Name, d.Daemon.Name())
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := os.WriteFile(filepath.Join(d.Dir, "bird.conf"), []byte(conf), 0o644); err != nil {
+		return err
+	}
+	out, err := d.Run(ctx, "configure")
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(out, "Reconfigured") && !strings.Contains(out, "Reconfiguration in progress") {
+		return fmt.Errorf("%s: birdc configure: %s", d.Name, strings.TrimSpace(out))
+	}
+	d.conf = conf
+	return nil
 }

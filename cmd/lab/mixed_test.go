@@ -554,6 +554,43 @@ func TestMixedSeed(t *testing.T) {
 	if code == 0 || !strings.Contains(errs, "as2rb runs FRR") || !strings.Contains(errs, "lab exec "+l.name+" as2rb vtysh") {
 		t.Errorf("as2rb show log: exit %d, %s", code, errs)
 	}
+	// lab apply: BIRD takes a new configuration (as3rc prepends towards
+	// as1ra, which then goes through as2rb), FRR refuses one.
+	b, err := os.ReadFile("../../topologies/mixed.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := "  - endpoints: [as1ra, as3rc]\n"
+	if !strings.Contains(string(b), link) {
+		t.Fatalf("mixed.yaml has no %q", link)
+	}
+	applied := filepath.Join(t.TempDir(), "mixed.yaml")
+	if err := os.WriteFile(applied, []byte(strings.Replace(string(b), link, link+"    bgp: {as3rc: {prepend: 2}}\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := l.must("apply", l.name, applied); !strings.Contains(out, "as3rc: BIRD took its new configuration") {
+		t.Errorf("lab apply: %s", out)
+	}
+	pfx := netip.MustParsePrefix("10.3.0.0/24")
+	eventually(t, 30*time.Second, "as1ra's route to as3rc's LAN through as2rb", func() error {
+		got, err := l.bestPaths(m, false)
+		if err != nil {
+			return err
+		}
+		if b := got["as1ra"][pfx]; b.ASPath != "2 3" || b.NextHop != "as2rb" {
+			return fmt.Errorf("as1ra's best path to %v: %+v", pfx, b)
+		}
+		return nil
+	})
+	frrChange := filepath.Join(t.TempDir(), "mixed.yaml")
+	if err := os.WriteFile(frrChange, []byte(strings.Replace(string(b), "  - endpoints: [as1ra, as2rb]\n", "  - endpoints: [as1ra, as2rb]\n    bgp: {as2rb: {med: 7}}\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code = l.run(nil, "apply", l.name, frrChange)
+	if code == 0 || !strings.Contains(errs, "as2rb runs FRR, whose configuration the lab cannot change while it runs") {
+		t.Errorf("lab apply of an FRR change: exit %d, %s", code, errs)
+	}
+
 	// The data plane: the daemons installed their routes.
 	if out := l.must("cmd", l.name, "pingall"); !strings.Contains(out, "0% dropped") {
 		t.Errorf("pingall:\n%s", out)
@@ -676,4 +713,49 @@ func (t tables) String() string {
 		}
 	}
 	return b.String()
+}
+
+// TestValidateDaemonForms: what an FRR or BIRD router cannot do is an
+// error of `lab validate` and `lab up`, at the setting's place, before
+// anything is built.
+func TestValidateDaemonForms(t *testing.T) {
+	l := &testLab{t: t, name: "v", runDir: t.TempDir()}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	src := `routing:
+  aspath: {LONG: ["_1_"]}
+  policy:
+    P: [{match: {aspath: LONG}}]
+routers:
+  r1: {as: 1}
+  r2: {as: 2, kind: bird}
+links:
+  - endpoints: [r1, r2]
+    bgp: {r2: {policy: {in: P}, weight: 5}}
+`
+	if err := os.WriteFile(bad, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runs := [][]string{{"validate", bad}}
+	if os.Geteuid() == 0 {
+		runs = append(runs, []string{"up", "--name", "v", bad}) // checks root first
+	}
+	for _, args := range runs {
+		_, errs, code := l.run(nil, args...)
+		if code != 1 {
+			t.Errorf("lab %s: exit %d, want 1", args[0], code)
+		}
+		for _, want := range []string{
+			bad + `:4:9: entry 1 of policy "P" matches AS-path list "LONG" (BIRD has no AS-path regular expressions): router r2 (kind: bird) has no BIRD form for it`,
+			"    P: [{match: {aspath: LONG}}]\n", "^",
+			// A link end's settings are placed at the router's key.
+			bad + `:10:11: weight 5 on the link's end of r2: router r2 (kind: bird) has no BIRD form for it`,
+		} {
+			if !strings.Contains(errs, want) {
+				t.Errorf("lab %s: output lacks %q:\n%s", args[0], want, errs)
+			}
+		}
+	}
+	if ents, _ := os.ReadDir(l.runDir); len(ents) != 0 {
+		t.Errorf("lab up left files: %v", ents)
+	}
 }
