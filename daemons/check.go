@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
+	"unicode"
 
 	"lab/topo"
 )
@@ -55,6 +57,9 @@ func checkRouter(l *topo.Lab, r *topo.Router, d topo.Daemon) topo.ErrorList {
 		}
 		use(e.PolicyIn)
 		use(e.PolicyOut)
+		if d == topo.DaemonFRR && strings.ContainsFunc(e.Password, unicode.IsSpace) {
+			bad(e.Pos, "a password with a space on the link's end of %s (vtysh takes it as one word)", r.Name)
+		}
 		if d != topo.DaemonBIRD {
 			continue
 		}

@@ -193,6 +193,8 @@ links:
       a: {policy: {in: P}}
       b: {weight: 5, default-originate: true, shutdown: "bye", policy: {in: P}}
   - endpoints: [b, c]
+  - endpoints: [a, c]
+    password: "two words"
 `
 	t.Chdir(t.TempDir())
 	if err := os.WriteFile("c.yaml", []byte(src), 0o644); err != nil {
@@ -216,6 +218,7 @@ links:
 		`c.yaml:16:7: weight 5 on the link's end of b: router b (kind: bird) has no BIRD form for it`,
 		`c.yaml:16:7: default-originate on the link's end of b: router b (kind: bird) has no BIRD form for it`,
 		`c.yaml:16:7: a shutdown message on the link's end of b (shutdown: true is fine): router b (kind: bird) has no BIRD form for it`,
+		`c.yaml:18:5: a password with a space on the link's end of a (vtysh takes it as one word): router a (kind: frr) has no FRR form for it`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Check (-want +got):\n%s", diff)

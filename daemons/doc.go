@@ -31,5 +31,5 @@
 // Check, at the setting's place in the topology file: for BIRD, weight,
 // AS-path lists, default-originate, shutdown messages, aggregates and
 // iBGP; for FRR, a community match on a list that mixes communities and
-// large communities.
+// large communities, and a password with a space.
 package daemons
