@@ -116,7 +116,13 @@ func (c *birdConf) session(s *topo.Session, local, peer topo.SessionEnd) {
 	c.p("  local %v as %d;", local.Addr, r.AS.Number)
 	c.p("  neighbor %v as %d;", peer.Addr, peerAS)
 	b := r.BGP
-	c.p("  hold time %d; keepalive time %d; connect retry time %d;", int(b.Hold.Seconds()), int(b.Keepalive.Seconds()), int(b.ConnectRetry.Seconds()))
+	if b.Hold == 0 {
+		// No hold timer, no keepalives: BIRD derives them from the hold
+		// time, and refuses a keepalive time of 0.
+		c.p("  hold time 0; connect retry time %d;", int(b.ConnectRetry.Seconds()))
+	} else {
+		c.p("  hold time %d; keepalive time %d; connect retry time %d;", int(b.Hold.Seconds()), int(b.Keepalive.Seconds()), int(b.ConnectRetry.Seconds()))
+	}
 	// As the lab's speaker: a second after an error, doubling up to a
 	// minute (BIRD's default starts at a minute).
 	c.p("  error wait time 1, 60;")

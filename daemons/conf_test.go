@@ -228,3 +228,44 @@ links:
 		t.Errorf("source line %q", e.Source)
 	}
 }
+
+// TestExampleConfigsParse writes the configuration of every router of
+// every example topology as FRR's and as BIRD's (where Check lets it),
+// and has the daemons parse them.
+func TestExampleConfigsParse(t *testing.T) {
+	files, err := filepath.Glob("../topologies/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatal(files, err)
+	}
+	files = append(files, "testdata/knobs.yaml")
+	for _, f := range files {
+		l, err := topo.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []topo.Daemon{topo.DaemonFRR, topo.DaemonBIRD} {
+			// Every router runs d (the model is this test's own).
+			for _, r := range l.Routers {
+				r.Daemon, r.External = d, true
+			}
+			for _, r := range l.Routers {
+				if len(checkRouter(l, r, d)) > 0 {
+					continue
+				}
+				if d == topo.DaemonFRR {
+					conf, err := FRRConfig(l, r, "/dev/null")
+					if err != nil {
+						t.Fatal(err)
+					}
+					checkFRR(t, conf)
+				} else {
+					conf, err := BIRDConfig(l, r, "/dev/null")
+					if err != nil {
+						t.Fatal(err)
+					}
+					checkBIRD(t, conf)
+				}
+			}
+		}
+	}
+}
