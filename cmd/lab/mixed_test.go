@@ -658,26 +658,34 @@ func (t tables) withoutCommunities() tables {
 // prefix, with its attributes (AS path, next hop's router, origin, MED,
 // local-pref, communities, large communities), must be the same.
 func TestPolicyDifferential(t *testing.T) {
-	differential(t, topo.DaemonFRR, nil)
+	differential(t, "testdata/policy-diff.yaml", topo.DaemonFRR, nil)
+}
+
+// TestTransitDifferential is the differential test of iBGP: the transit
+// AS of topologies/transit-as.yaml (four routers, a full mesh between
+// loopbacks over the lab's underlay, next-hop-self) with the lab's
+// speakers and all-FRR.
+func TestTransitDifferential(t *testing.T) {
+	differential(t, "../../topologies/transit-as.yaml", topo.DaemonFRR, nil)
 }
 
 // TestPolicyDifferentialBIRD is the same with BIRD on every router, of
 // the file without what BIRD has no form for (weight, the AS-path
 // filter, which a neighbour-AS match replaces).
 func TestPolicyDifferentialBIRD(t *testing.T) {
-	differential(t, topo.DaemonBIRD, func(s string) string {
+	differential(t, "testdata/policy-diff.yaml", topo.DaemonBIRD, func(s string) string {
 		s = strings.Replace(s, "{action: deny, match: {aspath: VIA30}}", "{action: deny, match: {neighbor-as: 30}}", 1)
 		return strings.Replace(s, "weight: 100, ", "", 1)
 	})
 }
 
-// differential runs testdata/policy-diff.yaml (edited by edit, if not
-// nil) with the lab's speakers, then with daemon d on every router, and
-// compares every router's best paths.
-func differential(t *testing.T, d topo.Daemon, edit func(string) string) {
+// differential runs a topology file (edited by edit, if not nil) with
+// the lab's speakers, then with daemon d on every router, and compares
+// every router's best paths.
+func differential(t *testing.T, file string, d topo.Daemon, edit func(string) string) {
 	needRootT(t)
 	needDaemons(t)
-	b, err := os.ReadFile("testdata/policy-diff.yaml")
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -696,7 +704,7 @@ func differential(t *testing.T, d topo.Daemon, edit func(string) string) {
 		}
 		return f, m
 	}
-	file, m := write("policy.yaml", src)
+	file, m := write("ours.yaml", src)
 	ours := newTestLab(t)
 	ours.must("up", "-d", "--name", ours.name, file)
 	ours.must("cmd", ours.name, "wait 30")
@@ -708,7 +716,7 @@ func differential(t *testing.T, d topo.Daemon, edit func(string) string) {
 	t.Logf("the lab's speakers' best paths:\n%s", want)
 
 	// The same file with the daemon on every router.
-	dfile, dm := write("policy-"+d.String()+".yaml", strings.ReplaceAll(src, "{as: ", "{kind: "+d.String()+", as: "))
+	dfile, dm := write(d.String()+".yaml", strings.ReplaceAll(src, "{as: ", "{kind: "+d.String()+", as: "))
 	for _, r := range dm.Routers {
 		if r.Daemon != d {
 			t.Fatalf("%s does not run %s in %s", r.Name, d.Name(), dfile)
