@@ -72,9 +72,8 @@ type process struct {
 	err  error         // why it exited; set before done is closed
 }
 
-// Requirements returns the programs a daemon needs, so that a lab can
-// say what to install before it starts anything.
-func Requirements(d topo.Daemon) []string {
+// requirements returns the programs a daemon needs.
+func requirements(d topo.Daemon) []string {
 	switch d {
 	case topo.DaemonFRR:
 		return []string{frrZebra, frrBgpd, vtysh}
@@ -85,9 +84,10 @@ func Requirements(d topo.Daemon) []string {
 }
 
 // Installed returns an error naming the Debian package to install when
-// a program daemon d needs is missing.
+// a program daemon d needs is missing, so that a lab says so before it
+// builds anything.
 func Installed(d topo.Daemon) error {
-	for _, p := range Requirements(d) {
+	for _, p := range requirements(d) {
 		if _, err := exec.LookPath(p); err != nil {
 			pkg := map[topo.Daemon]string{topo.DaemonFRR: "frr", topo.DaemonBIRD: "bird2"}[d]
 			return fmt.Errorf("kind: %s needs %s, which is not installed (apt-get install %s)", d, p, pkg)

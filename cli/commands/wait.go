@@ -163,6 +163,9 @@ func equal(a, b []uint64) bool {
 func (e *Env) daemonSessions(ctx context.Context) (map[string]map[netip.Addr]string, error) {
 	out := map[string]map[netip.Addr]string{}
 	for name, d := range e.Daemons {
+		if err := d.Exited(); err != nil {
+			return nil, err // waiting would not help
+		}
 		st, err := d.Sessions(ctx)
 		if err != nil {
 			return nil, err
