@@ -96,8 +96,13 @@ type Info struct {
 type NodeInfo struct {
 	Name string `json:"name"`
 	Kind string `json:"kind"` // "router" or "host"
-	// External routers run the user's own daemon, not ours.
+	// External routers run the user's own daemon, not ours, or the one
+	// the lab runs for them: Daemon, "frr" or "bird" (`kind:`), whose
+	// files (configuration, vty and control sockets, logs) are in
+	// DaemonDir.
 	External   bool        `json:"external,omitempty"`
+	Daemon     string      `json:"daemon,omitempty"`
+	DaemonDir  string      `json:"daemon_dir,omitempty"`
 	Namespace  string      `json:"namespace"`
 	NSPath     string      `json:"nspath"`
 	Interfaces []IfaceInfo `json:"interfaces"`

@@ -155,8 +155,8 @@ func (l *Lab) Do(node string, fn func() error) error {
 // namespaces (SIGTERM, then SIGKILL), removes the namespaces'
 // registrations (each namespace, with its veths, bridges and routes, is
 // destroyed by the kernel once nothing refers to it: close every socket
-// opened with Do before Close), the control socket and, last, the state
-// file. Calling it again returns nil.
+// opened with Do before Close), the lab's directory (Dir), the control
+// socket and, last, the state file. Calling it again returns nil.
 func (l *Lab) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -211,6 +211,14 @@ func (l *Lab) teardown() error {
 	// first scan and the unmount.
 	if _, err := killIn(ids); err != nil {
 		errs = append(errs, err)
+	}
+	if removed {
+		// The lab's files go once nothing runs in its namespaces; when
+		// they cannot, the state file stays, for Clean to finish.
+		if err := l.removeDir(); err != nil {
+			errs = append(errs, err)
+			removed = false
+		}
 	}
 	if l.statePath != "" && removed {
 		removeSocket(l.opts.Socket)

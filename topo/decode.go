@@ -485,6 +485,10 @@ type rawRouter struct {
 	hosts    []rawName
 	bgp      rawBGP
 	external bool
+	// daemon is `kind:` (DaemonNone for `kind: lab` or none written),
+	// written at daemonPos.
+	daemon    Daemon
+	daemonPos Pos
 	// loopbacks are the written loopbacks, as /32 and /128 prefixes.
 	loopbacks   []rawAddr
 	rr          setting[bool]
@@ -553,7 +557,7 @@ var (
 	labBGPFields     = append(slices.Clip(bgpFields), "relation-local-pref")
 	addressingFields = []string{"ipv4-links", "ipv6-links", "ipv4-lans", "ipv6-lans", "router-ids", "ipv4-loopbacks", "ipv6-loopbacks", "ipv4-link-length", "ipv4-lan-length", "families"}
 	asFields         = []string{"name", "bgp", "ibgp", "cluster-id"}
-	routerFields     = []string{"as", "router-id", "prefixes", "lan", "hosts", "bgp", "external", "loopback", "rr", "cluster-id", "next-hop-self", "aggregate", "api"}
+	routerFields     = []string{"as", "router-id", "prefixes", "lan", "hosts", "bgp", "external", "kind", "loopback", "rr", "cluster-id", "next-hop-self", "aggregate", "api"}
 	prefixFields     = []string{"prefix", "med", "communities", "large-communities", "as-path", "origin", "local-pref", "next-hop"}
 	hostFields       = []string{"router", "addresses"}
 	linkFields       = []string{"endpoints", "addresses", "password", "bgp", "relation", "cost"}
@@ -950,6 +954,9 @@ func (d *decoder) decodeRouters(n *yaml.Node) (out []*rawRouter, bad bool) {
 		}
 		if q, ok := f["api"]; ok {
 			r.api = d.decodeRouterAPI(q.val, what)
+		}
+		if q, ok := f["kind"]; ok {
+			d.decodeKind(r, q.val, what)
 		}
 		d.decodeRouterIBGP(r, f, what)
 	}

@@ -262,9 +262,15 @@ type Router struct {
 	BGP BGPConfig
 	// External routers get a namespace, interfaces and addresses, but no
 	// embedded speaker: the user runs their own daemon (FRR, BIRD, GoBGP,
-	// ExaBGP) in the namespace. Sessions to them are still generated, and
-	// the lab's side of each is configured as usual.
+	// ExaBGP) in the namespace (`external: true`), or the lab runs the
+	// one Daemon names (`kind: frr`, `kind: bird`). Sessions to them are
+	// still generated, and the lab's side of each is configured as usual.
 	External bool
+	// Daemon is the daemon the lab configures and runs in an External
+	// router's namespace, or DaemonNone (the lab's speaker, or the user's
+	// daemon when External). KindPos is where `kind:` is written.
+	Daemon  Daemon
+	KindPos Pos
 	// Loopbacks are the router's loopback addresses, one per family it
 	// has an interface address of (or a written loopback of), IPv4 first:
 	// written (`loopback:`) or allocated. They go on the namespace's lo,

@@ -919,7 +919,9 @@ func (b *builder) assemble() {
 		r := &Router{
 			Node:     Node{Name: rr.raw.name, Kind: KindRouter, Namespace: ns(rr.raw.name), Pos: rr.raw.pos},
 			RouterID: rr.routerID,
-			External: rr.raw.external,
+			External: rr.raw.external || rr.raw.daemon != DaemonNone,
+			Daemon:   rr.raw.daemon,
+			KindPos:  rr.raw.daemonPos,
 		}
 		rr.r = r
 		a := asByNum[rr.asn]

@@ -11,6 +11,7 @@ import (
 	"lab/cli/grammar"
 	"lab/netemu"
 	"lab/speaker"
+	"lab/topo"
 )
 
 func endState(e netemu.EndStatus) string {
@@ -62,8 +63,11 @@ func cmdWait(ctx context.Context, e *Env, args grammar.Args, o *output) error {
 // quiet: every UPDATE sent has been received, no session has queued input
 // or output, and two collections in a row saw the same counters. Counting
 // messages on both ends of every session is what tells "nothing in flight"
-// apart from "nothing happened for a while"; sessions to external routers
-// are not waited for. It then waits for every router's FIB writes.
+// apart from "nothing happened for a while". A session of an FRR or BIRD
+// router the lab runs is waited for until both ends say Established, and
+// the lab's speaker's end, if any, has received End-of-RIB; sessions to
+// the user's external routers are not waited for. It then waits for
+// every speaker's FIB writes.
 func (e *Env) WaitConverged(ctx context.Context, timeout time.Duration) (*ConvergeReport, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -123,10 +127,21 @@ func (e *Env) collect(ctx context.Context) (counters []uint64, pending, down []s
 			pending = append(pending, fmt.Sprintf("%s: %d events to decide", name, n))
 		}
 	}
+	daemonStates, err := e.daemonSessions(ctx)
+	if err != nil {
+		return nil, nil, nil, 0, err
+	}
 	for _, s := range e.Lab.Sessions {
 		sa, sb := status[s.A.Router.Name], status[s.B.Router.Name]
 		if sa == nil || sb == nil {
-			continue // an external router's session: not ours to wait for
+			// A session of an FRR or BIRD router of the lab's is waited
+			// for; a user's external router's is not ours to.
+			if p, c, ok := daemonSession(s, status, daemonStates); ok {
+				sessions++
+				pending = append(pending, p...)
+				counters = append(counters, c...)
+			}
+			continue
 		}
 		na, oka := sa[s.B.Addr]
 		nb, okb := sb[s.A.Addr]
@@ -164,4 +179,53 @@ func equal(a, b []uint64) bool {
 		}
 	}
 	return true
+}
+
+// daemonSessions asks every FRR and BIRD router of the lab the state of
+// its sessions, by router and neighbour address.
+func (e *Env) daemonSessions(ctx context.Context) (map[string]map[netip.Addr]string, error) {
+	out := map[string]map[netip.Addr]string{}
+	for name, d := range e.Daemons {
+		if err := d.Exited(); err != nil {
+			return nil, err // waiting would not help
+		}
+		st, err := d.Sessions(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = st
+	}
+	return out, nil
+}
+
+// daemonSession checks a session one of whose ends (at least) is an FRR
+// or BIRD router of the lab's: what is pending, and the counters of the
+// lab's speaker's end; ok is false when an end is a user's router.
+func daemonSession(s *topo.Session, status map[string]map[netip.Addr]speaker.PeerStatus, daemons map[string]map[netip.Addr]string) (pending []string, counters []uint64, ok bool) {
+	name := fmt.Sprintf("%s-%s %s", s.A.Router.Name, s.B.Router.Name, s.Family)
+	for _, ends := range [2][2]topo.SessionEnd{{s.A, s.B}, {s.B, s.A}} {
+		local, peer := ends[0], ends[1]
+		if st := status[local.Router.Name]; st != nil {
+			n, found := st[peer.Addr]
+			switch {
+			case !found:
+				pending = append(pending, name+" missing from "+local.Router.Name)
+			case n.State != speaker.Established:
+				pending = append(pending, fmt.Sprintf("%s session is %s at %s", name, n.State, local.Router.Name))
+			case n.EndOfRIBReceived == 0:
+				pending = append(pending, name+" End-of-RIB not received by "+local.Router.Name)
+			default:
+				counters = append(counters, n.UpdatesSent, n.UpdatesRcvd)
+			}
+			continue
+		}
+		st, isDaemon := daemons[local.Router.Name]
+		if !isDaemon {
+			return nil, nil, false
+		}
+		if state := st[peer.Addr]; state != "Established" {
+			pending = append(pending, fmt.Sprintf("%s session is %q at %s", name, state, local.Router.Name))
+		}
+	}
+	return pending, counters, true
 }

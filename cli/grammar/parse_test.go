@@ -209,7 +209,7 @@ func TestParseSynthetic(t *testing.T) {
 		{"check reachability h1 h2", "check reach from=h1 to=h2"},
 		{"check reachability h1 h2 over ipv6", "check reach family=ipv6 from=h1 to=h2"},
 		{"check session as1ra as2rb state established", "check session a=as1ra b=as2rb state=established"},
-		{"check session as1ra h1", `error: unexpected "h1" after "check session as1ra": expected B (a router running the lab's BGP speaker)`},
+		{"check session as1ra h1", `error: unexpected "h1" after "check session as1ra": expected B (a router running the lab's BGP speaker, FRR or BIRD)`},
 		{"check", `error: incomplete command "check": expected reachability or session`},
 		{"apply exercises/3.yaml", "apply file=exercises/3.yaml"},
 		{"apply a b", `error: unexpected "b" after "apply a"`},

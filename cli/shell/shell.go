@@ -78,7 +78,7 @@ func (s *Shell) lab() *grammar.Lab {
 func Names(info *control.Info) *grammar.Lab {
 	var nodes []grammar.LabNode
 	for _, n := range info.Nodes {
-		ln := grammar.LabNode{Name: n.Name, Kind: n.Kind, Speaker: n.Kind == "router" && !n.External}
+		ln := grammar.LabNode{Name: n.Name, Kind: n.Kind, Speaker: n.Kind == "router" && !n.External, Daemon: n.Daemon != ""}
 		for _, i := range n.Interfaces {
 			ln.Interfaces = append(ln.Interfaces, grammar.LabIface{Name: i.Name, Peer: i.Peer})
 		}

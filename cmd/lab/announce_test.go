@@ -27,7 +27,7 @@ func TestShellExaBGPAnnounce(t *testing.T) {
 	l.must("cmd", l.name, "wait 30")
 	eventually(t, 10*time.Second, "as2rb's route from as1ra with ExaBGP's attributes", func() error {
 		ps := l.paths("as2rb", "10.9.0.0/24")
-		b := best(ps)
+		b := bestOf(ps)
 		if b == nil || b.asPath != "1 65010" {
 			return fmt.Errorf("as2rb's paths to 10.9.0.0/24:\n%s", dump(ps))
 		}
@@ -37,10 +37,10 @@ func TestShellExaBGPAnnounce(t *testing.T) {
 			}
 		}
 		// The path given is the path sent: as2rb prepends its AS to it.
-		if b := best(l.paths("as4rd", "10.9.0.0/24")); b == nil || b.asPath != "2 1 65010" {
+		if b := bestOf(l.paths("as4rd", "10.9.0.0/24")); b == nil || b.asPath != "2 1 65010" {
 			return fmt.Errorf("as4rd's best path to 10.9.0.0/24: %+v", b)
 		}
-		if b := best(l.paths("as4rd", "10.8.0.0/24")); b == nil || b.asPath != "2 1" {
+		if b := bestOf(l.paths("as4rd", "10.8.0.0/24")); b == nil || b.asPath != "2 1" {
 			return fmt.Errorf("as4rd's best path to the short form's route: %+v", b)
 		}
 		return nil

@@ -18,6 +18,7 @@ import (
 
 	"lab/cli/shell"
 	"lab/control"
+	"lab/daemons"
 	"lab/netemu"
 	"lab/topo"
 )
@@ -351,6 +352,11 @@ func cmdExec(args []string) error {
 	if n == nil {
 		return fmt.Errorf("lab %s has no node %q", name, node)
 	}
+	if n.Daemon != "" {
+		// vtysh and birdc find the node's daemons by their sockets, which
+		// are the lab's.
+		rest = append(append([]string{rest[0]}, daemons.CLIArgs(n.Daemon, n.DaemonDir, rest[0])...), rest[1:]...)
+	}
 	cmd := netemu.Command(n.NSPath, rest[0], rest[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), "LAB_NODE="+node, "LAB_NAME="+name)
@@ -369,7 +375,7 @@ func cmdValidate(args []string) error {
 	}
 	bad := false
 	for _, f := range args {
-		m, err := topo.Load(f)
+		m, err := loadModel(f, "")
 		if err != nil {
 			topo.WriteErrors(os.Stderr, err)
 			bad = true

@@ -18,6 +18,7 @@ import (
 
 	"lab/cli/commands"
 	"lab/control"
+	"lab/daemons"
 	"lab/exabgp"
 	"lab/internal/profile"
 	"lab/netemu"
@@ -219,10 +220,19 @@ func runDaemon(o daemonOpts) (err error) {
 
 // loadModel reads and validates a topology, renamed when name is set.
 func loadModel(file, name string) (*topo.Lab, error) {
+	load := topo.Load
 	if name != "" {
-		return topo.LoadAs(file, name)
+		load = func(file string) (*topo.Lab, error) { return topo.LoadAs(file, name) }
 	}
-	return topo.Load(file)
+	m, err := load(file)
+	if err != nil {
+		return nil, err
+	}
+	// What its FRR and BIRD routers cannot do is the file's mistake too.
+	if err := daemons.Check(m); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 func (d *labDaemon) summary() string {
@@ -250,6 +260,9 @@ func (d *labDaemon) build(ctx context.Context, progress func(string, ...any)) er
 		ls = append(ls, "("+k.A.Node.Name+", "+k.B.Node.Name+")")
 	}
 	progress("*** Adding links:\n%s", wrap(ls))
+	if err := checkDaemons(m); err != nil {
+		return err
+	}
 	t := time.Now()
 	n, err := netemu.Build(ctx, m, netemu.Options{RunDir: runDir(), Socket: socketPath(m.Name), Progress: d.netemuProgress})
 	if err != nil {
@@ -257,8 +270,13 @@ func (d *labDaemon) build(ctx context.Context, progress func(string, ...any)) er
 	}
 	d.net = n
 	progress("*** Data plane ready (%.2fs)", time.Since(t).Seconds())
-	d.env = &commands.Env{Lab: m, Net: n, Routers: map[string]commands.Router{}}
+	d.env = &commands.Env{Lab: m, Net: n, Routers: map[string]commands.Router{}, Daemons: map[string]*daemons.Router{}}
+	if err := d.startDaemons(ctx, progress); err != nil {
+		d.net.Close()
+		return err
+	}
 	if err := d.startSpeakers(ctx, progress); err != nil {
+		d.stopDaemons()
 		d.net.Close()
 		return err
 	}
@@ -290,6 +308,7 @@ func (d *labDaemon) teardown(progress func(string, ...any)) {
 	t := time.Now()
 	progress("*** Stopping lab %s", d.model.Name)
 	d.stopSpeakers()
+	d.stopDaemons()
 	if d.net != nil {
 		if err := d.net.Close(); err != nil {
 			progress("*** teardown: %v", err)
@@ -329,6 +348,9 @@ func (d *labDaemon) info() *control.Info {
 		ni := control.NodeInfo{Name: n.Name, Kind: n.Kind.String(), Namespace: n.Namespace, NSPath: d.net.NamespacePath(n.Name)}
 		if r := n.Router(); r != nil {
 			ni.External = r.External
+			if rd := d.env.Daemons[r.Name]; rd != nil {
+				ni.Daemon, ni.DaemonDir = r.Daemon.String(), rd.Dir
+			}
 		}
 		for _, i := range n.Interfaces {
 			var peers []string

@@ -131,7 +131,7 @@ func asPaths(ps []bgpPath) []string {
 	return out
 }
 
-func best(ps []bgpPath) *bgpPath {
+func bestOf(ps []bgpPath) *bgpPath {
 	for i := range ps {
 		if ps[i].best {
 			return &ps[i]
@@ -153,7 +153,7 @@ func dump(ps []bgpPath) string {
 // route goes to that path's next hop.
 func bestFrom(l *testLab, router, prefix, from string, want ...string) error {
 	ps := l.paths(router, prefix)
-	b := best(ps)
+	b := bestOf(ps)
 	if b == nil || b.from != from {
 		return fmt.Errorf("%s's best path to %s is not from %s:\n%s", router, prefix, from, dump(ps))
 	}
