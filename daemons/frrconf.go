@@ -162,6 +162,10 @@ func (c *frrConf) addressFamily(f topo.Family, ns []frrNeighbor) {
 		}
 		a := n.peer.Addr
 		add("neighbor %v activate", a)
+		// The lab's speakers keep what each neighbour sent (before
+		// import policy); FRR does with this, and then answers `show ip
+		// bgp neighbor ADDR received-routes` as in seed 002.
+		add("neighbor %v soft-reconfiguration inbound", a)
 		if n.s.RRClientOf(c.r) {
 			add("neighbor %v route-reflector-client", a)
 		}
