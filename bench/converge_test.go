@@ -94,14 +94,21 @@ func BenchmarkConvergeBA500(b *testing.B) { benchConverge(b, 500) }
 // benchConverge runs a Barabási–Albert lab of n ASes (m=2, seed 1) from
 // `lab up` to full convergence, then `lab down`, b.N times.
 func benchConverge(b *testing.B, n int) {
-	needRoot(b)
-	bin := labBinary(b)
-	dir := b.TempDir()
-	file := filepath.Join(dir, fmt.Sprintf("ba%d.yaml", n))
 	y, err := topo.GenerateBA(n, 2, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchConvergeFile(b, fmt.Sprintf("ba%d.yaml", n), y)
+}
+
+// benchConvergeFile runs the topology y (written to a file named name)
+// from `lab up` to full convergence, then `lab down`, b.N times, and
+// reports the metrics of bench's doc.
+func benchConvergeFile(b *testing.B, name string, y []byte) {
+	needRoot(b)
+	bin := labBinary(b)
+	dir := b.TempDir()
+	file := filepath.Join(dir, name)
 	if err := os.WriteFile(file, y, 0o644); err != nil {
 		b.Fatal(err)
 	}

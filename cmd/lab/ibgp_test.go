@@ -325,7 +325,8 @@ func sortedKeys(m map[netip.Addr]int) []netip.Addr {
 //     drops the copy the other reflects to it (its cluster ID is in the
 //     CLUSTER_LIST, RFC 4456 section 8), and a route reflected back to its
 //     originator (ORIGINATOR_ID) too; between two copies of p2's own route
-//     at p4, the one not reflected wins on CLUSTER_LIST length.
+//     at p4, the one not reflected wins on CLUSTER_LIST length; neither
+//     attribute leaves the AS.
 func TestTransitChain(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -363,7 +364,7 @@ func TestTransitChain(t *testing.T) {
 			}
 			l.everyRouterHasEveryPrefix(m)
 			l.pingallClean()
-			tc.check(t, l.tables("p1", "p2", "p3", "p4"), m)
+			tc.check(t, l.tables("p1", "p2", "p3", "p4", "cb"), m)
 		})
 	}
 }
@@ -487,6 +488,11 @@ func checkTwoReflectors(t *testing.T, tb bgpTables, m *topo.Lab) {
 		}
 		if rt := tb.route("p1", p); len(rt.Paths) != 1 || rt.Paths[0].Internal {
 			t.Errorf("p1's paths to %v: want only its eBGP one:%s", p, describe(rt))
+		}
+		// ORIGINATOR_ID and CLUSTER_LIST stay in the AS (RFC 4456 section
+		// 8: p4 does not send them to cb).
+		if rt := tb.route("cb", p); len(rt.Paths) != 1 || rt.Paths[0].OriginatorID.IsValid() || len(rt.Paths[0].ClusterList) > 0 {
+			t.Errorf("cb's paths to %v: want one, without reflection attributes:%s", p, describe(rt))
 		}
 	}
 	for _, p := range p2 {
