@@ -132,12 +132,6 @@ func (l *testLab) bgpRoutes(router string, ps ...netip.Prefix) []speaker.Route {
 	return out
 }
 
-// bgpRoute is bgpRoutes of one prefix.
-func (l *testLab) bgpRoute(router string, p netip.Prefix) speaker.Route {
-	l.t.Helper()
-	return l.bgpRoutes(router, p)[0]
-}
-
 // jsonLines runs shell command lines in one `lab cmd --json` (a process
 // per command would cost a second each under the race detector) and
 // returns each one's JSON result, null for one that failed.
@@ -574,6 +568,9 @@ func (l *testLab) bestVia(router string, want map[netip.Prefix]netip.Addr) {
 				return fmt.Errorf("%v: not one invalid path:%s", p, describe(rt))
 			case nh.IsValid() && (b == nil || !b.Valid || b.NextHop != nh):
 				return fmt.Errorf("%v: paths:%s", p, describe(rt))
+			case nh.IsValid() && b.LinkLocal.IsValid():
+				// iBGP between loopbacks: no link is shared.
+				return fmt.Errorf("%v: best path with a link-local next hop %v", p, b.LinkLocal)
 			}
 			_, in4 := k4[p]
 			_, in6 := k6[p]
