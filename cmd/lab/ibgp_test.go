@@ -317,10 +317,10 @@ func sortedKeys(m map[netip.Addr]int) []netip.Addr {
 //   - two reflectors of one cluster (p2, p3; cluster ID the lower router
 //     ID, p2's): clients get each route from both reflectors; a reflector
 //     drops the copy the other reflects to it (its cluster ID is in the
-//     CLUSTER_LIST, RFC 4456 section 8), and a route reflected back to its
-//     originator (ORIGINATOR_ID) too; between two copies of p2's own route
-//     at p4, the one not reflected wins on CLUSTER_LIST length; neither
-//     attribute leaves the AS.
+//     CLUSTER_LIST, RFC 4456 section 8); nothing comes back to the router
+//     it came from; between two copies of p2's own route at p4, the one
+//     not reflected wins on CLUSTER_LIST length; neither attribute leaves
+//     the AS.
 func TestTransitChain(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
