@@ -687,13 +687,21 @@ func TestNextHopSelfOff(t *testing.T) {
 // host, hs. From p2, cd's routes arrive through p1 and through p3, equal
 // in everything but the IGP cost to their next hops (the two borders'
 // loopbacks).
-func hotPotatoYAML(cost12 int) string {
+// With reflector, p2 is the AS's route reflector instead of a full mesh.
+func hotPotatoYAML(cost12 int, reflector bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "name: hot-potato\nases:\n  %d: {name: transit}\nrouters:\n", transitAS)
+	ibgp := "full-mesh"
+	if reflector {
+		ibgp = "route-reflector"
+	}
+	fmt.Fprintf(&b, "name: hot-potato\nases:\n  %d: {name: transit, ibgp: %s}\nrouters:\n", transitAS, ibgp)
 	for n := 1; n <= 4; n++ {
 		fmt.Fprintf(&b, "  p%d: {as: %d, router-id: %v, loopback: [%v, %q]", n, transitAS, routerID(n), loop4(n), loop6(n).String())
 		if n == 2 {
 			b.WriteString(", hosts: [hs]")
+			if reflector {
+				b.WriteString(", rr: true")
+			}
 		}
 		b.WriteString("}\n")
 	}
@@ -800,10 +808,15 @@ func (l *testLab) exitPath(m *topo.Lab, border, igp, other int) {
 //     hops, p3 second); `link p1 p2 up` brings the exit back to p1.
 //   - by the topology: the same lab with p1-p2 at cost 50 leaves through
 //     p3 with every link up, though p1 is p2's direct neighbour.
+//   - through a reflector: with p2 the AS's route reflector, its clients
+//     get the exit p2 chooses by p2's IGP costs, not by their own: p4,
+//     as near to p3 as to p1, follows p2 from p1 to p3 and back as the
+//     link goes down and up (p2's best path changes without an UPDATE,
+//     by the IGP alone, and p2 must send the change to its clients).
 func TestHotPotato(t *testing.T) {
 	t.Run("link-down", func(t *testing.T) {
 		l := newTestLab(t)
-		m := l.upFile(writeTopo(t, "hot-potato.yaml", hotPotatoYAML(10)))
+		m := l.upFile(writeTopo(t, "hot-potato.yaml", hotPotatoYAML(10, false)))
 		l.exitPath(m, 1, 10, 20)
 		l.exitThrough(m, "p1")
 		l.must("cmd", l.name, "link p1 p2 down")
@@ -814,9 +827,35 @@ func TestHotPotato(t *testing.T) {
 		l.exitThrough(m, "p1")
 		l.pingallClean()
 	})
+	t.Run("reflector", func(t *testing.T) {
+		l := newTestLab(t)
+		m := l.upFile(writeTopo(t, "hot-potato.yaml", hotPotatoYAML(10, true)))
+		cd := lanPrefixes(m)["cd"]
+		exit := func(border int) {
+			t.Helper()
+			want := map[netip.Prefix]netip.Addr{}
+			for _, p := range cd {
+				want[p] = loopOf(border, p)
+			}
+			l.bestVia("p4", want)
+			for i, rt := range l.bgpRoutes("p4", cd...) {
+				if b := rt.Best(); len(rt.Paths) != 1 || b.Peer != loopOf(2, cd[i]) || b.OriginatorID != routerID(border) {
+					t.Errorf("p4's paths to %v: want one, from p2, ORIGINATOR_ID p%d's:%s", cd[i], border, describe(rt))
+				}
+			}
+		}
+		l.exitPath(m, 1, 10, 20)
+		exit(1)
+		l.must("cmd", l.name, "link p1 p2 down")
+		l.exitPath(m, 3, 20, 40)
+		exit(3)
+		l.must("cmd", l.name, "link p1 p2 up")
+		l.exitPath(m, 1, 10, 20)
+		exit(1)
+	})
 	t.Run("cost-50", func(t *testing.T) {
 		l := newTestLab(t)
-		m := l.upFile(writeTopo(t, "hot-potato.yaml", hotPotatoYAML(50)))
+		m := l.upFile(writeTopo(t, "hot-potato.yaml", hotPotatoYAML(50, false)))
 		l.exitPath(m, 3, 20, 40)
 		l.exitThrough(m, "p3")
 		l.pingallClean()
