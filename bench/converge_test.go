@@ -105,14 +105,21 @@ func BenchmarkConvergeBA200Relations(b *testing.B) {
 func benchConverge(b *testing.B, n int) { benchConvergeWith(b, n, topo.BAOptions{}) }
 
 func benchConvergeWith(b *testing.B, n int, opt topo.BAOptions) {
-	needRoot(b)
-	bin := labBinary(b)
-	dir := b.TempDir()
-	file := filepath.Join(dir, fmt.Sprintf("ba%d.yaml", n))
 	y, err := topo.GenerateBAWith(n, 2, 1, opt)
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchConvergeFile(b, fmt.Sprintf("ba%d.yaml", n), y)
+}
+
+// benchConvergeFile runs the topology y (written to a file named name)
+// from `lab up` to full convergence, then `lab down`, b.N times, and
+// reports the metrics of bench's doc.
+func benchConvergeFile(b *testing.B, name string, y []byte) {
+	needRoot(b)
+	bin := labBinary(b)
+	dir := b.TempDir()
+	file := filepath.Join(dir, name)
 	if err := os.WriteFile(file, y, 0o644); err != nil {
 		b.Fatal(err)
 	}

@@ -324,7 +324,13 @@ func writeRoute(o *output, rt *speaker.Route) {
 		case p.Local:
 			o.printf("    %s from 0.0.0.0 (%s)\n", p.NextHop, p.PeerRouterID)
 		default:
-			o.printf("    %s from %s (%s)\n", p.NextHop, p.Peer, p.PeerRouterID)
+			// FRR shows the IGP cost to the next hop (the nearest-exit
+			// step of the decision) when there is one.
+			metric := ""
+			if p.IGPMetric > 0 {
+				metric = fmt.Sprintf(" (metric %d)", p.IGPMetric)
+			}
+			o.printf("    %s%s from %s (%s)\n", p.NextHop, metric, p.Peer, p.PeerRouterID)
 			if p.LinkLocal.IsValid() {
 				o.printf("    (%s)\n", p.LinkLocal)
 			}
@@ -365,19 +371,20 @@ func writeRoute(o *output, rt *speaker.Route) {
 		if len(p.LargeCommunities) > 0 {
 			o.printf("      Large Community: %s\n", strings.Join(p.LargeCommunities, " "))
 		}
+		// Route reflection's attributes (RFC 4456), on FRR's line.
+		var rr []string
 		if p.OriginatorID.IsValid() {
-			o.printf("      Originator: %s", p.OriginatorID)
-			if len(p.ClusterList) > 0 {
-				var cl []string
-				for _, c := range p.ClusterList {
-					cl = append(cl, c.String())
-				}
-				o.printf(", Cluster list: %s", strings.Join(cl, " "))
-			}
-			o.printf("\n")
+			rr = append(rr, "Originator: "+p.OriginatorID.String())
 		}
-		if p.IGPMetric > 0 {
-			o.printf("      IGP metric %d\n", p.IGPMetric)
+		if len(p.ClusterList) > 0 {
+			var cs []string
+			for _, c := range p.ClusterList {
+				cs = append(cs, c.String())
+			}
+			rr = append(rr, "Cluster list: "+strings.Join(cs, " "))
+		}
+		if len(rr) > 0 {
+			o.printf("      %s\n", strings.Join(rr, ", "))
 		}
 		for _, pol := range p.Policy {
 			o.printf("      Policy: %s\n", pol)
