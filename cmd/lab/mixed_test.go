@@ -336,7 +336,7 @@ func (l *testLab) bestPaths(m *topo.Lab, detail bool) (tables, error) {
 			}
 		}
 	}
-	res, err := l.jsonLines(lines)
+	res, err := l.jsonResults(lines)
 	if err != nil {
 		return nil, err
 	}
@@ -416,7 +416,7 @@ func (l *testLab) bestPaths(m *topo.Lab, detail bool) (tables, error) {
 			keys = append(keys, key{r.Name, p})
 		}
 	}
-	if res, err = l.jsonLines(lines); err != nil {
+	if res, err = l.jsonResults(lines); err != nil {
 		return nil, err
 	}
 	for i, k := range keys {
@@ -432,9 +432,9 @@ func (l *testLab) bestPaths(m *topo.Lab, detail bool) (tables, error) {
 	return out, nil
 }
 
-// jsonLines runs shell command lines with `lab cmd --json` and returns
+// jsonResults runs shell command lines with `lab cmd --json` and returns
 // their results, one per line.
-func (l *testLab) jsonLines(lines []string) ([]json.RawMessage, error) {
+func (l *testLab) jsonResults(lines []string) ([]json.RawMessage, error) {
 	if len(lines) == 0 {
 		return nil, nil
 	}
