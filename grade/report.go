@@ -19,9 +19,6 @@ var marks = map[Status]string{Passed: "✔", Failed: "✘", Warning: "⚠", Skip
 // success, the test's pass text.
 func WriteTest(w io.Writer, tr TestResult, width int) {
 	desc := tr.Description
-	if desc == "" {
-		desc = summary(tr)
-	}
 	if tr.Status == Skipped {
 		fmt.Fprintf(w, "%s %-*s  %s (skipped: an earlier test stopped the run)\n", marks[tr.Status], width, tr.Name, desc)
 		return
@@ -55,19 +52,6 @@ func WriteTest(w io.Writer, tr TestResult, width int) {
 			}
 		}
 	}
-}
-
-// summary describes a test without a description: its steps, or its
-// check.
-func summary(tr TestResult) string {
-	var parts []string
-	for _, s := range tr.Steps {
-		parts = append(parts, s.Line)
-	}
-	if len(tr.Checks) > 0 {
-		parts = append(parts, tr.Checks[0].Check)
-	}
-	return strings.Join(parts, "; ")
 }
 
 // WriteSummary prints the run's last line.
@@ -219,7 +203,8 @@ func WriteBatch(w io.Writer, subs []Submission, total int) {
 		if s.Error != "" {
 			failed = "not graded: " + strings.ReplaceAll(s.Error, "\n", "; ")
 		}
-		fmt.Fprintf(w, "%-*s  %-7s  %s\n", width, s.File, fmt.Sprintf("%d/%d", p, n), failed)
+		line := fmt.Sprintf("%-*s  %-7s  %s", width, s.File, fmt.Sprintf("%d/%d", p, n), failed)
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
 	}
 }
 

@@ -2,6 +2,7 @@ package grade
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"lab/topo"
@@ -96,7 +97,7 @@ func RunTests(ctx context.Context, s Session, tests []*topo.Test, progress func(
 	for _, t := range tests {
 		var tr TestResult
 		if stopped || ctx.Err() != nil {
-			tr = TestResult{Name: t.Name, Description: t.Description, Status: Skipped}
+			tr = TestResult{Name: t.Name, Description: Describe(t), Status: Skipped}
 		} else {
 			tr = runTest(ctx, s, t)
 			if tr.Status == Failed && t.StopOnError {
@@ -125,7 +126,7 @@ func RunTests(ctx context.Context, s Session, tests []*topo.Test, progress func(
 func runTest(ctx context.Context, s Session, t *topo.Test) TestResult {
 	start := time.Now()
 	deadline := start.Add(t.Wait)
-	tr := TestResult{Name: t.Name, Description: t.Description, Status: Passed}
+	tr := TestResult{Name: t.Name, Description: Describe(t), Status: Passed}
 	ok := true
 	for _, st := range t.Do {
 		out, err := s.Step(ctx, st.Line)
@@ -159,6 +160,24 @@ func runTest(ctx context.Context, s Session, t *topo.Test) TestResult {
 		tr.Status, tr.Message = Failed, t.Fail
 	}
 	return tr
+}
+
+// Describe is a test's description, or what it does when it has none:
+// its steps and its check on each node, as shell lines.
+func Describe(t *topo.Test) string {
+	if t.Description != "" {
+		return t.Description
+	}
+	var parts []string
+	for _, s := range t.Do {
+		parts = append(parts, s.Line)
+	}
+	if t.Check != nil {
+		for _, n := range t.Nodes {
+			parts = append(parts, Line(n, t.Check, 0))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // LocalSession runs checks in this process on lab (the daemon's own

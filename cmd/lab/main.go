@@ -11,6 +11,8 @@
 //	lab cmd [--json] NAME LINE...   run shell commands, exit status says if they succeeded
 //	lab exec NAME NODE -- CMD...    run a program inside a node
 //	lab validate FILE...      check topology files, print every problem
+//	lab test FILE|NAME [TEST...]    run a lab's tests (its validate: section)
+//	lab test --batch DIR FILE       grade every submission in DIR against an exercise
 //	lab graph FILE [--format svg|dot|json] [-o FILE]   draw the topology
 //	lab generate ba -n N      write a Barabási–Albert topology of N ASes
 //	lab clean                 remove what crashed labs left behind
@@ -37,6 +39,14 @@ Commands:
                                 a running lab (sessions reset only where they must)
   exec NAME NODE [--] CMD...    run a program inside a node's namespace
   validate FILE...              check topology files and print every problem found
+  test [--list] [--json] [--junit FILE] [--lab NAME] FILE|NAME [TEST...]
+                                run the tests of FILE's validate: section (or of an exercise file)
+                                on a lab of their own, or on the running lab NAME: one line per
+                                test; exit 0 all passed, 1 a test failed, 2 no usable test or a
+                                bad file, 3 passed with warnings
+  test --batch DIR [--csv|--json] [--junit FILE] FILE [TEST...]
+                                grade every submission (topology file) in DIR against FILE's
+                                tests, each in a lab of its own, as many at once as there are cores
   graph FILE [--format svg|dot|json] [-o FILE]
                                 draw the topology: SVG (default; DOT when stdout is a terminal),
                                 Graphviz DOT, or JSON geometry; -o's extension picks the format
@@ -75,6 +85,8 @@ func main() {
 		err = cmdExec(args)
 	case "validate":
 		err = cmdValidate(args)
+	case "test":
+		err = cmdTest(args)
 	case "graph":
 		err = cmdGraph(args)
 	case "generate":
