@@ -47,6 +47,13 @@ type Lab interface {
 	// the subscription; a nil channel when the lab cannot tell (checks
 	// then poll).
 	Changes() (<-chan struct{}, func())
+	// State returns a fingerprint of the lab's routing state (what
+	// changes when a session, a table or a kernel route does) and whether
+	// that state is settled: no session half open, every established
+	// one has exchanged its table, nothing in flight, every decision in
+	// the kernel. A lab that cannot tell says settled, with no
+	// fingerprint.
+	State(ctx context.Context) (fingerprint string, settled bool)
 }
 
 // Result is a check's outcome on one node.
@@ -73,9 +80,19 @@ const (
 	pingTimeout = time.Second
 )
 
+// settleGap is how long the lab's state must stay the same around a
+// passing evaluation.
+const settleGap = 20 * time.Millisecond
+
 // Run evaluates check c on node until it passes or deadline passes
 // (once when deadline is past already), and returns the last outcome.
 // Retries wake on the lab's changes, else poll.
+//
+// A check passes only on a settled lab, whose state was the same before
+// the evaluation and settleGap after it: while BGP converges, the first
+// path received is the best one for a moment, and a prefix is missing
+// until it arrives; such a moment is no answer. When the wait runs out
+// on a lab that never settles, the last evaluation stands.
 func Run(ctx context.Context, lab Lab, node string, c *topo.Check, deadline time.Time) Result {
 	start := time.Now()
 	res := Result{Node: node, Check: Line(node, c, 0)}
@@ -93,11 +110,17 @@ func Run(ctx context.Context, lab Lab, node string, c *topo.Check, deadline time
 			default:
 			}
 		}
+		before, settled := lab.State(ctx)
 		ok, seen, err := Evaluate(ctx, lab, node, c, deadline)
 		res.Tries++
 		res.Passed, res.Seen = ok && err == nil, seen
 		if err != nil {
 			res.Seen = err.Error()
+		}
+		if res.Passed && time.Until(deadline) > settleGap && !stable(ctx, lab, before, settled) {
+			// A passing moment of a lab still moving: look again.
+			res.Passed = false
+			res.Seen += " (the lab has not settled: checking again)"
 		}
 		left := time.Until(deadline)
 		if res.Passed || left <= 0 || ctx.Err() != nil {
@@ -113,6 +136,23 @@ func Run(ctx context.Context, lab Lab, node string, c *topo.Check, deadline time
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res
+}
+
+// stable reports whether the lab was settled before an evaluation and
+// still is, in the same state, settleGap later.
+func stable(ctx context.Context, lab Lab, before string, settled bool) bool {
+	if !settled {
+		return false
+	}
+	t := time.NewTimer(settleGap)
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		t.Stop()
+		return false
+	}
+	after, settled := lab.State(ctx)
+	return settled && after == before
 }
 
 // Evaluate evaluates c on node once: whether it passes, and what was

@@ -103,6 +103,8 @@ func (r *recorded) Traceroute(_ context.Context, _ string, to netip.Addr) ([]net
 
 func (r *recorded) Changes() (<-chan struct{}, func()) { return nil, func() {} }
 
+func (r *recorded) State(context.Context) (string, bool) { return "", true }
+
 // parseCheck reads a `check` line as the shell does.
 func parseCheck(t testing.TB, m *topo.Lab, line string) (string, *topo.Check, time.Duration) {
 	t.Helper()

@@ -201,7 +201,8 @@ func WriteBatch(w io.Writer, subs []Submission, total int) {
 		}
 		failed := strings.Join(s.FailedTests(), ", ")
 		if s.Error != "" {
-			failed = "not graded: " + strings.ReplaceAll(s.Error, "\n", "; ")
+			first, _, _ := strings.Cut(s.Error, "\n")
+			failed = "not graded: " + first
 		}
 		line := fmt.Sprintf("%-*s  %-7s  %s", width, s.File, fmt.Sprintf("%d/%d", p, n), failed)
 		fmt.Fprintln(w, strings.TrimRight(line, " "))

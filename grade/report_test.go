@@ -85,7 +85,7 @@ func TestBatchReports(t *testing.T) {
 subs/alice.yaml  4/4
 subs/bob.yaml    2/4      prefer-as3, path
 subs/carol.yaml  4/4
-subs/dave.yaml   0/4      not graded: dave.yaml:3:5: unknown field "asn";     3 | asn: 1
+subs/dave.yaml   0/4      not graded: dave.yaml:3:5: unknown field "asn"
 `
 	if b.String() != want {
 		t.Errorf("table:\n%s\nwant:\n%s", b.String(), want)

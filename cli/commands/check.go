@@ -16,6 +16,8 @@ import (
 	"lab/cli/grammar"
 	"lab/grade"
 	"lab/netemu"
+	"lab/speaker"
+	"lab/speaker/wire"
 	"lab/topo"
 )
 
@@ -141,6 +143,68 @@ func parseTraceroute(s string) []netip.Addr {
 		hops = append(hops, a)
 	}
 	return hops
+}
+
+// State fingerprints the speakers' sessions (state, End-of-RIB, queues,
+// UPDATE counters) and tables (their version), once every decision so far
+// is in the kernel, and says whether they are settled: no session half
+// open (OpenSent, OpenConfirm, or Established at one end only), and every
+// session established at both ends has exchanged End-of-RIB and has
+// nothing queued or in flight, as `wait` requires of a converged lab. A
+// session that cannot come up (a wrong AS, a link down) does not keep
+// the lab from settling.
+func (l envLab) State(ctx context.Context) (string, bool) {
+	e := l.e
+	var b strings.Builder
+	peers := map[string]map[netip.Addr]speaker.PeerStatus{}
+	settled := true
+	for _, name := range e.sortedNodeNames() {
+		sp, ok := e.Routers[name]
+		if !ok {
+			continue
+		}
+		if err := sp.SyncFIB(ctx); err != nil {
+			return "", false
+		}
+		sum, err := sp.Summary(ctx, wire.IPv4Unicast)
+		if err != nil {
+			return "", false
+		}
+		fmt.Fprintf(&b, "%s v%d", name, sum.TableVersion)
+		ps := map[netip.Addr]speaker.PeerStatus{}
+		for _, p := range sp.Peers() {
+			ps[p.Addr] = p
+			fmt.Fprintf(&b, " %s:%s:%d:%d:%d:%d:%d", p.Addr, p.State, p.EndOfRIBReceived, p.InQ, p.OutQ, p.UpdatesSent, p.UpdatesRcvd)
+			if p.State == speaker.OpenSent || p.State == speaker.OpenConfirm {
+				settled = false
+			}
+		}
+		peers[name] = ps
+		b.WriteByte('\n')
+	}
+	for _, s := range e.Lab.Sessions {
+		pa, okA := peers[s.A.Router.Name][s.B.Addr]
+		pb, okB := peers[s.B.Router.Name][s.A.Addr]
+		switch {
+		case okA && okB:
+			upA, upB := pa.State == speaker.Established, pb.State == speaker.Established
+			if upA != upB || (upA && (pa.EndOfRIBReceived == 0 || pb.EndOfRIBReceived == 0 ||
+				pa.InQ+pa.OutQ+pb.InQ+pb.OutQ > 0 || pa.UpdatesSent != pb.UpdatesRcvd || pb.UpdatesSent != pa.UpdatesRcvd)) {
+				settled = false
+			}
+		case okA || okB:
+			// A session with an external router: ours must have its
+			// table and nothing queued.
+			p := pa
+			if okB {
+				p = pb
+			}
+			if p.State == speaker.Established && (p.EndOfRIBReceived == 0 || p.InQ+p.OutQ > 0) {
+				settled = false
+			}
+		}
+	}
+	return b.String(), settled
 }
 
 // Changes merges every speaker's events into one channel that holds at

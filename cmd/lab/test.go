@@ -25,8 +25,8 @@ import (
 	"lab/topo"
 )
 
-const testUsage = `usage: lab test [--list] [--json] [--junit FILE] [--lab NAME] FILE|NAME [TEST...]
-       lab test --batch DIR [--csv|--json] [--junit FILE] FILE [TEST...]`
+const testUsage = `usage: lab test [--list] [--json] [--junit FILE] [--name NAME | --lab NAME] FILE|NAME [TEST...]
+       lab test --batch DIR [--csv|--json] [--junit FILE] [--name NAME] FILE [TEST...]`
 
 // cmdTest is `lab test`: a lab's tests (its file's `validate:` section, or
 // an exercise file's), on a lab of its own started from FILE, or on the
@@ -39,6 +39,9 @@ func cmdTest(args []string) error {
 	junit, args, _ := flagValue(args, "--junit")
 	batch, args, isBatch := flagValue(args, "--batch")
 	on, args, _ := flagValue(args, "--lab")
+	// --name: the lab's name (with --batch, NAME-1, NAME-2, ...), as
+	// `lab run --name`; default: one of its own.
+	as, args, _ := flagValue(args, "--name")
 	if len(args) == 0 || slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-") }) {
 		return exitError{code: grade.ExitNoTest, msg: testUsage}
 	}
@@ -46,7 +49,7 @@ func cmdTest(args []string) error {
 		if list || on != "" {
 			return exitError{code: grade.ExitNoTest, msg: testUsage}
 		}
-		return cmdTestBatch(batch, args[0], args[1:], asJSON, asCSV, junit)
+		return cmdTestBatch(batch, args[0], args[1:], asJSON, asCSV, junit, as)
 	}
 	if asCSV {
 		return exitError{code: grade.ExitNoTest, msg: "lab test: --csv is for --batch\n" + testUsage}
@@ -60,7 +63,7 @@ func cmdTest(args []string) error {
 		}
 		running = on
 	} else {
-		if on != "" {
+		if on != "" || as != "" {
 			return exitError{code: grade.ExitNoTest, msg: fmt.Sprintf("lab test: no file %s", target)}
 		}
 		// A running lab: the tests of the file it was started from.
@@ -109,7 +112,7 @@ func cmdTest(args []string) error {
 			return exitError{code: grade.ExitNoTest, msg: err.Error()}
 		}
 		t := time.Now()
-		name, down, err := startTestLab(x.Topology, x.Lab.Name)
+		name, down, err := startTestLab(x.Topology, x.Lab.Name, as)
 		if err != nil {
 			return exitError{code: grade.ExitNoTest, msg: "lab test: " + err.Error()}
 		}
@@ -203,12 +206,15 @@ func listTests(w io.Writer, tests []*topo.Test) {
 	}
 }
 
-// startTestLab starts the topology file's lab under a name of its own,
-// owned by this process, and returns its name and how to stop it.
-func startTestLab(file, base string) (string, func(), error) {
-	var b [2]byte
-	rand.Read(b[:])
-	name := strings.TrimRight(fmt.Sprintf("lt-%.10s", base), "-") + "-" + hex.EncodeToString(b[:])
+// startTestLab starts the topology file's lab under name (one of its own,
+// made from base, when ""), owned by this process, and returns its name
+// and how to stop it.
+func startTestLab(file, base, name string) (string, func(), error) {
+	if name == "" {
+		var b [2]byte
+		rand.Read(b[:])
+		name = strings.TrimRight(fmt.Sprintf("lt-%.10s", base), "-") + "-" + hex.EncodeToString(b[:])
+	}
 	m, err := topo.LoadAs(file, name)
 	if err != nil {
 		return "", nil, err
@@ -290,7 +296,7 @@ func writeJUnit(file string, reps ...*grade.Report) error {
 // cmdTestBatch grades every submission (topology file) in dir against
 // the exercise file's tests, each in a lab of its own, as many at once as
 // the machine has cores, and prints a summary table (or CSV, or JSON).
-func cmdTestBatch(dir, file string, names []string, asJSON, asCSV bool, junit string) error {
+func cmdTestBatch(dir, file string, names []string, asJSON, asCSV bool, junit, as string) error {
 	if asJSON && asCSV {
 		return exitError{code: grade.ExitNoTest, msg: "lab test: --json or --csv, not both"}
 	}
@@ -331,7 +337,11 @@ func cmdTestBatch(dir, file string, names []string, asJSON, asCSV bool, junit st
 			defer wg.Done()
 			for i := range jobs {
 				t := time.Now()
-				subs[i] = gradeSubmission(ctx, x, files[i], names)
+				name := ""
+				if as != "" {
+					name = fmt.Sprintf("%s-%d", as, i+1)
+				}
+				subs[i] = gradeSubmission(ctx, x, files[i], names, name)
 				p, n := subs[i].Score()
 				mu.Lock()
 				if subs[i].Error != "" {
@@ -385,7 +395,7 @@ func cmdTestBatch(dir, file string, names []string, asJSON, asCSV bool, junit st
 }
 
 // gradeSubmission runs the exercise's tests on a submission's lab.
-func gradeSubmission(ctx context.Context, x *topo.Exercise, file string, names []string) grade.Submission {
+func gradeSubmission(ctx context.Context, x *topo.Exercise, file string, names []string, name string) grade.Submission {
 	sub := grade.Submission{File: file}
 	m, err := topo.Load(file)
 	if err != nil {
@@ -405,7 +415,7 @@ func gradeSubmission(ctx context.Context, x *topo.Exercise, file string, names [
 		sub.Error = err.Error()
 		return sub
 	}
-	name, down, err := startTestLab(file, m.Name)
+	name, down, err := startTestLab(file, m.Name, name)
 	if err != nil {
 		sub.Error = "the lab did not start: " + err.Error()
 		return sub
