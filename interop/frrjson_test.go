@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"lab/cli/commands"
+	"lab/cli/grammar"
+	"lab/grade"
 	"lab/internal/testrun"
 	"lab/netemu"
 	"lab/speaker"
@@ -183,6 +185,37 @@ func TestFRRJSON(t *testing.T) {
 	tr := buildTriangle(t)
 	ctx := context.Background()
 	tr.waitConverged(t)
+	t.Run("parsed", tr.sameParsed)
+	t.Run("checks", func(t *testing.T) {
+		// Each line on lab and on FRR: the same verdict.
+		for _, c := range []struct {
+			line string
+			pass bool
+		}{
+			{"check X session src", true},
+			{"check X session src ipv6", true},
+			{"check X session src down", false},
+			{"check X prefix 10.10.1.0/24 best nexthop src aspath 65010 med 5 community 65010:1 65010:2 large-community 65010:1:1 origin igp peer src", true},
+			{"check X prefix 2001:db8:10:1::/64 best nexthop src aspath 65010 med 5 community 65010:2", true},
+			{"check X prefix 10.10.2.0/24 best aspath-regex ^65010$", true},
+			{"check X prefix 10.10.1.0/24 best nexthop Y", false},
+			{"check X prefix 10.10.1.0/24 nexthop Y", true},
+			{"check X prefix 10.10.1.0/24 local-pref 200", false},
+			{"check X prefix 10.99.0.0/24 missing", true},
+			{"check X prefix 10.10.1.0/24 missing", false},
+			{"check X route 10.10.1.0/24 via src wait 10", true},
+			{"check X route 2001:db8:10:2::/64 via src wait 10", true},
+			{"check X route 10.10.1.0/24 via Y", false},
+			{"check X notification src", false},
+		} {
+			for _, r := range [][2]string{{"lab", "frr"}, {"frr", "lab"}} {
+				line := strings.ReplaceAll(strings.ReplaceAll(c.line, "X", r[0]), "Y", r[1])
+				if res := tr.check(t, line); res.Passed != c.pass {
+					t.Errorf("%s: passed %v, want %v: %s", line, res.Passed, c.pass, res.Seen)
+				}
+			}
+		}
+	})
 	if *frrGolden != "" {
 		tr.record(t, "frr", "", goldenCommands)
 		tr.record(t, "frr", "", []string{"show bgp ipv4 neighbors 10.0.2.1", "show bgp ipv6 neighbors fd00:2::1 received-routes",
@@ -203,6 +236,208 @@ func TestFRRJSON(t *testing.T) {
 		})
 		tr.record(t, "frr", "shutdown_", []string{"show bgp neighbors", "show bgp ipv4 summary"})
 		tr.record(t, "lab", "shutdown_", []string{"show bgp neighbors", "show bgp ipv4 summary", "show log"})
+	} else if _, err := tr.env.Run(ctx, "lab neighbor 10.0.3.3 shutdown message class is over", io.Discard, false); err != nil {
+		t.Fatal(err)
+	}
+	// The Cease, sent by lab, received by FRR, with its shutdown
+	// communication, read the same way from both.
+	for line, pass := range map[string]bool{
+		"check lab notification frr sent 6/2 wait 10":     true,
+		"check frr notification lab received 6/2 wait 10": true,
+		"check frr notification 10.0.3.2 sent 6 wait 0.2": false,
+		"check lab session 10.0.3.3 idle":                 true,
+		"check frr session 10.0.3.2 down":                 true,
+		"check frr session lab ipv6":                      true,
+		"check lab session frr ipv4":                      false,
+	} {
+		if res := tr.check(t, line); res.Passed != pass {
+			t.Errorf("%s: passed %v, want %v: %s", line, res.Passed, pass, res.Seen)
+		}
+	}
+	for _, n := range []string{"lab", "frr"} {
+		res := tr.check(t, "check "+n+" notification "+map[string]string{"lab": "frr", "frr": "lab"}[n])
+		if !strings.Contains(res.Seen, `6/2 (Cease/Administrative Shutdown) "class is over"`) {
+			t.Errorf("%s's notification: %s", n, res.Seen)
+		}
+	}
+}
+
+// check runs a check line on the triangle, FRR's router answering
+// through vtysh: the checks read FRR as they read ours.
+func (tr *triangle) check(t *testing.T, line string) grade.Result {
+	t.Helper()
+	p, err := grammar.Shell.Parse(topo.GrammarLab(tr.model), line)
+	if err != nil {
+		t.Fatalf("%s: %v", line, err)
+	}
+	node, c, wait, err := grade.FromArgs(p.Entry.Name, p.Args)
+	if err != nil {
+		t.Fatalf("%s: %v", line, err)
+	}
+	return grade.Run(context.Background(), frrLab{Lab: tr.env.GradeLab(), tr: tr}, node, c, time.Now().Add(wait))
+}
+
+// frrLab is the lab as checks see it, router frr's show commands run by
+// vtysh.
+type frrLab struct {
+	grade.Lab
+	tr *triangle
+}
+
+func (l frrLab) Show(ctx context.Context, node, cmd string) ([]byte, error) {
+	if node != "frr" {
+		return l.Lab.Show(ctx, node, cmd)
+	}
+	out, err := l.tr.frr(ctx, cmd+" json")
+	return []byte(out), err
+}
+
+// answer is what a check reads of a route, in the lab's terms: next hops
+// as node names.
+type answer struct {
+	Paths, Valid                       int
+	BestASPath, BestOrigin, BestReason string
+	BestMED                            string
+	BestNextHop, BestPeer              string
+	Communities, LargeCommunities      string
+}
+
+func (tr *triangle) answer(r *grade.Route) answer {
+	a := answer{Paths: len(r.Paths)}
+	for _, p := range r.Paths {
+		if p.Valid {
+			a.Valid++
+		}
+	}
+	if b := r.Best(); b != nil {
+		a.BestASPath, a.BestOrigin, a.BestReason = b.ASPath, b.Origin, b.Reason
+		if b.MED != nil {
+			a.BestMED = fmt.Sprint(*b.MED)
+		}
+		if len(b.NextHops) > 0 {
+			a.BestNextHop = tr.nodeOf(b.NextHops[0])
+		}
+		a.BestPeer = tr.nodeOf(b.Peer)
+		a.Communities, a.LargeCommunities = strings.Join(b.Communities, " "), strings.Join(b.LargeCommunities, " ")
+	}
+	return a
+}
+
+func (tr *triangle) nodeOf(a netip.Addr) string {
+	for _, n := range tr.model.Nodes() {
+		if slices.Contains(n.Addrs(), a) {
+			return n.Name
+		}
+	}
+	return a.String()
+}
+
+// sameParsed: the JSON of the same show commands on lab and on FRR, read
+// by grade's parsers, gives the same answers about src's routes and
+// sessions.
+func (tr *triangle) sameParsed(t *testing.T) {
+	ctx := context.Background()
+	show := func(router, cmd string) []byte {
+		t.Helper()
+		var b []byte
+		var err error
+		if router == "frr" {
+			var s string
+			s, err = tr.frr(ctx, cmd+" json")
+			b = []byte(s)
+		} else {
+			b, err = tr.env.GradeLab().Show(ctx, router, cmd)
+		}
+		if err != nil {
+			t.Fatalf("%s %s: %v", router, cmd, err)
+		}
+		return b
+	}
+	for _, fam := range []string{"ipv4", "ipv6"} {
+		pfxs := []string{"10.10.1.0/24", "10.10.2.0/24"}
+		if fam == "ipv6" {
+			pfxs = []string{"2001:db8:10:1::/64", "2001:db8:10:2::/64"}
+		}
+		tables := map[string]*grade.Table{}
+		for _, r := range []string{"lab", "frr"} {
+			tab, err := grade.ParseTable(show(r, "show bgp "+fam))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tables[r] = tab
+		}
+		for _, p := range pfxs {
+			pfx := netip.MustParsePrefix(p)
+			answers := map[string]answer{}
+			for _, r := range []string{"lab", "frr"} {
+				rt, err := grade.ParseRoute(show(r, "show bgp "+fam+" "+p))
+				if err != nil {
+					t.Fatal(err)
+				}
+				answers[r] = tr.answer(rt)
+				// The table's view of the prefix agrees with the
+				// prefix's own, communities aside (the table has none).
+				fromTable := tables[r].Route(pfx)
+				if fromTable == nil {
+					t.Fatalf("%s: %s not in its table", r, p)
+				}
+				ta := tr.answer(fromTable)
+				want := answers[r]
+				want.Communities, want.LargeCommunities, want.BestPeer = "", "", ta.BestPeer
+				if ta != want {
+					t.Errorf("%s %s: the table says %+v, the prefix %+v", r, p, ta, want)
+				}
+			}
+			want := answer{Paths: 2, Valid: 2, BestASPath: "65010", BestOrigin: "IGP", BestReason: "AS Path", BestMED: "0",
+				BestNextHop: "src", BestPeer: "src"}
+			if strings.HasPrefix(p, "10.10.1.") || strings.HasPrefix(p, "2001:db8:10:1:") {
+				want.BestMED, want.Communities, want.LargeCommunities = "5", "65010:1 65010:2", "65010:1:1"
+			}
+			for r, a := range answers {
+				if a != want {
+					t.Errorf("%s: %s: %+v, want %+v", r, p, a, want)
+				}
+			}
+		}
+		// The sessions with src, from the summary and the neighbours.
+		for _, r := range []string{"lab", "frr"} {
+			sums, err := grade.ParseSummary(show(r, "show bgp "+fam+" summary"))
+			if err != nil || len(sums) != 1 || sums[0].Family != fam+"Unicast" {
+				t.Fatalf("%s's %s summary: %v %+v", r, fam, err, sums)
+			}
+			found := false
+			for _, p := range sums[0].Peers {
+				if tr.nodeOf(p.Addr) == "src" {
+					found = true
+					if p.State != "Established" || p.RemoteAS != 65010 || p.PfxRcd < 2 {
+						t.Errorf("%s's %s summary: src is %+v", r, fam, p)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s's %s summary has no src: %+v", r, fam, sums[0])
+			}
+		}
+	}
+	for _, r := range []string{"lab", "frr"} {
+		ns, err := grade.ParseNeighbors(show(r, "show bgp neighbors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, nb := range ns {
+			if tr.nodeOf(nb.Addr) != "src" {
+				continue
+			}
+			n++
+			if nb.State != "Established" || nb.RemoteAS != 65010 || nb.RemoteRouterID.String() != "10.254.0.1" || nb.Internal ||
+				nb.Notification != nil || nb.ConnectionsEstablished != 1 {
+				t.Errorf("%s's neighbour %s: %+v", r, nb.Addr, nb)
+			}
+		}
+		if n != 2 {
+			t.Errorf("%s has %d sessions with src, want 2", r, n)
+		}
 	}
 }
 

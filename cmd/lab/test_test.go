@@ -317,3 +317,13 @@ S/judy.yaml   0/4      not graded: the exercise's tests do not apply to it: E:16
 		t.Errorf("%d progress lines, want 10:\n%s", n, errs)
 	}
 }
+
+// The hold-timer lab's own tests: a blackhole, the hold timer's
+// NOTIFICATION (4/0) within 20 s, the detour, the recovery.
+func TestHoldTimerTests(t *testing.T) {
+	l := newTestLab(t)
+	out, errs, code := l.run(nil, "test", "--name", l.name, "../../topologies/hold-timer.yaml")
+	if code != 0 || strings.Count(out, "✔ ") != 7 {
+		t.Errorf("lab test topologies/hold-timer.yaml: exit %d:\n%s%s%s", code, out, errs, l.daemonLog())
+	}
+}
