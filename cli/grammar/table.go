@@ -141,7 +141,7 @@ func checkTarget(name string) Elem {
 }
 
 // checkWait retries a check until it passes, for SECONDS at most.
-var checkWait = Seq(K("wait"), Arg("wait", Seconds))
+var checkWait = Seq(K("wait"), Arg("wait", Seconds).As("SECONDS"))
 
 var groups = []Group{{
 	Name:   "show",
