@@ -101,6 +101,9 @@ type Lab struct {
 	Links []*Link
 	// LANs are the routers' host LANs, in router order.
 	LANs []*LAN
+	// Tests are the tests of the file's `validate:` section, in file
+	// order (validate.go; lab/grade runs them).
+	Tests []*Test
 	// Sessions are the BGP sessions the lab runs: first, in link order,
 	// one per router link and address family both ends have a global
 	// address of, for every link between two ASes and every link inside an

@@ -49,7 +49,7 @@ func bgpFamily(a grammar.Args) (wire.Family, bool) {
 
 // showTable is `show bgp [ipv4|ipv6]`: IPv6 unless IPv4 is asked for (FRR's
 // `show bgp` alone is IPv6 in recent versions, `show ip bgp` IPv4).
-func showTable(ctx context.Context, _ string, sp Router, a grammar.Args, o *output) error {
+func showTable(ctx context.Context, name string, sp Router, a grammar.Args, o *output) error {
 	fam, ok := bgpFamily(a)
 	if !ok {
 		fam = wire.IPv6Unicast
@@ -58,7 +58,7 @@ func showTable(ctx context.Context, _ string, sp Router, a grammar.Args, o *outp
 	if err != nil {
 		return err
 	}
-	o.result(t)
+	o.result(tableJSON(t, name))
 	if !o.json {
 		writeTable(o, t)
 	}
@@ -95,14 +95,20 @@ func showSummary(ctx context.Context, _ string, sp Router, a grammar.Args, o *ou
 	if shown == 0 {
 		o.printf("%% No BGP neighbors found\n")
 	}
-	o.result(res)
+	if o.json {
+		snap, err := sp.Snapshot(ctx)
+		if err != nil {
+			return err
+		}
+		o.result(summariesJSON(res, snap, time.Now()))
+	}
 	return nil
 }
 
 // showNeighbors is `show bgp neighbors [ADDR]`.
-func showNeighbors(ctx context.Context, _ string, sp Router, a grammar.Args, o *output) error {
+func showNeighbors(ctx context.Context, name string, sp Router, a grammar.Args, o *output) error {
 	if a.Has("view") {
-		return showNeighborRoutes(ctx, sp, a, o)
+		return showNeighborRoutes(ctx, name, sp, a, o)
 	}
 	snap, err := sp.Snapshot(ctx)
 	if err != nil {
@@ -116,7 +122,7 @@ func showNeighbors(ctx context.Context, _ string, sp Router, a grammar.Args, o *
 		}
 		peers = []speaker.Neighbor{*n}
 	}
-	o.result(peers)
+	o.result(neighborsJSON(peers, snap.RouterID, time.Now()))
 	for i := range peers {
 		if !o.json {
 			writeNeighbor(o, &peers[i])
@@ -125,16 +131,22 @@ func showNeighbors(ctx context.Context, _ string, sp Router, a grammar.Args, o *
 	return nil
 }
 
-// showRoute is `show bgp [FAMILY] PREFIX`: one prefix, every path.
-func showRoute(ctx context.Context, _ string, sp Router, a grammar.Args, o *output) error {
+// showRoute is `show bgp [FAMILY] PREFIX`: one prefix, every path. A
+// prefix not in the table is an error, but for JSON: `{}`, as FRR says
+// it.
+func showRoute(ctx context.Context, name string, sp Router, a grammar.Args, o *output) error {
 	rt, err := sp.Route(ctx, a.Prefix("prefix"))
 	if err != nil {
 		return err
 	}
 	if rt == nil || len(rt.Paths) == 0 {
+		if o.json {
+			o.result(bgpRouteJSON{})
+			return nil
+		}
 		return fmt.Errorf("%% Network not in table")
 	}
-	o.result(rt)
+	o.result(routeJSON(rt, name, sp.Config().RouterID))
 	if !o.json {
 		writeRoute(o, rt)
 	}

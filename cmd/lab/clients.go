@@ -375,14 +375,27 @@ func cmdValidate(args []string) error {
 	}
 	bad := false
 	for _, f := range args {
-		m, err := loadModel(f, "")
+		// A topology file, or an exercise file naming one.
+		x, err := topo.LoadExercise(f)
+		if err == nil {
+			// What its FRR and BIRD routers cannot do is the file's mistake too.
+			err = daemons.Check(x.Lab)
+		}
 		if err != nil {
 			topo.WriteErrors(os.Stderr, err)
 			bad = true
 			continue
 		}
-		fmt.Printf("%s: ok: lab %s, %d ASes, %d routers, %d hosts, %d links, %d BGP sessions\n",
-			f, m.Name, len(m.ASes), len(m.Routers), len(m.Hosts), len(m.Links), len(m.Sessions))
+		m := x.Lab
+		tests := ""
+		if n := len(x.Tests); n > 0 {
+			tests = fmt.Sprintf(", %d tests", n)
+		}
+		if x.Topology != x.File {
+			tests += " (topology " + x.Topology + ")"
+		}
+		fmt.Printf("%s: ok: lab %s, %d ASes, %d routers, %d hosts, %d links, %d BGP sessions%s\n",
+			f, m.Name, len(m.ASes), len(m.Routers), len(m.Hosts), len(m.Links), len(m.Sessions), tests)
 	}
 	if bad {
 		return exitError{code: 1}
