@@ -14,10 +14,12 @@ lab: deps build
 ## It first removes what an earlier run that was killed left (lab clean: the
 ## test binaries record what they create, as labs do); a run interrupted
 ## with Ctrl-C removes its own. LAB_BIN is the binary the tests run `lab
-## clean` with.
+## clean` with. What the tests keep (the web page's screenshots) goes to
+## test-output/_artifacts/.
 test: deps-test build vet
 	./$(BIN) clean
-	LAB_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 60m ./...
+	mkdir -p test-output
+	LAB_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 60m -artifacts -outputdir $(CURDIR)/test-output ./...
 	@# Property tests on labs of hundreds of speakers in process: the race
 	@# detector makes them take minutes, so they run again without it.
 	$(GO) test -count=1 -run 'TestRelations' ./speakerconf

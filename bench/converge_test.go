@@ -91,17 +91,35 @@ func BenchmarkConvergeBA50(b *testing.B)  { benchConverge(b, 50) }
 func BenchmarkConvergeBA200(b *testing.B) { benchConverge(b, 200) }
 func BenchmarkConvergeBA500(b *testing.B) { benchConverge(b, 500) }
 
+// BenchmarkConvergeBA200Relations is BA200 with a relation on every link
+// (provider-customer, `lab generate ba --relations`): the cost of
+// Gao-Rexford policy on every session, against BenchmarkConvergeBA200.
+// Every AS still reaches every prefix (each has a chain of providers up
+// to the oldest AS), so convergence means the same full tables.
+func BenchmarkConvergeBA200Relations(b *testing.B) {
+	benchConvergeWith(b, 200, topo.BAOptions{Relations: true})
+}
+
 // benchConverge runs a Barabási–Albert lab of n ASes (m=2, seed 1) from
 // `lab up` to full convergence, then `lab down`, b.N times.
-func benchConverge(b *testing.B, n int) {
-	needRoot(b)
-	bin := labBinary(b)
-	dir := b.TempDir()
-	file := filepath.Join(dir, fmt.Sprintf("ba%d.yaml", n))
-	y, err := topo.GenerateBA(n, 2, 1)
+func benchConverge(b *testing.B, n int) { benchConvergeWith(b, n, topo.BAOptions{}) }
+
+func benchConvergeWith(b *testing.B, n int, opt topo.BAOptions) {
+	y, err := topo.GenerateBAWith(n, 2, 1, opt)
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchConvergeFile(b, fmt.Sprintf("ba%d.yaml", n), y)
+}
+
+// benchConvergeFile runs the topology y (written to a file named name)
+// from `lab up` to full convergence, then `lab down`, b.N times, and
+// reports the metrics of bench's doc.
+func benchConvergeFile(b *testing.B, name string, y []byte) {
+	needRoot(b)
+	bin := labBinary(b)
+	dir := b.TempDir()
+	file := filepath.Join(dir, name)
 	if err := os.WriteFile(file, y, 0o644); err != nil {
 		b.Fatal(err)
 	}

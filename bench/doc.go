@@ -19,6 +19,10 @@
 //	                (it does so in the background; the next iteration
 //	                waits for it, so as not to compete with it)
 //
+// BenchmarkConvergeTransit50x5FullMesh, ...RR1 and ...RR2 (transit_test.go)
+// measure the same on 50 ASes of 5 routers each (iBGP between loopbacks:
+// full mesh, one or two route reflectors per AS).
+//
 // Nothing is left behind, even when an iteration fails: the daemon is
 // stopped with `lab down`, killed if that fails, and `lab clean` removes
 // what remains, all inside the benchmark's own run directory.

@@ -30,6 +30,7 @@ const (
 	OpInfo = "info" // final JSON is the lab's Info
 	OpRun  = "run"  // runs Line in the daemon's shell
 	OpDown = "down" // tears the lab down; final reply once everything is gone
+	OpWeb  = "web"  // serves the lab's web page (Request.Web); final JSON is WebInfo
 )
 
 // Request is what a client sends.
@@ -39,6 +40,32 @@ type Request struct {
 	// JSON asks for the command's machine-readable result in the final
 	// reply instead of text in Out lines.
 	JSON bool `json:"json,omitempty"`
+	// Terminal says the client shows Out on a terminal: a long command
+	// (wait) may then draw its progress in place.
+	Terminal bool `json:"terminal,omitempty"`
+	// Web is OpWeb's request.
+	Web *WebRequest `json:"web,omitempty"`
+}
+
+// WebRequest asks the daemon to serve the lab's web page.
+type WebRequest struct {
+	// Listen is ADDR:PORT; "" means 127.0.0.1 on a free port.
+	Listen string `json:"listen,omitempty"`
+	// ReadOnly serves the page without its action buttons and endpoints.
+	ReadOnly bool `json:"read_only,omitempty"`
+}
+
+// WebInfo answers OpWeb: where the page is.
+type WebInfo struct {
+	// URL opens the page; it carries the access token when there is one.
+	URL string `json:"url"`
+	// Addr is the address the server listens on.
+	Addr     string `json:"addr"`
+	ReadOnly bool   `json:"read_only"`
+	// Token is set when the page needs one (not bound to loopback).
+	Token bool `json:"token"`
+	// Existing is set when an identical server already ran.
+	Existing bool `json:"existing,omitempty"`
 }
 
 // Reply is one line of the server's answer.
@@ -69,8 +96,13 @@ type Info struct {
 type NodeInfo struct {
 	Name string `json:"name"`
 	Kind string `json:"kind"` // "router" or "host"
-	// External routers run the user's own daemon, not ours.
+	// External routers run the user's own daemon, not ours, or the one
+	// the lab runs for them: Daemon, "frr" or "bird" (`kind:`), whose
+	// files (configuration, vty and control sockets, logs) are in
+	// DaemonDir.
 	External   bool        `json:"external,omitempty"`
+	Daemon     string      `json:"daemon,omitempty"`
+	DaemonDir  string      `json:"daemon_dir,omitempty"`
 	Namespace  string      `json:"namespace"`
 	NSPath     string      `json:"nspath"`
 	Interfaces []IfaceInfo `json:"interfaces"`

@@ -94,6 +94,10 @@ func startExaBGP(t testing.TB, l *testLab, twoOctet bool) *exabgp {
 			peerAS = asTrans
 		}
 	}
+	receive := l.spec.exaReceive
+	if receive == "" {
+		receive = "parsed; packets; update; notification;"
+	}
 	for _, f := range families {
 		fmt.Fprintf(&b, `
 neighbor %v {
@@ -107,7 +111,7 @@ neighbor %v {
   api {
     processes [ api ];
     neighbor-changes;
-    receive { parsed; packets; update; notification; }
+    receive { %s }
     send { notification; }
   }
   static {
@@ -115,7 +119,7 @@ neighbor %v {
     %s;
   }
 }
-`, l.ourAddr[f], p.RouterID, l.peerAddr[f], p.AS.Number, peerAS, md5, strings.ToLower(f.String()), caps,
+`, l.ourAddr[f], p.RouterID, l.peerAddr[f], p.AS.Number, peerAS, md5, strings.ToLower(f.String()), caps, receive,
 			exaRoute(l, attrPrefix(false, f), true), exaRoute(l, plainPrefix(false, f), false))
 	}
 	conf := filepath.Join(l.dir, "exabgp.conf")

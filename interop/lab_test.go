@@ -115,6 +115,12 @@ type labSpec struct {
 	// behind ours: its routes reach the daemon through ours, and the
 	// daemon's reach it.
 	transit bool
+	// exaReceive is what ExaBGP's API process receives (the words of its
+	// `receive { }` block); "" for the common tests' choice.
+	exaReceive string
+	// link4 replaces the IPv4 addresses of the link to the daemon (ours,
+	// the daemon's), e.g. the seed's 192.168.1.2/24 and 192.168.1.1/24.
+	link4 [2]string
 }
 
 // transitAS is lab2's AS, and transitRoute4/6 the routes it originates.
@@ -174,6 +180,10 @@ func buildLab(t testing.TB, spec labSpec) *testLab {
 		}
 		prefixes += "\n      - " + p
 	}
+	ours4, peer4 := "10.0.12.1/24", "10.0.12.2/24"
+	if spec.link4 != [2]string{} {
+		ours4, peer4 = spec.link4[0], spec.link4[1]
+	}
 	// connect-retry 1: our speaker dials the daemon, which may still be
 	// starting; a failed dial is retried a second later instead of two
 	// minutes (the seed's default). Hold 9 (keepalive 3), the class's
@@ -188,9 +198,9 @@ routers:
 links:
   - endpoints: [lab, %s]
     addresses:
-      lab: [10.0.12.1/24, "fd00:12::1/64"]
-      %s: [10.0.12.2/24, "fd00:12::2/64"]
-`, name, labHold/time.Second, spec.ourAS, prefixes, spec.peer, spec.peerAS, spec.peer, spec.peer)
+      lab: [%s, "fd00:12::1/64"]
+      %s: [%s, "fd00:12::2/64"]
+`, name, labHold/time.Second, spec.ourAS, prefixes, spec.peer, spec.peerAS, spec.peer, ours4, spec.peer, peer4)
 	if spec.password != "" {
 		src += fmt.Sprintf("    password: %q\n", spec.password)
 	}
@@ -281,10 +291,24 @@ func (l *testLab) peerNS() string { return l.net.NamespacePath(l.spec.peer) }
 // closes it at cleanup (which sends Cease to the daemon).
 func (l *testLab) startSpeaker() {
 	l.t.Helper()
+	l.makeSpeakers()
+	l.runSpeakers()
+}
+
+// makeSpeakers makes the speakers startSpeaker starts (lab's, and
+// lab2's with labSpec.transit), for a test that registers what must be
+// before they start (an API runner).
+func (l *testLab) makeSpeakers() {
+	l.t.Helper()
 	l.sp = l.newSpeaker(l.us)
 	if r := l.model.Router("lab2"); r != nil {
 		l.sp2 = l.newSpeaker(r)
 	}
+}
+
+// runSpeakers starts the speakers makeSpeakers made.
+func (l *testLab) runSpeakers() {
+	l.t.Helper()
 	for _, sp := range []*speaker.Speaker{l.sp, l.sp2} {
 		if sp != nil {
 			if err := sp.Listen(); err != nil {

@@ -10,6 +10,8 @@ if [[ "${1:-}" == "--test" ]]; then
 	goal=test
 	# The interoperability peers, and tshark for the codec's cross-check.
 	want+=(frr bird2 gobgpd exabgp tshark)
+	# tmux drives the shell on a terminal; headless Chromium the web page.
+	want+=(tmux chromium fonts-dejavu-core)
 	# go test -race needs cgo, so a C compiler and the C library's headers.
 	if ! command -v gcc >/dev/null 2>&1; then
 		want+=(gcc libc6-dev)

@@ -147,7 +147,19 @@ func (l *Lab) build(ctx context.Context) error {
 	}
 	for _, ph := range phases {
 		t0 := time.Now()
-		if err := parallel(ctx, par, ph.n, ph.fn); err != nil {
+		fn := ph.fn
+		if report := l.opts.Progress; report != nil {
+			var done atomic.Int64
+			report(ph.name, 0, ph.n)
+			fn = func(i int) error {
+				err := ph.fn(i)
+				if err == nil {
+					report(ph.name, int(done.Add(1)), ph.n)
+				}
+				return err
+			}
+		}
+		if err := parallel(ctx, par, ph.n, fn); err != nil {
 			return err
 		}
 		l.opts.Logger.Debug("build phase done", "lab", l.model.Name, "phase", ph.name, "count", ph.n, "took", time.Since(t0))

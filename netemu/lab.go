@@ -50,6 +50,10 @@ type Options struct {
 	// Logger receives progress at debug level and cleanup of a dead lab of
 	// the same name at info level; nil discards.
 	Logger *slog.Logger
+	// Progress, when set, is called after each step of each build phase
+	// ("namespaces", "bridges", "veths", ...) with the steps done and the
+	// phase's total, from the phase's workers (concurrently).
+	Progress func(phase string, done, total int)
 }
 
 func (o Options) withDefaults(m *topo.Lab) Options {
@@ -151,8 +155,8 @@ func (l *Lab) Do(node string, fn func() error) error {
 // namespaces (SIGTERM, then SIGKILL), removes the namespaces'
 // registrations (each namespace, with its veths, bridges and routes, is
 // destroyed by the kernel once nothing refers to it: close every socket
-// opened with Do before Close), the control socket and, last, the state
-// file. Calling it again returns nil.
+// opened with Do before Close), the lab's directory (Dir), the control
+// socket and, last, the state file. Calling it again returns nil.
 func (l *Lab) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -207,6 +211,14 @@ func (l *Lab) teardown() error {
 	// first scan and the unmount.
 	if _, err := killIn(ids); err != nil {
 		errs = append(errs, err)
+	}
+	if removed {
+		// The lab's files go once nothing runs in its namespaces; when
+		// they cannot, the state file stays, for Clean to finish.
+		if err := l.removeDir(); err != nil {
+			errs = append(errs, err)
+			removed = false
+		}
 	}
 	if l.statePath != "" && removed {
 		removeSocket(l.opts.Socket)

@@ -155,6 +155,23 @@ type Neighbor struct {
 	NextHopLocal     netip.Addr     `json:",omitzero"`
 	Passive          bool
 	AdminDown        bool
+
+	// LastResetKind is LastReset's kind alone, in FRR's words ("BGP
+	// Notification send"; FRR's lastResetDueTo); "" if it never went
+	// down.
+	LastResetKind string `json:",omitempty"`
+	// ResetNotification is the NOTIFICATION the session last went down
+	// with, sent or received; nil when it went down without one.
+	ResetNotification *NotificationInfo `json:",omitempty"`
+}
+
+// NotificationInfo is a NOTIFICATION a session went down with.
+type NotificationInfo struct {
+	// Sent: we sent it; else the peer did.
+	Sent          bool
+	Code, Subcode uint8
+	// Message is its shutdown communication (RFC 9003), if any.
+	Message string `json:",omitempty"`
 }
 
 // Table is `show bgp ipv6` / `show ip bgp`: every prefix with all its
@@ -371,6 +388,19 @@ func (sp *Speaker) neighbor(v *decision.View, id peer.ID) Neighbor {
 		n.LastResetAgo = now.Sub(st.LastResetAt)
 	}
 	n.LastNotification = st.LastNotification.String()
+	if st.LastReset.Kind != session.ResetNone {
+		n.LastResetKind = st.LastReset.Kind.String()
+	}
+	if rn := st.LastReset.Notification; rn != nil {
+		// The reset's kind says who sent it, but for a lost collision
+		// (either side may decide); the last NOTIFICATION knows.
+		sent := st.LastReset.Kind != session.NotificationReceived
+		if st.LastNotification.Notification == rn {
+			sent = st.LastNotification.Sent
+		}
+		n.ResetNotification = &NotificationInfo{Sent: sent, Code: rn.Code, Subcode: rn.Subcode}
+		n.ResetNotification.Message, _ = rn.ShutdownMessage()
+	}
 	n.InQ, n.OutQ = st.InQ, st.OutQ
 	if st.State == Established {
 		n.RemoteRouterID = st.RemoteID
@@ -533,6 +563,8 @@ func pathView(pfx netip.Prefix, a *rib.Attrs, nh *rib.NextHop, weight uint32, t 
 	}
 	if !src.Local {
 		v.Peer, v.PeerRouterID, v.PeerDescription = src.Addr, src.RouterID, src.Name
+	} else {
+		v.PeerRouterID = src.RouterID // ours: FRR shows `0.0.0.0 from 0.0.0.0 (OUR-ID)`
 	}
 	x := a.Extra()
 	v.OriginatorID, v.IGPMetric = x.OriginatorID, nh.Metric

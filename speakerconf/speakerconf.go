@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"lab/speaker"
+	"lab/speaker/rib"
 	"lab/speaker/wire"
 	"lab/topo"
 )
@@ -95,6 +96,9 @@ func Config(l *topo.Lab, r *topo.Router, nsPath string) (speaker.Config, error) 
 		cfg.Originate = append(cfg.Originate, speaker.Origination{
 			Prefix: o.Prefix, MED: o.MED, HasMED: o.HasMED,
 			Communities: o.Communities, LargeCommunities: o.LargeCommunities,
+			// ExaBGP's attributes of a static route.
+			Origin: rib.Origin(o.Origin), ASPath: o.ASPath, ASSet: o.ASSet,
+			LocalPref: o.LocalPref, HasLocalPref: o.HasLocalPref, NextHop: o.NextHop,
 		})
 	}
 	for _, a := range r.Aggregates {

@@ -380,7 +380,7 @@ func TestErrorAPI(t *testing.T) {
 	want := `t.yaml:3:26: router-id 0.0.0.1 is already used (line 2); BGP identifiers must be unique
     3 |   r2: {as: 2, router-id: 0.0.0.1, asn: 3}
       |                          ^
-t.yaml:3:35: unknown field "asn" in router "r2"; expected one of: as, router-id, prefixes, lan, hosts, bgp, external, loopback, rr, cluster-id, next-hop-self, aggregate (did you mean "as"?)
+t.yaml:3:35: unknown field "asn" in router "r2"; expected one of: as, router-id, prefixes, lan, hosts, bgp, external, kind, loopback, rr, cluster-id, next-hop-self, aggregate, api (did you mean "as"?)
     3 |   r2: {as: 2, router-id: 0.0.0.1, asn: 3}
       |                                   ^
 2 errors

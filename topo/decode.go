@@ -485,12 +485,18 @@ type rawRouter struct {
 	hosts    []rawName
 	bgp      rawBGP
 	external bool
+	// daemon is `kind:` (DaemonNone for `kind: lab` or none written),
+	// written at daemonPos.
+	daemon    Daemon
+	daemonPos Pos
 	// loopbacks are the written loopbacks, as /32 and /128 prefixes.
 	loopbacks   []rawAddr
 	rr          setting[bool]
 	clusterID   setting[netip.Addr]
 	nextHopSelf setting[bool]
 	aggregates  []Aggregate
+	// api names the processes the router runs (api.go).
+	api []rawName
 }
 
 type rawHost struct {
@@ -540,17 +546,19 @@ type rawLab struct {
 	routersBad bool
 	routing    rawRouting
 	relLP      rawRelLP
+	// processes are ExaBGP's API programs (api.go).
+	processes []*rawProcess
 }
 
 // Field lists, in the order error messages show them.
 var (
-	labFields        = []string{"name", "bgp", "addressing", "routing", "ases", "routers", "hosts", "links"}
+	labFields        = []string{"name", "bgp", "addressing", "routing", "ases", "routers", "hosts", "links", "processes"}
 	bgpFields        = []string{"keepalive", "hold", "connect-retry", "compare-routerid"}
 	labBGPFields     = append(slices.Clip(bgpFields), "relation-local-pref")
 	addressingFields = []string{"ipv4-links", "ipv6-links", "ipv4-lans", "ipv6-lans", "router-ids", "ipv4-loopbacks", "ipv6-loopbacks", "ipv4-link-length", "ipv4-lan-length", "families"}
 	asFields         = []string{"name", "bgp", "ibgp", "cluster-id"}
-	routerFields     = []string{"as", "router-id", "prefixes", "lan", "hosts", "bgp", "external", "loopback", "rr", "cluster-id", "next-hop-self", "aggregate"}
-	prefixFields     = []string{"prefix", "med", "communities", "large-communities"}
+	routerFields     = []string{"as", "router-id", "prefixes", "lan", "hosts", "bgp", "external", "kind", "loopback", "rr", "cluster-id", "next-hop-self", "aggregate", "api"}
+	prefixFields     = []string{"prefix", "med", "communities", "large-communities", "as-path", "origin", "local-pref", "next-hop"}
 	hostFields       = []string{"router", "addresses"}
 	linkFields       = []string{"endpoints", "addresses", "password", "bgp", "relation", "cost"}
 )
@@ -702,6 +710,9 @@ func (d *decoder) decodeLab(doc *yaml.Node) *rawLab {
 	}
 	if p, ok := f["links"]; ok {
 		raw.links = d.decodeLinks(p.val)
+	}
+	if p, ok := f["processes"]; ok {
+		raw.processes = d.decodeProcesses(p.val)
 	}
 	return raw
 }
@@ -941,6 +952,12 @@ func (d *decoder) decodeRouters(n *yaml.Node) (out []*rawRouter, bad bool) {
 		if q, ok := f["external"]; ok {
 			r.external, _ = d.bool(q.val, "external of "+what)
 		}
+		if q, ok := f["api"]; ok {
+			r.api = d.decodeRouterAPI(q.val, what)
+		}
+		if q, ok := f["kind"]; ok {
+			d.decodeKind(r, q.val, what)
+		}
 		d.decodeRouterIBGP(r, f, what)
 	}
 	return out, !ok
@@ -1007,6 +1024,7 @@ func (d *decoder) decodePrefixes(n *yaml.Node, what string) []Origination {
 				o.LargeCommunities = append(o.LargeCommunities, v)
 			}
 		}
+		good = d.decodePrefixAPI(f, &o) && good
 		if good {
 			out = append(out, o)
 		}

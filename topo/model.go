@@ -101,6 +101,9 @@ type Lab struct {
 	Links []*Link
 	// LANs are the routers' host LANs, in router order.
 	LANs []*LAN
+	// Tests are the tests of the file's `validate:` section, in file
+	// order (validate.go; lab/grade runs them).
+	Tests []*Test
 	// Sessions are the BGP sessions the lab runs: first, in link order,
 	// one per router link and address family both ends have a global
 	// address of, for every link between two ASes and every link inside an
@@ -116,6 +119,9 @@ type Lab struct {
 	// RelationLocalPref is the LOCAL_PREF relation policy sets on import
 	// (`bgp: {relation-local-pref: ...}`; defaults 200, 150, 100).
 	RelationLocalPref RelationLocalPref
+	// Processes are the programs of ExaBGP's API the routers run
+	// (`processes:`), in file order.
+	Processes []*Process
 
 	nodes map[string]*Node
 }
@@ -259,9 +265,15 @@ type Router struct {
 	BGP BGPConfig
 	// External routers get a namespace, interfaces and addresses, but no
 	// embedded speaker: the user runs their own daemon (FRR, BIRD, GoBGP,
-	// ExaBGP) in the namespace. Sessions to them are still generated, and
-	// the lab's side of each is configured as usual.
+	// ExaBGP) in the namespace (`external: true`), or the lab runs the
+	// one Daemon names (`kind: frr`, `kind: bird`). Sessions to them are
+	// still generated, and the lab's side of each is configured as usual.
 	External bool
+	// Daemon is the daemon the lab configures and runs in an External
+	// router's namespace, or DaemonNone (the lab's speaker, or the user's
+	// daemon when External). KindPos is where `kind:` is written.
+	Daemon  Daemon
+	KindPos Pos
 	// Loopbacks are the router's loopback addresses, one per family it
 	// has an interface address of (or a written loopback of), IPv4 first:
 	// written (`loopback:`) or allocated. They go on the namespace's lo,
@@ -280,6 +292,9 @@ type Router struct {
 	// Aggregates are the aggregate routes the router originates (RFC 4271
 	// §9.2.2.2), in file order.
 	Aggregates []Aggregate
+	// API are the programs of ExaBGP's API the router runs (`api:`), in
+	// the order it lists them.
+	API []*Process
 }
 
 // Loopback returns the router's loopback of family f.
@@ -300,7 +315,20 @@ type Origination struct {
 	Communities []uint32 // RFC 1997, high 16 bits AS, low 16 bits value
 	// LargeCommunities are RFC 8092 triples (global admin, local 1, local 2).
 	LargeCommunities [][3]uint32
-	Pos              Pos
+	// Origin is the ORIGIN attribute: OriginIGP (the default), OriginEGP
+	// or OriginIncomplete.
+	Origin uint8
+	// ASPath, when set, is the AS_PATH every peer receives, as written:
+	// the router's AS is not put first again (ExaBGP's `as-path [ ... ]`).
+	// ASSet is a trailing AS_SET.
+	ASPath, ASSet []uint32
+	// LocalPref is sent to iBGP peers when HasLocalPref.
+	LocalPref    uint32
+	HasLocalPref bool
+	// NextHop is the next hop advertised; invalid for the router itself
+	// (`next-hop: self`, the default).
+	NextHop netip.Addr
+	Pos     Pos
 }
 
 // Host is an end host on its router's LAN.

@@ -34,6 +34,9 @@ func ParseAs(file string, data []byte, name string) (*Lab, error) {
 	}
 	b := &builder{decoder: d, raw: raw}
 	lab := b.build()
+	if len(d.errs) == 0 {
+		d.validateTests(doc, lab)
+	}
 	if len(d.errs) > 0 {
 		return nil, sortErrors(d.errs)
 	}

@@ -28,7 +28,10 @@ func WriteDOT(w io.Writer, l *Lab) error {
 		p("\t\tlabel=%s; labelloc=b; style=rounded; color=gray50;\n", dotQuote(label))
 		for _, r := range as.Routers {
 			style, extra := "rounded", ""
-			if r.External {
+			switch {
+			case r.Daemon != DaemonNone:
+				style, extra = "rounded,dashed", "\n"+r.Daemon.Name()
+			case r.External:
 				style, extra = "rounded,dashed", "\nexternal"
 			}
 			if len(as.Routers) > 1 && len(r.Loopbacks) > 0 {
@@ -172,7 +175,10 @@ func WriteText(w io.Writer, l *Lab) error {
 			if r.BGP.CompareRouterID {
 				p("  compare-routerid")
 			}
-			if r.External {
+			switch {
+			case r.Daemon != DaemonNone:
+				p("  kind %s", r.Daemon)
+			case r.External:
 				p("  external")
 			}
 			if r.RR {
@@ -213,6 +219,9 @@ func WriteText(w io.Writer, l *Lab) error {
 			}
 			for _, o := range r.Originate {
 				p("    originates %s\n", o.describe())
+			}
+			for _, pr := range r.API {
+				p("    runs %s\n", pr.describe())
 			}
 			for _, a := range r.Aggregates {
 				p("    aggregates %s", a.Prefix)
@@ -284,7 +293,7 @@ func (o Origination) describe() string {
 	for _, c := range o.LargeCommunities {
 		fmt.Fprintf(&b, " large-community %d:%d:%d", c[0], c[1], c[2])
 	}
-	return b.String()
+	return b.String() + o.describeAPI()
 }
 
 // CommunityString renders an RFC 1997 community as FRR shows it: a

@@ -85,7 +85,9 @@ type rRouter struct {
 	// written or allocated.
 	loopbacks  map[Family]rawAddr
 	aggregates []Aggregate
-	r          *Router
+	// api are the processes the router runs (api.go).
+	api []*rawProcess
+	r   *Router
 }
 
 type rHost struct {
@@ -167,6 +169,7 @@ func (b *builder) build() *Lab {
 		rr.originate = b.originations(rr)
 		rr.aggregates = b.aggregates(rr)
 	}
+	b.resolveAPI()
 	if len(b.errs) > 0 {
 		return nil
 	}
@@ -916,7 +919,9 @@ func (b *builder) assemble() {
 		r := &Router{
 			Node:     Node{Name: rr.raw.name, Kind: KindRouter, Namespace: ns(rr.raw.name), Pos: rr.raw.pos},
 			RouterID: rr.routerID,
-			External: rr.raw.external,
+			External: rr.raw.external || rr.raw.daemon != DaemonNone,
+			Daemon:   rr.raw.daemon,
+			KindPos:  rr.raw.daemonPos,
 		}
 		rr.r = r
 		a := asByNum[rr.asn]
@@ -1021,6 +1026,7 @@ func (b *builder) assemble() {
 
 	b.assemblePolicy()
 	b.sessions()
+	b.assembleAPI()
 }
 
 // originations returns the prefixes a router's entry lists, reporting any

@@ -35,6 +35,8 @@ func ShapeDiff(old, new *Lab) []string {
 			add("router %s: router-id %v to %v", r.Name, r.RouterID, n.RouterID)
 		case r.External != n.External:
 			add("router %s: external %v to %v", r.Name, r.External, n.External)
+		case r.Daemon != n.Daemon:
+			add("router %s: kind %s to %s", r.Name, r.Daemon, n.Daemon)
 		case !slices.Equal(r.Loopbacks, n.Loopbacks):
 			add("router %s: loopbacks %v to %v", r.Name, r.Loopbacks, n.Loopbacks)
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"lab/cli/grammar"
+	"lab/daemons"
 	"lab/speaker"
 	"lab/speakerconf"
 	"lab/topo"
@@ -62,7 +63,7 @@ func cmdApply(ctx context.Context, e *Env, a grammar.Args, o *output) error {
 	for _, r := range model.Routers {
 		sp, ok := e.Routers[r.Name]
 		if !ok {
-			continue // an external router: its daemon is the user's
+			continue // an external router: its daemon is the user's, or one of e.Daemons
 		}
 		cfg, err := speakerconf.Config(model, r, e.Net.NamespacePath(r.Name))
 		if err != nil {
@@ -74,7 +75,39 @@ func cmdApply(ctx context.Context, e *Env, a grammar.Args, o *output) error {
 		cfg.IdleHold, cfg.TraceLen = cur.IdleHold, cur.TraceLen
 		todo = append(todo, next{r.Name, sp, cfg})
 	}
+	// The FRR and BIRD routers: BIRD takes a new configuration, FRR
+	// does not, and a change there stops everything.
+	type reload struct {
+		d    *daemons.Router
+		conf string
+	}
+	var reloads []reload
+	for _, r := range model.Routers {
+		d := e.Daemons[r.Name]
+		if d == nil {
+			continue
+		}
+		conf, changed, err := d.NewConfig(model, r)
+		if err != nil {
+			return err
+		}
+		if !changed {
+			continue
+		}
+		if !d.CanReload() {
+			return fmt.Errorf("apply: %s runs %s, whose configuration the lab cannot change while it runs, and %s changes it: stop the lab and start the new file",
+				r.Name, d.Daemon.Name(), file)
+		}
+		reloads = append(reloads, reload{d, conf})
+	}
 	res := ApplyResult{File: file, Routers: map[string]RouterApply{}}
+	for _, rl := range reloads {
+		if err := rl.d.Reload(ctx, rl.conf); err != nil {
+			return fmt.Errorf("apply: %w", err)
+		}
+		o.printf("*** %s: %s took its new configuration\n", rl.d.Name, rl.d.Daemon.Name())
+		res.Routers[rl.d.Name] = RouterApply{Router: []string{rl.d.Daemon.String() + " configuration reloaded"}}
+	}
 	for _, n := range todo {
 		rc, err := n.sp.Reconfigure(ctx, n.cfg)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"lab/cli/grammar"
+	"lab/daemons"
 	"lab/netemu"
 	"lab/topo"
 )
@@ -19,6 +20,10 @@ type Env struct {
 	// Routers are the embedded speakers, by router name (external routers
 	// have none).
 	Routers map[string]Router
+	// Daemons are the routers the lab runs FRR or BIRD on (kind: frr,
+	// kind: bird), by name: their ROUTER commands go to the daemon's own
+	// command line (daemon.go).
+	Daemons map[string]*daemons.Router
 }
 
 // ErrFailed is returned by a command whose work ran but did not succeed
@@ -40,6 +45,9 @@ func (e *Env) Run(ctx context.Context, line string, w io.Writer, asJSON bool) (a
 		}
 		return nil, fmt.Errorf("%s: runs in the shell client (lab shell, lab cmd), not in the daemon", strings.Fields(line)[0])
 	}
+	if d := e.Daemons[p.Args.Text("router")]; d != nil {
+		return e.runOnDaemon(ctx, d, p, line, w, asJSON)
+	}
 	h, ok := handlers[p.Entry.Name]
 	if !ok {
 		return nil, fmt.Errorf("%s: not implemented in the daemon", p.Entry.Name)
@@ -56,6 +64,7 @@ func (e *Env) names() *grammar.Lab {
 	for _, n := range e.Lab.Nodes() {
 		ln := grammar.LabNode{Name: n.Name, Kind: n.Kind.String()}
 		_, ln.Speaker = e.Routers[n.Name]
+		ln.Daemon = n.Router() != nil && e.Daemons[n.Name] != nil
 		for _, i := range n.Interfaces {
 			ln.Interfaces = append(ln.Interfaces, grammar.LabIface{Name: i.Name, Peer: strings.Join(peersOf(i), ",")})
 		}

@@ -125,7 +125,10 @@ func cmdDump(_ context.Context, e *Env, _ grammar.Args, o *output) error {
 			kind = "Router"
 			j.AS, j.RouterID, j.External = r.AS.Number, r.RouterID.String(), r.External
 			extra = fmt.Sprintf(" AS%d id=%s", r.AS.Number, r.RouterID)
-			if r.External {
+			switch {
+			case r.Daemon != topo.DaemonNone:
+				extra += " " + r.Daemon.String()
+			case r.External:
 				extra += " external"
 			}
 		}

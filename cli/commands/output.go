@@ -69,6 +69,13 @@ var handlers = map[string]handler{
 	"show routing policy": routerCmd(showRoutingPolicy),
 	"show ip route":       showKernelRoutes,
 	"apply":               cmdApply,
+	"check session":       cmdCheck("check session"),
+	"check prefix":        cmdCheck("check prefix"),
+	"check route":         cmdCheck("check route"),
+	"check ping":          cmdCheck("check ping"),
+	"check path":          cmdCheck("check path"),
+	"check notification":  cmdCheck("check notification"),
+	"check log":           cmdCheck("check log"),
 }
 
 // sortedNodeNames returns routers then hosts, each sorted by name.

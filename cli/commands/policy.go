@@ -66,7 +66,7 @@ func gracefulShutdown(ctx context.Context, name string, sp Router, a grammar.Arg
 
 // showNeighborRoutes is `show bgp [FAMILY] neighbors ADDR
 // received-routes|advertised-routes|routes`, in the table's layout.
-func showNeighborRoutes(ctx context.Context, sp Router, a grammar.Args, o *output) error {
+func showNeighborRoutes(ctx context.Context, name string, sp Router, a grammar.Args, o *output) error {
 	addr := a.Addr("addr")
 	fam, ok := bgpFamily(a)
 	if !ok {
@@ -76,11 +76,12 @@ func showNeighborRoutes(ctx context.Context, sp Router, a grammar.Args, o *outpu
 			fam = wire.IPv4Unicast
 		}
 	}
-	t, err := sp.NeighborRoutes(ctx, addr, fam, speaker.NeighborView(a.Text("view")))
+	view := speaker.NeighborView(a.Text("view"))
+	t, err := sp.NeighborRoutes(ctx, addr, fam, view)
 	if err != nil {
 		return err
 	}
-	o.result(t)
+	o.result(neighborRoutesJSON(t, view, name))
 	if !o.json {
 		writeTable(o, t)
 		o.printf("\nTotal number of prefixes %d\n", len(t.Routes))
@@ -100,7 +101,7 @@ func showRoutingPolicy(_ context.Context, name string, sp Router, a grammar.Args
 	if want != "" && len(infos) == 0 {
 		return fmt.Errorf("%% %s has no policy %q", name, want)
 	}
-	o.result(infos)
+	o.result(policiesJSON(infos))
 	if len(infos) == 0 {
 		o.printf("%% %s has no routing policy\n", name)
 		return nil
@@ -213,16 +214,16 @@ type KernelRoute struct {
 	Prefix   netip.Prefix
 	Via      netip.Addr `json:",omitzero"`
 	Dev      string
+	Ifindex  int
 	Metric   int
 	Protocol int
 }
 
-// showKernelRoutes is `show ip|ipv6 route`: the routes of the router's
-// kernel table, as FRR's zebra would list them.
-func showKernelRoutes(_ context.Context, e *Env, a grammar.Args, o *output) error {
-	name := a.Text("router")
+// kernelRoutes lists the unicast routes of a node's main table (link-local
+// ones aside), sorted by prefix, with FRR's codes.
+func (e *Env) kernelRoutes(name string, v6 bool) ([]KernelRoute, error) {
 	fam := netlink.FAMILY_V4
-	if a.Text("afi") == "ipv6" {
+	if v6 {
 		fam = netlink.FAMILY_V6
 	}
 	var routes []KernelRoute
@@ -245,12 +246,20 @@ func showKernelRoutes(_ context.Context, e *Env, a grammar.Args, o *output) erro
 			return err
 		}
 		for _, r := range rs {
-			if r.Type != unix.RTN_UNICAST || r.Dst == nil {
+			if r.Type != unix.RTN_UNICAST {
 				continue
 			}
-			ip, _ := netip.AddrFromSlice(r.Dst.IP)
-			ones, _ := r.Dst.Mask.Size()
-			kr := KernelRoute{Prefix: netip.PrefixFrom(ip.Unmap(), ones), Dev: names[r.LinkIndex], Metric: r.Priority, Protocol: int(r.Protocol)}
+			// A default route (a host's) comes without a destination.
+			pfx := netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+			if v6 {
+				pfx = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+			}
+			if r.Dst != nil {
+				ip, _ := netip.AddrFromSlice(r.Dst.IP)
+				ones, _ := r.Dst.Mask.Size()
+				pfx = netip.PrefixFrom(ip.Unmap(), ones)
+			}
+			kr := KernelRoute{Prefix: pfx, Dev: names[r.LinkIndex], Ifindex: r.LinkIndex, Metric: r.Priority, Protocol: int(r.Protocol)}
 			if gw, ok := netip.AddrFromSlice(r.Gw); ok && r.Gw != nil {
 				kr.Via = gw.Unmap()
 			}
@@ -272,7 +281,7 @@ func showKernelRoutes(_ context.Context, e *Env, a grammar.Args, o *output) erro
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	slices.SortFunc(routes, func(x, y KernelRoute) int {
 		if c := x.Prefix.Addr().Compare(y.Prefix.Addr()); c != 0 {
@@ -280,7 +289,17 @@ func showKernelRoutes(_ context.Context, e *Env, a grammar.Args, o *output) erro
 		}
 		return x.Prefix.Bits() - y.Prefix.Bits()
 	})
-	o.result(routes)
+	return routes, nil
+}
+
+// showKernelRoutes is `show ip|ipv6 route`: the routes of the router's
+// kernel table, as FRR's zebra would list them.
+func showKernelRoutes(_ context.Context, e *Env, a grammar.Args, o *output) error {
+	routes, err := e.kernelRoutes(a.Text("router"), a.Text("afi") == "ipv6")
+	if err != nil {
+		return err
+	}
+	o.result(kernelRoutesJSON(routes))
 	o.printf("Codes: K - kernel route, C - connected, B - BGP, G - the lab's IGP underlay\n\n")
 	for _, r := range routes {
 		switch {

@@ -49,7 +49,7 @@ func bgpFamily(a grammar.Args) (wire.Family, bool) {
 
 // showTable is `show bgp [ipv4|ipv6]`: IPv6 unless IPv4 is asked for (FRR's
 // `show bgp` alone is IPv6 in recent versions, `show ip bgp` IPv4).
-func showTable(ctx context.Context, _ string, sp Router, a grammar.Args, o *output) error {
+func showTable(ctx context.Context, name string, sp Router, a grammar.Args, o *output) error {
 	fam, ok := bgpFamily(a)
 	if !ok {
 		fam = wire.IPv6Unicast
@@ -58,7 +58,7 @@ func showTable(ctx context.Context, _ string, sp Router, a grammar.Args, o *outp
 	if err != nil {
 		return err
 	}
-	o.result(t)
+	o.result(tableJSON(t, name))
 	if !o.json {
 		writeTable(o, t)
 	}
@@ -95,14 +95,20 @@ func showSummary(ctx context.Context, _ string, sp Router, a grammar.Args, o *ou
 	if shown == 0 {
 		o.printf("%% No BGP neighbors found\n")
 	}
-	o.result(res)
+	if o.json {
+		snap, err := sp.Snapshot(ctx)
+		if err != nil {
+			return err
+		}
+		o.result(summariesJSON(res, snap, time.Now()))
+	}
 	return nil
 }
 
 // showNeighbors is `show bgp neighbors [ADDR]`.
-func showNeighbors(ctx context.Context, _ string, sp Router, a grammar.Args, o *output) error {
+func showNeighbors(ctx context.Context, name string, sp Router, a grammar.Args, o *output) error {
 	if a.Has("view") {
-		return showNeighborRoutes(ctx, sp, a, o)
+		return showNeighborRoutes(ctx, name, sp, a, o)
 	}
 	snap, err := sp.Snapshot(ctx)
 	if err != nil {
@@ -116,7 +122,7 @@ func showNeighbors(ctx context.Context, _ string, sp Router, a grammar.Args, o *
 		}
 		peers = []speaker.Neighbor{*n}
 	}
-	o.result(peers)
+	o.result(neighborsJSON(peers, snap.RouterID, time.Now()))
 	for i := range peers {
 		if !o.json {
 			writeNeighbor(o, &peers[i])
@@ -125,16 +131,22 @@ func showNeighbors(ctx context.Context, _ string, sp Router, a grammar.Args, o *
 	return nil
 }
 
-// showRoute is `show bgp [FAMILY] PREFIX`: one prefix, every path.
-func showRoute(ctx context.Context, _ string, sp Router, a grammar.Args, o *output) error {
+// showRoute is `show bgp [FAMILY] PREFIX`: one prefix, every path. A
+// prefix not in the table is an error, but for JSON: `{}`, as FRR says
+// it.
+func showRoute(ctx context.Context, name string, sp Router, a grammar.Args, o *output) error {
 	rt, err := sp.Route(ctx, a.Prefix("prefix"))
 	if err != nil {
 		return err
 	}
 	if rt == nil || len(rt.Paths) == 0 {
+		if o.json {
+			o.result(bgpRouteJSON{})
+			return nil
+		}
 		return fmt.Errorf("%% Network not in table")
 	}
-	o.result(rt)
+	o.result(routeJSON(rt, name, sp.Config().RouterID))
 	if !o.json {
 		writeRoute(o, rt)
 	}
@@ -152,7 +164,10 @@ func showLog(_ context.Context, _ string, sp Router, _ grammar.Args, o *output) 
 }
 
 // withdraw is `withdraw PREFIX`.
-func withdraw(_ context.Context, name string, sp Router, a grammar.Args, o *output) error {
+func withdraw(ctx context.Context, name string, sp Router, a grammar.Args, o *output) error {
+	if a.Has("api") {
+		return exabgpCmd(ctx, name, sp, "withdraw", a, o)
+	}
 	p := a.Prefix("prefix").Masked()
 	if err := sp.Withdraw(p); err != nil {
 		return err
@@ -321,7 +336,13 @@ func writeRoute(o *output, rt *speaker.Route) {
 		case p.Local:
 			o.printf("    %s from 0.0.0.0 (%s)\n", p.NextHop, p.PeerRouterID)
 		default:
-			o.printf("    %s from %s (%s)\n", p.NextHop, p.Peer, p.PeerRouterID)
+			// FRR shows the IGP cost to the next hop (the nearest-exit
+			// step of the decision) when there is one.
+			metric := ""
+			if p.IGPMetric > 0 {
+				metric = fmt.Sprintf(" (metric %d)", p.IGPMetric)
+			}
+			o.printf("    %s%s from %s (%s)\n", p.NextHop, metric, p.Peer, p.PeerRouterID)
 			if p.LinkLocal.IsValid() {
 				o.printf("    (%s)\n", p.LinkLocal)
 			}
@@ -362,19 +383,20 @@ func writeRoute(o *output, rt *speaker.Route) {
 		if len(p.LargeCommunities) > 0 {
 			o.printf("      Large Community: %s\n", strings.Join(p.LargeCommunities, " "))
 		}
+		// Route reflection's attributes (RFC 4456), on FRR's line.
+		var rr []string
 		if p.OriginatorID.IsValid() {
-			o.printf("      Originator: %s", p.OriginatorID)
-			if len(p.ClusterList) > 0 {
-				var cl []string
-				for _, c := range p.ClusterList {
-					cl = append(cl, c.String())
-				}
-				o.printf(", Cluster list: %s", strings.Join(cl, " "))
-			}
-			o.printf("\n")
+			rr = append(rr, "Originator: "+p.OriginatorID.String())
 		}
-		if p.IGPMetric > 0 {
-			o.printf("      IGP metric %d\n", p.IGPMetric)
+		if len(p.ClusterList) > 0 {
+			var cs []string
+			for _, c := range p.ClusterList {
+				cs = append(cs, c.String())
+			}
+			rr = append(rr, "Cluster list: "+strings.Join(cs, " "))
+		}
+		if len(rr) > 0 {
+			o.printf("      %s\n", strings.Join(rr, ", "))
 		}
 		for _, pol := range p.Policy {
 			o.printf("      Policy: %s\n", pol)
@@ -595,7 +617,10 @@ func clearBGP(ctx context.Context, _ string, sp Router, a grammar.Args, o *outpu
 }
 
 // announce originates a route: `announce PREFIX [med N] [community A:B ...] [large-community A:B:C ...]`.
-func announce(_ context.Context, _ string, sp Router, a grammar.Args, o *output) error {
+func announce(ctx context.Context, name string, sp Router, a grammar.Args, o *output) error {
+	if a.Has("api") {
+		return exabgpCmd(ctx, name, sp, "announce", a, o)
+	}
 	og := speaker.Origination{Prefix: a.Prefix("prefix").Masked()}
 	og.MED, og.HasMED = a.Uint32("med")
 	for _, v := range a.All("community") {

@@ -123,3 +123,30 @@ func TestUpDown(t *testing.T) {
 		t.Errorf("upDown of a session that never ran = %q, want never", got)
 	}
 }
+
+// A reflected path, as FRR lays it out: the IGP cost to the next hop
+// after it, ORIGINATOR_ID and CLUSTER_LIST on a line of their own.
+const reflectedRoute = `BGP routing table entry for 10.0.1.0/24
+Paths: (2 available, best #1, table default)
+  65001
+    192.168.255.1 (metric 30) from 192.168.255.2 (10.0.0.2)
+      Origin IGP, metric 0, localpref 100, weight 0, valid, internal, best (Neighbor IP)
+      Originator: 10.0.0.1, Cluster list: 10.0.0.2 10.0.0.9
+  65001
+    10.255.0.13 from 10.255.0.13 (10.0.1.1)
+      Origin IGP, weight 0, valid, external
+`
+
+func TestReflectedRoute(t *testing.T) {
+	rt := &speaker.Route{Prefix: mp("10.0.1.0/24"), Paths: []speaker.PathView{
+		{Valid: true, Best: true, Internal: true, NextHop: ma("192.168.255.1"), HasMetric: true, LocPrf: 100, HasLocPrf: true,
+			ASPath: "65001", Origin: "i", Peer: ma("192.168.255.2"), PeerRouterID: ma("10.0.0.2"), SelectionReason: "Neighbor IP",
+			OriginatorID: ma("10.0.0.1"), ClusterList: []netip.Addr{ma("10.0.0.2"), ma("10.0.0.9")}, IGPMetric: 30},
+		{Valid: true, NextHop: ma("10.255.0.13"), ASPath: "65001", Origin: "i", Peer: ma("10.255.0.13"), PeerRouterID: ma("10.0.1.1")},
+	}}
+	var b strings.Builder
+	writeRoute(&output{w: &b}, rt)
+	if diff := cmp.Diff(reflectedRoute, b.String()); diff != "" {
+		t.Errorf("route (-want +got):\n%s", diff)
+	}
+}

@@ -40,7 +40,9 @@ func cmdWait(ctx context.Context, e *Env, args grammar.Args, o *output) error {
 		timeout = time.Duration(s * float64(time.Second))
 	}
 	start := time.Now()
+	stop := e.showWaitProgress(ctx, o) // on a terminal only (progress.go)
 	rep, err := e.WaitConverged(ctx, timeout)
+	stop()
 	rep.Seconds = time.Since(start).Seconds()
 	o.result(rep)
 	if err != nil {
@@ -61,8 +63,11 @@ func cmdWait(ctx context.Context, e *Env, args grammar.Args, o *output) error {
 // quiet: every UPDATE sent has been received, no session has queued input
 // or output, and two collections in a row saw the same counters. Counting
 // messages on both ends of every session is what tells "nothing in flight"
-// apart from "nothing happened for a while"; sessions to external routers
-// are not waited for. It then waits for every router's FIB writes.
+// apart from "nothing happened for a while". A session of an FRR or BIRD
+// router the lab runs is waited for until both ends say Established, and
+// the lab's speaker's end, if any, has received End-of-RIB; sessions to
+// the user's external routers are not waited for. It then waits for
+// every speaker's FIB writes.
 func (e *Env) WaitConverged(ctx context.Context, timeout time.Duration) (*ConvergeReport, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -77,21 +82,28 @@ func (e *Env) WaitConverged(ctx context.Context, timeout time.Duration) (*Conver
 	defer tick.Stop()
 	// report fills rep with what the last collection found.
 	changing := false
+	var daemonErr error // a daemon that could not say, at the last collection
 	report := func() {
 		rep.Sessions, rep.Pending, rep.Down = w.sessions, w.pendingText(), w.downText()
-		if len(rep.Pending) == 0 && changing {
+		switch {
+		case daemonErr != nil:
+			rep.Pending = []string{daemonErr.Error()}
+		case len(rep.Pending) == 0 && changing:
 			rep.Pending = []string{"UPDATE counters still changing"}
 		}
 	}
 	for {
-		counters = w.collect(counters[:0])
-		if len(w.pending) == 0 {
+		counters, err = w.collect(ctx, counters[:0])
+		if ctx.Err() != nil {
+			report()
+			return rep, errors.New("BGP did not converge in time")
+		}
+		daemonErr, changing = err, false
+		if err == nil && len(w.pending) == 0 && len(w.dpending) == 0 {
 			if equal(counters, last) {
 				break
 			}
 			changing = true
-		} else {
-			changing = false
 		}
 		last, counters = counters, last
 		select {
@@ -130,6 +142,11 @@ type waiter struct {
 	sessions int
 	pending  []waitPending
 	down     []int
+	// Sessions with an FRR or BIRD end (collectDaemons), and what the
+	// last collection found pending on them.
+	env      *Env
+	dends    []daemonEnds
+	dpending []string
 }
 
 // waitEnds is a session between two of the lab's speakers: the indexes
@@ -155,7 +172,7 @@ const (
 )
 
 func (e *Env) newWaiter() (*waiter, error) {
-	w := &waiter{}
+	w := &waiter{env: e}
 	byName := make(map[string]int, len(e.Routers))
 	for name, sp := range e.Routers {
 		byName[name] = len(w.speakers)
@@ -176,7 +193,12 @@ func (e *Env) newWaiter() (*waiter, error) {
 		a, oka := byName[s.A.Router.Name]
 		b, okb := byName[s.B.Router.Name]
 		if !oka || !okb {
-			continue // an external router's session: not ours to wait for
+			// A session of an FRR or BIRD router of the lab's is waited
+			// for; a user's external router's is not ours to.
+			if d, ok := w.daemonEnds(e, s, byName, index); ok {
+				w.dends = append(w.dends, d)
+			}
+			continue
 		}
 		end := waitEnds{s: s, a: a, b: b, pa: index(a, s.B.Addr), pb: index(b, s.A.Addr)}
 		if end.pa < 0 || end.pb < 0 {
@@ -191,7 +213,7 @@ func (e *Env) newWaiter() (*waiter, error) {
 // between two speakers of the lab, appending their counters to counters.
 // A session either end keeps down on purpose is not waited for: it is
 // listed in down.
-func (w *waiter) collect(counters []uint64) []uint64 {
+func (w *waiter) collect(ctx context.Context, counters []uint64) ([]uint64, error) {
 	for i, sp := range w.speakers {
 		w.status[i] = sp.AppendPeers(w.status[i][:0])
 		w.queued[i] = sp.Queued()
@@ -221,7 +243,7 @@ func (w *waiter) collect(counters []uint64) []uint64 {
 			w.pending = append(w.pending, waitPending{-1 - i, 0})
 		}
 	}
-	return counters
+	return w.collectDaemons(ctx, counters)
 }
 
 func (w *waiter) sessionName(i int) string {
@@ -231,7 +253,7 @@ func (w *waiter) sessionName(i int) string {
 
 // pendingText says what the last collection found pending.
 func (w *waiter) pendingText() []string {
-	var out []string
+	out := append([]string(nil), w.dpending...)
 	for _, p := range w.pending {
 		if p.end < 0 {
 			i := -1 - p.end
@@ -273,4 +295,95 @@ func equal(a, b []uint64) bool {
 		}
 	}
 	return true
+}
+
+// daemonSessions asks every FRR and BIRD router of the lab the state of
+// its sessions, by router and neighbour address.
+func (e *Env) daemonSessions(ctx context.Context) (map[string]map[netip.Addr]string, error) {
+	out := map[string]map[netip.Addr]string{}
+	for name, d := range e.Daemons {
+		if err := d.Exited(); err != nil {
+			return nil, err // waiting would not help
+		}
+		st, err := d.Sessions(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = st
+	}
+	return out, nil
+}
+
+// daemonEnds is a session one of whose ends (at least) is an FRR or
+// BIRD router of the lab's. For each end (A, B): the index of its speaker
+// and of its peer in that speaker's statuses, or -1 for a daemon's end
+// (and for a peer missing from the speaker's statuses).
+type daemonEnds struct {
+	s     *topo.Session
+	sp    [2]int
+	peers [2]int
+}
+
+// daemonEnds places a session with a non-speaker end; ok is false when an
+// end is a user's external router.
+func (w *waiter) daemonEnds(e *Env, s *topo.Session, byName map[string]int, index func(int, netip.Addr) int) (daemonEnds, bool) {
+	d := daemonEnds{s: s}
+	for k, ends := range [2][2]topo.SessionEnd{{s.A, s.B}, {s.B, s.A}} {
+		local, peer := ends[0], ends[1]
+		if sp, ok := byName[local.Router.Name]; ok {
+			d.sp[k], d.peers[k] = sp, index(sp, peer.Addr)
+			continue
+		}
+		if _, ok := e.Daemons[local.Router.Name]; !ok {
+			return d, false
+		}
+		d.sp[k], d.peers[k] = -1, -1
+	}
+	return d, true
+}
+
+// collectDaemons asks the lab's FRR and BIRD routers the state of their
+// sessions and checks those of w.dends: both ends Established, and the
+// speaker's end, if any, has received End-of-RIB. What is pending goes to
+// w.dpending (kept as it was when a daemon cannot answer), the speaker's
+// end's counters to counters. There are few
+// such sessions, and asking a daemon costs a process or a socket round
+// trip: this is the part of a collection that is not cheap.
+func (w *waiter) collectDaemons(ctx context.Context, counters []uint64) ([]uint64, error) {
+	if len(w.dends) == 0 {
+		return counters, nil
+	}
+	w.sessions += len(w.dends)
+	states, err := w.env.daemonSessions(ctx)
+	if err != nil {
+		return counters, err // w.dpending kept: what the last answers said
+	}
+	w.dpending = w.dpending[:0]
+	for _, d := range w.dends {
+		s := d.s
+		name := fmt.Sprintf("%s-%s %s", s.A.Router.Name, s.B.Router.Name, s.Family)
+		for k, ends := range [2][2]topo.SessionEnd{{s.A, s.B}, {s.B, s.A}} {
+			local, peer := ends[0], ends[1]
+			if sp := d.sp[k]; sp >= 0 {
+				if d.peers[k] < 0 {
+					w.dpending = append(w.dpending, name+" missing from "+local.Router.Name)
+					continue
+				}
+				n := &w.status[sp][d.peers[k]]
+				switch {
+				case n.State != speaker.Established:
+					w.dpending = append(w.dpending, fmt.Sprintf("%s session is %s at %s", name, n.State, local.Router.Name))
+				case n.EndOfRIBReceived == 0:
+					w.dpending = append(w.dpending, name+" End-of-RIB not received by "+local.Router.Name)
+				default:
+					counters = append(counters, n.UpdatesSent, n.UpdatesRcvd)
+				}
+				continue
+			}
+			if state := states[local.Router.Name][peer.Addr]; state != "Established" {
+				w.dpending = append(w.dpending, fmt.Sprintf("%s session is %q at %s", name, state, local.Router.Name))
+			}
+		}
+	}
+	return counters, nil
 }

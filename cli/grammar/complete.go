@@ -69,7 +69,7 @@ func (g *Grammar) Complete(lab *Lab, before string) []Suggestion {
 			case Node:
 				nodes(nil)
 			case Router:
-				nodes(func(n *LabNode) bool { return n.Speaker })
+				nodes(func(n *LabNode) bool { return n.Speaker || n.Daemon })
 			case Peer:
 				if v, ok := s.b.lookup(e.near); ok && e.near != "" {
 					for _, name := range lab.Neighbours(v.Text) {

@@ -43,7 +43,10 @@ func TestComplete(t *testing.T) {
 		{"as1ra announce route 10.9.0.0/16 as-path ", []string{"["}},
 		{"as1ra announce route 10.9.0.0/16 as-path [ 2 ", []string{"]"}},
 		{"as1ra announce route 10.9.0.0/16 community 1:1 ", []string{"next-hop", "as-path", "med", "local-preference", "community", "json"}},
-		{"check session ", []string{"as1ra", "as2rb", "as3rc", "as4rd"}},
+		{"check as1ra ", []string{"session", "prefix", "route", "ping", "path", "notification", "log"}},
+		{"check as1ra session ", []string{"as2rb", "as3rc", "h1"}}, // the node's neighbours
+		{"check as1ra session as2rb ", []string{"established", "down", "idle", "connect", "active", "opensent", "openconfirm", "ipv4", "ipv6", "wait"}},
+		{"check as1ra prefix 10.4.0.0/24 best ", []string{"present", "missing", "nexthop", "local-pref", "med", "aspath", "community", "large-community", "origin", "peer", "wait", "aspath-regex"}},
 		{"as1ra graceful-shutdown ", []string{"on", "off"}},
 		{"as1ra neighbor 2001:12::b shutdown message going ", nil},
 	} {

@@ -29,7 +29,7 @@ func TestHelpListsEveryCommand(t *testing.T) {
 		"\n  NODE COMMAND...  ",
 		"\n  ROUTER show ...  ",
 		"\n  ROUTER clear [bgp] ADDR|* [soft]  ",
-		"\n  ROUTER announce PREFIX [med N] [community A:B ...] [large-community A:B:C ...]  originate a route\n",
+		"\n  ROUTER announce (PREFIX [med N] [community A:B ...] [large-community A:B:C ...] | route|attributes|eor|route-refresh [EXABGP])  originate a route; ",
 		"\n  exit  ",
 	} {
 		if !strings.Contains(h, line) {
@@ -67,7 +67,7 @@ func TestHelpTopics(t *testing.T) {
 		{[]string{"show", "log"}, []string{"ROUTER show log"}},
 		{[]string{"ROUTER", "clear"}, []string{"ROUTER clear [bgp] ADDR|* [soft]"}},
 		{[]string{"NODE"}, []string{"NODE COMMAND..."}},
-		{[]string{"announce"}, []string{"ROUTER announce PREFIX [med N] [community A:B ...] [large-community A:B:C ...]"}},
+		{[]string{"announce"}, []string{"ROUTER announce (PREFIX [med N] [community A:B ...] [large-community A:B:C ...] | route|attributes|eor|route-refresh [EXABGP])"}},
 		{[]string{"quit"}, []string{"exit"}},
 	} {
 		h := Shell.Help(c.words)

@@ -16,7 +16,7 @@ type Kind int
 // the running lab's names; the others by their form alone.
 const (
 	Node           Kind = iota + 1 // a node of the lab
-	Router                         // a router whose BGP speaker is the lab's (not an external router)
+	Router                         // a router whose BGP speaker is the lab's, or FRR or BIRD run by the lab (not an external router)
 	Peer                           // a node; Tab offers those linked to the node Near names
 	Iface                          // an interface of the lab
 	Addr                           // an IP address
@@ -53,7 +53,7 @@ type kindInfo struct {
 
 var kinds = map[Kind]kindInfo{
 	Node:           {label: "NODE", desc: "a node", class: classTyped, check: checkNode},
-	Router:         {label: "ROUTER", desc: "a router running the lab's BGP speaker", class: classTyped, check: checkRouter},
+	Router:         {label: "ROUTER", desc: "a router running the lab's BGP speaker, FRR or BIRD", class: classTyped, check: checkRouter},
 	Peer:           {label: "NODE", desc: "a node", class: classTyped, check: checkNode},
 	Iface:          {label: "IFACE", desc: "an interface", class: classTyped, check: checkIface},
 	Addr:           {label: "ADDR", desc: "an IP address", class: classTyped, check: checkAddr},
@@ -93,8 +93,8 @@ func checkNode(lab *Lab, s string) (any, error) {
 
 func checkRouter(lab *Lab, s string) (any, error) {
 	n := lab.Node(s)
-	if n == nil || !n.Speaker {
-		return nil, fmt.Errorf("%q is not a router with the lab's speaker", s)
+	if n == nil || !(n.Speaker || n.Daemon) {
+		return nil, fmt.Errorf("%q is not a router running the lab's speaker, FRR or BIRD", s)
 	}
 	return s, nil
 }

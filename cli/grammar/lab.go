@@ -21,7 +21,10 @@ type LabNode struct {
 	Kind string // "router" or "host": Tab shows it beside the name
 	// Speaker is set for a router running the lab's BGP speaker: the
 	// ROUTER commands apply to it (not to hosts nor external routers).
-	Speaker    bool
+	Speaker bool
+	// Daemon is set for a router the lab runs FRR or BIRD on: ROUTER
+	// commands apply to it too, and its daemon answers them.
+	Daemon     bool
 	Interfaces []LabIface
 }
 

@@ -76,12 +76,20 @@ var commands = []Entry{
 
 	{Name: "clear bgp", Syntax: router(K("clear"), Opt(Abbr("bgp", 1)), Alt(Arg("addr", Addr), Flag("*")), Opt(Flag("soft"))),
 		Help: "reset BGP sessions (hard: Cease/Administrative Reset; soft: route refresh)"},
-	{Name: "announce", Syntax: router(K("announce"), Arg("prefix", Prefix), Options(
-		Seq(K("med"), Arg("med", Uint32).As("N")),
-		Seq(K("community"), List("community", Community)).Repeat(),
-		Seq(K("large-community"), List("large-community", LargeCommunity)).Repeat(),
-	)), Help: "originate a route"},
-	{Name: "withdraw", Syntax: router(K("withdraw"), Arg("prefix", Prefix)), Help: "stop originating a route"},
+	// The ExaBGP forms take the rest of the line (json included: use
+	// `lab cmd --json`).
+	{Name: "announce", Syntax: []Elem{Arg("router", Router), K("announce"), Alt(
+		Seq(Arg("prefix", Prefix), Options(
+			Seq(K("med"), Arg("med", Uint32).As("N")),
+			Seq(K("community"), List("community", Community)).Repeat(),
+			Seq(K("large-community"), List("large-community", LargeCommunity)).Repeat(),
+		), jsonTail),
+		Seq(Choice("api", "route", "attributes", "eor", "route-refresh"), Opt(Rest("exabgp", Text))),
+	)}, Help: "originate a route; or ExaBGP 4's words, as its programs write them: route PREFIX next-hop self as-path [ 2 2 2 ] med 10 ..."},
+	{Name: "withdraw", Syntax: []Elem{Arg("router", Router), K("withdraw"), Alt(
+		Seq(Arg("prefix", Prefix), jsonTail),
+		Seq(Choice("api", "route", "attributes"), Rest("exabgp", Text)),
+	)}, Help: "stop originating a route; or ExaBGP 4's words: route PREFIX, attributes ... nlri P1 P2"},
 	{Name: "neighbor", Syntax: []Elem{Arg("router", Router), K("neighbor"), Arg("addr", Addr),
 		Alt(Seq(Flag("shutdown"), Opt(K("message"), Rest("message", Text))), Flag("enable"))},
 		Help: "shut a session down (Cease/Administrative Shutdown, with an RFC 8203 message the peer shows) or enable it again"},
@@ -90,14 +98,67 @@ var commands = []Entry{
 	{Name: "apply", Syntax: []Elem{K("apply"), Arg("file", Word)},
 		Help: "apply a changed topology file to the running lab: policies, settings, relations, prefixes and timers (sessions reset only where they must); nodes and links may not change"},
 
+	{Name: "check session", Group: "check", Syntax: checkSyntax("session", checkTarget("neighbor"),
+		Options(Choice("state", "established", "down", "idle", "connect", "active", "opensent", "openconfirm"), Choice("family", "ipv4", "ipv6"), checkWait)),
+		Help: "the node's BGP session(s) with NEIGHBOR are established (or in the state given): `check as1ra session as2rb`"},
+	{Name: "check prefix", Group: "check", Syntax: checkSyntax("prefix", Arg("prefix", Prefix), Options(
+		Choice("state", "present", "missing"),
+		Flag("best"),
+		Seq(K("nexthop"), checkTarget("nexthop")),
+		Seq(K("local-pref"), Arg("local-pref", Uint32).As("N")),
+		Seq(K("med"), Arg("med", Uint32).As("N")),
+		Seq(K("aspath").Bind("aspath-given"), List("aspath", ASN)),
+		Seq(K("community"), List("community", Community)),
+		Seq(K("large-community"), List("large-community", LargeCommunity)),
+		Seq(K("origin"), Choice("origin", "igp", "egp", "incomplete")),
+		Seq(K("peer"), checkTarget("peer")),
+		checkWait,
+	), Opt(K("aspath-regex"), Rest("aspath-regex", Text).As("REGEX"))),
+		Help: "a path to PREFIX in the router's BGP table has every attribute given (missing: none has): `check as1ra prefix 2001:1234:4::/64 best nexthop as2rb aspath 2 4`; aspath-regex REGEX (FRR's syntax, `_` a separator) comes last"},
+	{Name: "check route", Group: "check", Syntax: checkSyntax("route", Arg("prefix", Prefix), Options(
+		Choice("state", "present", "missing"),
+		Seq(K("via"), Alt(Arg("via", Node).As("NODE"), Arg("via", Addr).As("ADDR"), Arg("via-iface", Iface).As("IFACE"))),
+		checkWait)),
+		Help: "the node's kernel has a route to PREFIX (through VIA) (missing: has none): `check h1 route 0.0.0.0/0`"},
+	{Name: "check ping", Group: "check", Syntax: checkSyntax("ping", checkTarget("to"),
+		Options(Choice("family", "ipv4", "ipv6"), Choice("expect", "success", "fail"), checkWait)),
+		Help: "the node reaches TO over each family both have, or the one given (fail: does not): `check h1 ping h4 ipv6`"},
+	{Name: "check path", Group: "check", Syntax: checkSyntax("path", Arg("to", Node),
+		Options(Choice("family", "ipv4", "ipv6"), Seq(K("via"), List("via", Node)), checkWait)),
+		Help: "a traceroute from the node to TO goes through the VIA nodes, in order: `check h1 path h4 via as1ra as3rc`"},
+	{Name: "check notification", Group: "check", Syntax: checkSyntax("notification", checkTarget("neighbor"),
+		Options(Seq(Choice("dir", "sent", "received"), Arg("code", Word).As("CODE[/SUBCODE]")), checkWait)),
+		Help: "the node's session with NEIGHBOR last went down with a NOTIFICATION, sent or received, of that code: `check as1ra notification as2rb sent 4/0`"},
+	{Name: "check log", Group: "check", Syntax: checkSyntax("log", Opt(checkWait), Rest("regex", Text).As("REGEX")),
+		Help: "a line of the router's BGP log matches REGEX: `check as1ra log Hold Timer Expired`"},
+
 	{Name: "sh", Client: true, Syntax: []Elem{K("sh"), Rest("command", Command).As("COMMAND")}, Help: "run COMMAND in the root namespace"},
 	{Name: "source", Client: true, Syntax: []Elem{K("source"), Arg("file", Word)}, Help: "run the commands in FILE"},
 	{Name: "exit", Client: true, Syntax: []Elem{K("exit").Alias("quit", "EOF")}, Help: "leave the shell (`lab run` then tears the lab down)"},
 }
+
+// checkSyntax is `check NODE KIND ...`: one of the lab's typed checks
+// (the checks of a topology's `validate:` section), on one line.
+func checkSyntax(kind string, elems ...Elem) []Elem {
+	return append([]Elem{K("check"), Arg("node", Node), K(kind)}, elems...)
+}
+
+// checkTarget is a node (Tab offers the node's neighbours) or an address.
+func checkTarget(name string) Elem {
+	return Alt(Arg(name, Peer).Near("node").As("NODE"), Arg(name, Addr).As("ADDR"))
+}
+
+// checkWait retries a check until it passes, for SECONDS at most.
+var checkWait = Seq(K("wait"), Arg("wait", Seconds).As("SECONDS"))
 
 var groups = []Group{{
 	Name:   "show",
 	Help:   "the router's BGP state, as FRR shows it: `as1ra show bgp summary`, `show bgp ipv6`, `show bgp neighbors`, `show log` (see `help show`)",
 	Intro:  "ROUTER show commands (FRR's words and abbreviations, `sh ip bgp sum`; the text is laid out as the seed's Quagga prints it):",
 	Footer: "Add json at the end (or use lab cmd --json) for the machine-readable form.",
+}, {
+	Name:   "check",
+	Help:   "check the lab as a test does: `check as1ra session as2rb`, `check as1ra prefix PREFIX best nexthop as2rb` (see `help check`); a failed check fails a script",
+	Intro:  "check NODE commands: the typed checks of a topology's validate: section, on one line (wait SECONDS retries until the check passes):",
+	Footer: "A failed check prints what it saw instead, and makes a piped script (and lab cmd) exit 1.",
 }}

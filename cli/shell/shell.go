@@ -78,7 +78,7 @@ func (s *Shell) lab() *grammar.Lab {
 func Names(info *control.Info) *grammar.Lab {
 	var nodes []grammar.LabNode
 	for _, n := range info.Nodes {
-		ln := grammar.LabNode{Name: n.Name, Kind: n.Kind, Speaker: n.Kind == "router" && !n.External}
+		ln := grammar.LabNode{Name: n.Name, Kind: n.Kind, Speaker: n.Kind == "router" && !n.External, Daemon: n.Daemon != ""}
 		for _, i := range n.Interfaces {
 			ln.Interfaces = append(ln.Interfaces, grammar.LabIface{Name: i.Name, Peer: i.Peer})
 		}
@@ -274,7 +274,10 @@ func (s *Shell) Exec(ctx context.Context, line string, asJSON bool) (ok bool, re
 		}
 		line = "apply " + abs
 	}
-	rep, err := control.Do(ctx, s.Socket, control.Request{Op: control.OpRun, Line: line, JSON: asJSON}, s.Out)
+	// On a terminal, a long command (wait) draws its progress in place.
+	f, isFile := s.Out.(*os.File)
+	tty := isFile && !asJSON && term.IsTerminal(int(f.Fd()))
+	rep, err := control.Do(ctx, s.Socket, control.Request{Op: control.OpRun, Line: line, JSON: asJSON, Terminal: tty}, s.Out)
 	var re *control.RemoteError
 	if errors.As(err, &re) {
 		if rep != nil {

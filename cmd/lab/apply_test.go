@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"lab/grade"
 )
 
 // seedWith writes the seed topology with extra lines after the addresses
@@ -38,15 +40,10 @@ func seedWith(t *testing.T, peer, extra string) string {
 // number of sessions it reached Established.
 func (l *testLab) established(router string) map[string][2]string {
 	l.t.Helper()
-	var ns []struct {
-		Addr                   string
-		State                  string
-		ConnectionsEstablished int
-	}
-	l.jsonCmd(router+" show bgp neighbors", &ns)
+	ns := showJSON(l, router+" show bgp neighbors", grade.ParseNeighbors)
 	out := map[string][2]string{}
 	for _, n := range ns {
-		out[n.Addr] = [2]string{n.State, strings.Repeat("x", n.ConnectionsEstablished)}
+		out[n.Addr.String()] = [2]string{n.State, strings.Repeat("x", n.ConnectionsEstablished)}
 	}
 	return out
 }

@@ -18,6 +18,7 @@ import (
 
 	"lab/cli/shell"
 	"lab/control"
+	"lab/daemons"
 	"lab/netemu"
 	"lab/topo"
 )
@@ -144,7 +145,16 @@ func cmdUp(args []string) error {
 		fmt.Printf("*** lab %s runs in the background: `lab shell %s` opens a shell, `lab down %s` stops it\n", m.Name, m.Name, m.Name)
 		return nil
 	}
-	return runDaemon(daemonOpts{file: file, name: m.Name, progress: os.Stdout})
+	// Everything the daemon prints goes through a progress view: the
+	// progress drawn in place on a terminal, and only its summary line
+	// elsewhere.
+	watched := newProgressView(os.Stdout).tty
+	restore, err := viewStdout()
+	if err != nil {
+		return err
+	}
+	defer restore()
+	return runDaemon(daemonOpts{file: file, name: m.Name, progress: os.Stdout, watched: watched})
 }
 
 // cmdDown stops a lab and waits until everything it made is gone. A busy
@@ -342,6 +352,11 @@ func cmdExec(args []string) error {
 	if n == nil {
 		return fmt.Errorf("lab %s has no node %q", name, node)
 	}
+	if n.Daemon != "" {
+		// vtysh and birdc find the node's daemons by their sockets, which
+		// are the lab's.
+		rest = append(append([]string{rest[0]}, daemons.CLIArgs(n.Daemon, n.DaemonDir, rest[0])...), rest[1:]...)
+	}
 	cmd := netemu.Command(n.NSPath, rest[0], rest[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), "LAB_NODE="+node, "LAB_NAME="+name)
@@ -360,14 +375,27 @@ func cmdValidate(args []string) error {
 	}
 	bad := false
 	for _, f := range args {
-		m, err := topo.Load(f)
+		// A topology file, or an exercise file naming one.
+		x, err := topo.LoadExercise(f)
+		if err == nil {
+			// What its FRR and BIRD routers cannot do is the file's mistake too.
+			err = daemons.Check(x.Lab)
+		}
 		if err != nil {
 			topo.WriteErrors(os.Stderr, err)
 			bad = true
 			continue
 		}
-		fmt.Printf("%s: ok: lab %s, %d ASes, %d routers, %d hosts, %d links, %d BGP sessions\n",
-			f, m.Name, len(m.ASes), len(m.Routers), len(m.Hosts), len(m.Links), len(m.Sessions))
+		m := x.Lab
+		tests := ""
+		if n := len(x.Tests); n > 0 {
+			tests = fmt.Sprintf(", %d tests", n)
+		}
+		if x.Topology != x.File {
+			tests += " (topology " + x.Topology + ")"
+		}
+		fmt.Printf("%s: ok: lab %s, %d ASes, %d routers, %d hosts, %d links, %d BGP sessions%s\n",
+			f, m.Name, len(m.ASes), len(m.Routers), len(m.Hosts), len(m.Links), len(m.Sessions), tests)
 	}
 	if bad {
 		return exitError{code: 1}

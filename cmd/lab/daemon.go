@@ -18,6 +18,8 @@ import (
 
 	"lab/cli/commands"
 	"lab/control"
+	"lab/daemons"
+	"lab/exabgp"
 	"lab/internal/profile"
 	"lab/netemu"
 	"lab/topo"
@@ -34,13 +36,18 @@ type daemonOpts struct {
 	// progress receives the start-up story, one line at a time, then
 	// "ready" or "error: ..." (the parent's readiness pipe, or stdout).
 	progress io.Writer
+	// watched: someone watches the progress on a terminal; start-up waits
+	// for the sessions (progress.go).
+	watched bool
 }
 
 // startDaemon starts the lab daemon as a child process in its own session
 // (a Ctrl-C at the shell must not reach it), logging to the lab's log
 // file, and waits until it reports ready or fails. Progress lines are
-// copied to out.
+// shown on out (live on a terminal: progress.go).
 func startDaemon(m *topo.Lab, file string, owner int, out io.Writer) error {
+	view := newProgressView(out)
+	defer view.done()
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -61,6 +68,9 @@ func startDaemon(m *topo.Lab, file string, owner int, out io.Writer) error {
 	args := []string{daemonCommand, "--name", m.Name, "--ready-fd", "3"}
 	if owner != 0 {
 		args = append(args, "--owner", strconv.Itoa(owner))
+	}
+	if view.tty {
+		args = append(args, "--progress")
 	}
 	args = append(args, file)
 	cmd := exec.Command(exe, args...)
@@ -85,7 +95,7 @@ func startDaemon(m *topo.Lab, file string, owner int, out io.Writer) error {
 		case strings.HasPrefix(line, "error: "):
 			return exitError{code: 1, msg: strings.TrimPrefix(line, "error: ")}
 		default:
-			fmt.Fprintln(out, line)
+			view.line(line)
 		}
 	}
 	b, _ := os.ReadFile(logPath(m.Name))
@@ -99,8 +109,9 @@ func cmdDaemon(args []string) error {
 	fdStr, args, _ = flagValue(args, "--ready-fd")
 	ownerStr, args, _ = flagValue(args, "--owner")
 	o.name, args, _ = flagValue(args, "--name")
+	o.watched, args = flagBool(args, "--progress")
 	if len(args) != 1 {
-		return errors.New("usage: lab __daemon --name NAME --ready-fd FD [--owner PID] FILE")
+		return errors.New("usage: lab __daemon --name NAME --ready-fd FD [--owner PID] [--progress] FILE")
 	}
 	o.file = args[0]
 	o.progress = os.Stdout
@@ -127,9 +138,13 @@ type labDaemon struct {
 	net   *netemu.Lab
 	env   *commands.Env
 	start time.Time
+	prog  *progressReporter // the start-up's progress (progress.go)
 
 	stop     context.CancelFunc
 	tornDown chan struct{} // closed when teardown is complete
+	// apis run the routers' programs of ExaBGP's API (speakers.go).
+	apis []*exabgp.Runner
+	webs webServers // `lab web`'s servers (web.go)
 }
 
 // runDaemon builds the lab, serves its control socket and tears it down on
@@ -172,9 +187,11 @@ func runDaemon(o daemonOpts) (err error) {
 			fmt.Printf(format+"\n", a...)
 		}
 	}
+	d.prog = newProgressReporter(o.progress, m)
 	if err := d.build(ctx, progress); err != nil {
 		return fail(err)
 	}
+	d.reportStartup(ctx, o.watched, progress)
 
 	ln, err := control.Listen(socketPath(m.Name))
 	if err != nil {
@@ -191,6 +208,7 @@ func runDaemon(o daemonOpts) (err error) {
 	}
 
 	<-ctx.Done()
+	d.stopWeb()
 	stopProfile() // the heap as the lab ran, before teardown frees it
 	d.teardown(func(format string, a ...any) { fmt.Printf(format+"\n", a...) })
 	close(d.tornDown)
@@ -202,10 +220,19 @@ func runDaemon(o daemonOpts) (err error) {
 
 // loadModel reads and validates a topology, renamed when name is set.
 func loadModel(file, name string) (*topo.Lab, error) {
+	load := topo.Load
 	if name != "" {
-		return topo.LoadAs(file, name)
+		load = func(file string) (*topo.Lab, error) { return topo.LoadAs(file, name) }
 	}
-	return topo.Load(file)
+	m, err := load(file)
+	if err != nil {
+		return nil, err
+	}
+	// What its FRR and BIRD routers cannot do is the file's mistake too.
+	if err := daemons.Check(m); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 func (d *labDaemon) summary() string {
@@ -233,15 +260,23 @@ func (d *labDaemon) build(ctx context.Context, progress func(string, ...any)) er
 		ls = append(ls, "("+k.A.Node.Name+", "+k.B.Node.Name+")")
 	}
 	progress("*** Adding links:\n%s", wrap(ls))
+	if err := checkDaemons(m); err != nil {
+		return err
+	}
 	t := time.Now()
-	n, err := netemu.Build(ctx, m, netemu.Options{RunDir: runDir(), Socket: socketPath(m.Name)})
+	n, err := netemu.Build(ctx, m, netemu.Options{RunDir: runDir(), Socket: socketPath(m.Name), Progress: d.netemuProgress})
 	if err != nil {
 		return err
 	}
 	d.net = n
 	progress("*** Data plane ready (%.2fs)", time.Since(t).Seconds())
-	d.env = &commands.Env{Lab: m, Net: n, Routers: map[string]commands.Router{}}
+	d.env = &commands.Env{Lab: m, Net: n, Routers: map[string]commands.Router{}, Daemons: map[string]*daemons.Router{}}
+	if err := d.startDaemons(ctx, progress); err != nil {
+		d.net.Close()
+		return err
+	}
 	if err := d.startSpeakers(ctx, progress); err != nil {
+		d.stopDaemons()
 		d.net.Close()
 		return err
 	}
@@ -273,6 +308,7 @@ func (d *labDaemon) teardown(progress func(string, ...any)) {
 	t := time.Now()
 	progress("*** Stopping lab %s", d.model.Name)
 	d.stopSpeakers()
+	d.stopDaemons()
 	if d.net != nil {
 		if err := d.net.Close(); err != nil {
 			progress("*** teardown: %v", err)
@@ -289,7 +325,14 @@ func (d *labDaemon) serve(ctx context.Context, req control.Request, out io.Write
 	case control.OpInfo:
 		return d.info(), nil
 	case control.OpRun:
-		return d.env.Run(ctx, req.Line, out, req.JSON)
+		if req.Terminal {
+			ctx = commands.WithTerminal(ctx)
+		}
+		res, err := d.env.Run(ctx, req.Line, out, req.JSON)
+		d.pokeWeb() // the command may have moved a link
+		return res, err
+	case control.OpWeb:
+		return d.web(req)
 	case control.OpDown:
 		d.stop()
 		<-d.tornDown
@@ -305,6 +348,9 @@ func (d *labDaemon) info() *control.Info {
 		ni := control.NodeInfo{Name: n.Name, Kind: n.Kind.String(), Namespace: n.Namespace, NSPath: d.net.NamespacePath(n.Name)}
 		if r := n.Router(); r != nil {
 			ni.External = r.External
+			if rd := d.env.Daemons[r.Name]; rd != nil {
+				ni.Daemon, ni.DaemonDir = r.Daemon.String(), rd.Dir
+			}
 		}
 		for _, i := range n.Interfaces {
 			var peers []string

@@ -135,6 +135,19 @@ func (l *testLab) jsonCmd(line string, v any) {
 	}
 }
 
+// showJSON runs a router's show command with --json and parses its JSON
+// (FRR's shape) with parse, one of grade's parsers, as the lab's checks
+// read it.
+func showJSON[T any](l *testLab, line string, parse func([]byte) (T, error)) T {
+	l.t.Helper()
+	out := l.must("cmd", "--json", l.name, line)
+	v, err := parse([]byte(out))
+	if err != nil {
+		l.t.Fatalf("%s: %v: %q", line, err, out)
+	}
+	return v
+}
+
 // nsPath is the registered namespace of a node.
 func (l *testLab) nsPath(node string) string { return "/run/netns/" + l.name + "-" + node }
 

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,7 +15,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
-	"lab/speaker"
+	"lab/grade"
 	"lab/topo"
 )
 
@@ -65,8 +66,7 @@ func TestSeedLab(t *testing.T) {
 	l.must("cmd", l.name, "wait 30")
 
 	// as1ra's best paths, as the seed's table shows them.
-	var tab speaker.Table
-	l.jsonCmd("as1ra show bgp ipv6", &tab)
+	tab := showJSON(l, "as1ra show bgp ipv6", grade.ParseTable)
 	want := map[string]string{
 		"2001:1234:1::/64": "",
 		"2001:1234:2::/64": "2",
@@ -309,11 +309,10 @@ func TestLinkDownUpAndOneSided(t *testing.T) {
 	// The seed's one-sided failure.
 	l.must("cmd", l.name, "wait 30", "link as2rb-eth0 down")
 	eventually(t, 15*time.Second, "paths via 2001:12::b invalid, routes via as3rc", func() error {
-		var tab speaker.Table
-		l.jsonCmd("as1ra show bgp ipv6", &tab)
+		tab := showJSON(l, "as1ra show bgp ipv6", grade.ParseTable)
 		for _, r := range tab.Routes {
 			for _, p := range r.Paths {
-				if p.NextHop.String() == "2001:12::b" && p.Valid {
+				if slices.Contains(p.NextHops, netip.MustParseAddr("2001:12::b")) && p.Valid {
 					return fmt.Errorf("%s via 2001:12::b still valid", r.Prefix)
 				}
 			}
@@ -339,9 +338,8 @@ func TestLinkDownUpAndOneSided(t *testing.T) {
 	}
 	l.must("cmd", l.name, "link as2rb-eth0 up")
 	eventually(t, 15*time.Second, "the path via 2001:12::b valid and best again", func() error {
-		var r speaker.Route
-		l.jsonCmd("as1ra show bgp ipv6 2001:1234:4::/64", &r)
-		if b := r.Best(); b == nil || b.NextHop.String() != "2001:12::b" || b.ASPath != "2 4" {
+		r := showJSON(l, "as1ra show bgp ipv6 2001:1234:4::/64", grade.ParseRoute)
+		if b := r.Best(); b == nil || len(b.NextHops) == 0 || b.NextHops[0].String() != "2001:12::b" || b.ASPath != "2 4" {
 			return fmt.Errorf("best path %+v", b)
 		}
 		return nil
@@ -407,11 +405,10 @@ func TestBlackholeHoldTimerExpiry(t *testing.T) {
 	})
 	l.must("cmd", l.name, "link as1ra as2rb restore")
 	eventually(t, 30*time.Second, "session back after restore", func() error {
-		var sums []speaker.Summary
-		l.jsonCmd("as1ra show bgp summary", &sums)
+		sums := showJSON(l, "as1ra show bgp summary", grade.ParseSummary)
 		for _, s := range sums {
 			for _, p := range s.Peers {
-				if p.State != speaker.Established {
+				if p.State != "Established" {
 					return fmt.Errorf("%s is %s", p.Addr, p.State)
 				}
 			}

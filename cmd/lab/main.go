@@ -10,7 +10,10 @@
 //	lab shell NAME            attach a shell to a running lab
 //	lab cmd [--json] NAME LINE...   run shell commands, exit status says if they succeeded
 //	lab exec NAME NODE -- CMD...    run a program inside a node
+//	lab web NAME [--listen ADDR:PORT] [--read-only]   serve the lab's live web page
 //	lab validate FILE...      check topology files, print every problem
+//	lab test FILE|NAME [TEST...]    run a lab's tests (its validate: section)
+//	lab test --batch DIR FILE       grade every submission in DIR against an exercise
 //	lab graph FILE [--format svg|dot|json] [-o FILE]   draw the topology
 //	lab generate ba -n N      write a Barabási–Albert topology of N ASes
 //	lab clean                 remove what crashed labs left behind
@@ -36,7 +39,18 @@ Commands:
   apply [--json] NAME FILE      apply FILE's policies, settings, relations, prefixes and timers to
                                 a running lab (sessions reset only where they must)
   exec NAME NODE [--] CMD...    run a program inside a node's namespace
+  web NAME [--listen ADDR:PORT] [--read-only]
+                                serve the lab's live web page (default 127.0.0.1, a free port) and
+                                print its URL; elsewhere than loopback the URL carries a token
   validate FILE...              check topology files and print every problem found
+  test [--list] [--json] [--junit FILE] [--lab NAME] FILE|NAME [TEST...]
+                                run the tests of FILE's validate: section (or of an exercise file)
+                                on a lab of their own, or on the running lab NAME: one line per
+                                test; exit 0 all passed, 1 a test failed, 2 no usable test or a
+                                bad file, 3 passed with warnings
+  test --batch DIR [--csv|--json] [--junit FILE] FILE [TEST...]
+                                grade every submission (topology file) in DIR against FILE's
+                                tests, each in a lab of its own, as many at once as there are cores
   graph FILE [--format svg|dot|json] [-o FILE]
                                 draw the topology: SVG (default; DOT when stdout is a terminal),
                                 Graphviz DOT, or JSON geometry; -o's extension picks the format
@@ -73,8 +87,12 @@ func main() {
 		err = cmdCmd(args)
 	case "exec":
 		err = cmdExec(args)
+	case "web":
+		err = cmdWeb(args)
 	case "validate":
 		err = cmdValidate(args)
+	case "test":
+		err = cmdTest(args)
 	case "graph":
 		err = cmdGraph(args)
 	case "generate":

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"lab/exabgp"
 	"lab/speaker"
 	"lab/speakerconf"
 )
@@ -20,6 +21,7 @@ func (d *labDaemon) startSpeakers(ctx context.Context, progress func(string, ...
 	t := time.Now()
 	var sps []*speaker.Speaker
 	fail := func(err error) error {
+		d.stopAPIs()
 		for _, sp := range sps {
 			sp.Close()
 		}
@@ -41,6 +43,18 @@ func (d *labDaemon) startSpeakers(ctx context.Context, progress func(string, ...
 		}
 		sps = append(sps, sp)
 		d.env.Routers[r.Name] = sp
+		// Its programs watch it from before its sessions start.
+		acfg, ok, err := speakerconf.API(d.model, r, sp, d.net.NamespacePath(r.Name))
+		if err != nil {
+			return fail(err)
+		}
+		if ok {
+			api, err := exabgp.New(acfg)
+			if err != nil {
+				return fail(fmt.Errorf("%s: %w", r.Name, err))
+			}
+			d.apis = append(d.apis, api)
+		}
 	}
 	for _, sp := range sps {
 		if err := sp.Listen(); err != nil {
@@ -50,6 +64,15 @@ func (d *labDaemon) startSpeakers(ctx context.Context, progress func(string, ...
 	for _, sp := range sps {
 		if err := sp.Prepare(ctx); err != nil {
 			return fail(fmt.Errorf("%s: %w", sp.Config().Name, err))
+		}
+	}
+	// The programs start before the sessions, as ExaBGP starts its
+	// processes before its peers: their first announcements go out in
+	// the first UPDATEs. One that cannot start is in its router's log and
+	// on the daemon's output; the lab runs without it.
+	for _, api := range d.apis {
+		if err := api.Start(); err != nil {
+			progress("*** %v", err)
 		}
 	}
 	for _, sp := range sps {
@@ -66,6 +89,10 @@ func (d *labDaemon) startSpeakers(ctx context.Context, progress func(string, ...
 // stopSpeakers closes every speaker in parallel: each sends Cease to its
 // peers and removes its kernel routes.
 func (d *labDaemon) stopSpeakers() {
+	// The programs first, as ExaBGP stops its processes before its
+	// peers' sessions end: they read the shutdown notice, not the
+	// sessions going down.
+	d.stopAPIs()
 	if d.env == nil {
 		return
 	}
@@ -80,6 +107,22 @@ func (d *labDaemon) stopSpeakers() {
 		}()
 	}
 	wg.Wait()
+}
+
+// stopAPIs stops every router's programs, in parallel.
+func (d *labDaemon) stopAPIs() {
+	var wg sync.WaitGroup
+	for _, api := range d.apis {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := api.Close(); err != nil {
+				fmt.Printf("*** %v\n", err)
+			}
+		}()
+	}
+	wg.Wait()
+	d.apis = nil
 }
 
 // prefixWriter prefixes every line with a router's name in the daemon's

@@ -88,6 +88,9 @@ type Engine struct {
 	wg     sync.WaitGroup
 
 	refused atomic.Int64
+	// observe, when set (Observe, before Start), sees every message and
+	// state change.
+	observe func(Observation)
 
 	mu        sync.Mutex // guards the fields below
 	listeners []net.Listener

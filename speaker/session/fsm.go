@@ -84,6 +84,7 @@ func (s *session) dispatch(in input) {
 			in.upd.Done()
 			return // a connection already dropped
 		}
+		s.observeReceived(in)
 		ev := s.received(in)
 		s.fsm(ev, in.c, in)
 	case inShutdown:

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,9 @@ func (s *session) readMessages(c *conn) {
 		var m wire.Message
 		x := input{kind: inRead, c: c}
 		if err == nil {
+			if s.e.observe != nil {
+				x.raw, x.rawOpts = bytes.Clone(b), opts
+			}
 			if u, ok := fast.Decode(in, b, &opts, c.iface, c.ibgp); ok {
 				m, x.upd = fastUpdate, u
 				// Decoded again if a follower of the trace needs it.

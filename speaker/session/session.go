@@ -77,6 +77,10 @@ type input struct {
 	notif    *wire.Notification
 	text     string
 	cfg      *peer.Config
+	// raw is a received message's copy for the observer, encoded with
+	// rawOpts (Engine.Observe).
+	raw     []byte
+	rawOpts wire.Options
 }
 
 type inputKind uint8
@@ -428,6 +432,7 @@ func (s *session) setState(st State) {
 	s.stats.mu.Lock()
 	s.stats.state = st
 	s.stats.mu.Unlock()
+	s.observeState(st)
 	s.e.cfg.OnState(s.id, st)
 }
 
@@ -505,6 +510,7 @@ func (s *session) onSent(m outMsg) {
 	s.stats.lastWrite = now
 	s.stats.mu.Unlock()
 	s.trace.add(Sent, now, m.b, m.o, nil)
+	s.observeMsg(Sent, now, m.b, m.o)
 	if t == wire.TypeNotification {
 		// The last message of a session, often counted after the
 		// session has gone Idle: wake waiters again, as the session's
