@@ -188,6 +188,11 @@ func runDaemon(o daemonOpts) (err error) {
 		}
 	}
 	d.prog = newProgressReporter(o.progress, m)
+	if err := raiseFileLimit(m); errors.Is(err, errFileLimit) {
+		progress("*** warning: %v", err)
+	} else if err != nil {
+		return fail(err)
+	}
 	if err := d.build(ctx, progress); err != nil {
 		return fail(err)
 	}
