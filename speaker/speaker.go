@@ -256,6 +256,7 @@ func (sp *Speaker) Prepare(ctx context.Context) error {
 		}
 		if sp.track, err = fib.NewTracker(sp.cfg.Namespace); err != nil {
 			sp.fib.Close()
+			sp.fib = nil // closed: Close must not close it again
 			sp.sess.CloseListeners()
 			return fmt.Errorf("speaker %s: %w", sp.cfg.Name, err)
 		}
