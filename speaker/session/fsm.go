@@ -317,7 +317,7 @@ func (s *session) inEveryConnectedState(ev event, c *conn, in input) bool {
 // (Cease/Connection Collision Resolution) is not a failure to damp,
 // unless it keeps happening.
 func (s *session) notified(c *conn, n *wire.Notification) {
-	s.e.log.Printf("%%NOTIFICATION: received from neighbor %s %d/%d (%s) %d bytes", s.name, n.Code, n.Subcode, notifName(n), len(n.Data))
+	s.e.log.Printf("%%NOTIFICATION: received from neighbor %s %d/%d (%s) %s", s.name, n.Code, n.Subcode, notifName(n), notifData(n))
 	s.stats.mu.Lock()
 	s.stats.lastNotif = LastNotification{Notification: n}
 	s.stats.mu.Unlock()
