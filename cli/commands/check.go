@@ -83,12 +83,15 @@ func (l envLab) Show(ctx context.Context, node, command string) ([]byte, error) 
 		}
 		return json.Marshal(kernelRoutesJSON(routes))
 	}
-	if _, ok := e.Routers[node]; !ok {
+	_, daemon := e.Daemons[node]
+	if _, ok := e.Routers[node]; !ok && !daemon {
 		if r := e.Lab.Router(node); r != nil && r.External {
 			return nil, fmt.Errorf("%s is an external router: its BGP daemon is not the lab's, and the lab cannot ask it", node)
 		}
 		return nil, fmt.Errorf("%s is not a router running the lab's speaker", node)
 	}
+	// A router the lab runs FRR on answers through vtysh, in FRR's own
+	// JSON (runOnDaemon); BIRD's birdc has none, and says so.
 	v, err := e.Run(ctx, node+" "+command, io.Discard, true)
 	if err != nil {
 		return nil, err
