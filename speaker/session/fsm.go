@@ -255,6 +255,10 @@ func (s *session) fsm(ev event, c *conn, in input) {
 			// RFC 2918 section 4: a refresh for a family not negotiated is
 			// ignored; so are the BoRR/EoRR markers of RFC 7313.
 			if m.Subtype == wire.RefreshNormal && slices.Contains(c.families, f) {
+				// FRR logs this only with `debug bgp updates`; a
+				// lab's log says it always, so that a student (and a
+				// `log:` check) sees the soft clear reach the peer.
+				s.e.log.Printf("neighbor %s rcvd ROUTE-REFRESH (REQUEST) for %s", s.name, f)
 				s.e.cfg.Deliver(peer.Event{Kind: peer.RefreshRequest, Peer: s.id, Family: f})
 			}
 		case BGPOpen:
