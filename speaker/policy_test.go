@@ -371,9 +371,22 @@ func TestRouteExplainsPolicy(t *testing.T) {
 	announce(l.b, addrB, pfx, []uint32{2})
 	announce(l.c, addrC, pfx, []uint32{3})
 	nextAdvertised(t, l.d)
-	r, err := l.h.sp.Route(l.h.ctx(), pfx)
-	if err != nil || r == nil {
-		t.Fatalf("route: %v %v", r, err)
+	// The two announcements may be decided in two rounds: d hears the
+	// first path's before the second arrives.
+	var r *Route
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var err error
+		r, err = l.h.sp.Route(l.h.ctx(), pfx)
+		if err != nil {
+			t.Fatalf("route: %v", err)
+		}
+		if r != nil && len(r.Paths) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("route: %+v, want two paths", r)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	best := r.Best()
 	if best == nil || best.Peer != addrB || !slices.Equal(best.Policy, []string{"neighbor local-pref: local-pref 300"}) {

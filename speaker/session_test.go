@@ -560,6 +560,11 @@ func TestNotificationReceived(t *testing.T) {
 	if !strings.Contains(n.LastReset, "BGP Notification received") {
 		t.Errorf("last reset %q", n.LastReset)
 	}
+	// FRR's log line: the shutdown communication, quoted, for its length.
+	want := `%NOTIFICATION: received from neighbor 2001:12::b 6/2 (Cease/Administrative Shutdown) "maintenance"`
+	if logs := strings.Join(h.sp.LogLines(), "\n"); !strings.Contains(logs, want) {
+		t.Errorf("log lacks %s:\n%s", want, logs)
+	}
 }
 
 // Administrative shutdown and reset of a peer, and Close, send the Cease

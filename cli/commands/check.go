@@ -83,12 +83,15 @@ func (l envLab) Show(ctx context.Context, node, command string) ([]byte, error) 
 		}
 		return json.Marshal(kernelRoutesJSON(routes))
 	}
-	if _, ok := e.Routers[node]; !ok {
+	_, daemon := e.Daemons[node]
+	if _, ok := e.Routers[node]; !ok && !daemon {
 		if r := e.Lab.Router(node); r != nil && r.External {
 			return nil, fmt.Errorf("%s is an external router: its BGP daemon is not the lab's, and the lab cannot ask it", node)
 		}
 		return nil, fmt.Errorf("%s is not a router running the lab's speaker", node)
 	}
+	// A router the lab runs FRR on answers through vtysh, in FRR's own
+	// JSON (runOnDaemon); BIRD's birdc has none, and says so.
 	v, err := e.Run(ctx, node+" "+command, io.Discard, true)
 	if err != nil {
 		return nil, err
@@ -151,8 +154,8 @@ func parseTraceroute(s string) []netip.Addr {
 // open (OpenSent, OpenConfirm, or Established at one end only), and every
 // session established at both ends has exchanged End-of-RIB and has
 // nothing queued or in flight, as `wait` requires of a converged lab. A
-// session that cannot come up (a wrong AS, a link down) does not keep
-// the lab from settling.
+// session that cannot come up (a wrong AS, a link down), or that runs
+// over a link down or blackholed, does not keep the lab from settling.
 func (l envLab) State(ctx context.Context) (string, bool) {
 	e := l.e
 	var b strings.Builder
@@ -182,10 +185,26 @@ func (l envLab) State(ctx context.Context) (string, bool) {
 		peers[name] = ps
 		b.WriteByte('\n')
 	}
+	// A session over a link that is down or blackholed stays Established
+	// until its hold timer expires, with what was sent into the link
+	// never received: it is waited for no more than a session that cannot
+	// come up, or a check after `link A B down` could pass only when the
+	// hold timer (three minutes by default) has run out.
+	cut := map[*topo.Link]bool{}
+	if e.Net != nil {
+		for _, s := range e.Lab.Sessions {
+			if k := s.Link; k != nil {
+				if _, ok := cut[k]; !ok {
+					cut[k] = !e.Net.LinkStatus(k).Up()
+				}
+			}
+		}
+	}
 	for _, s := range e.Lab.Sessions {
 		pa, okA := peers[s.A.Router.Name][s.B.Addr]
 		pb, okB := peers[s.B.Router.Name][s.A.Addr]
 		switch {
+		case okA && okB && s.Link != nil && cut[s.Link]:
 		case okA && okB:
 			upA, upB := pa.State == speaker.Established, pb.State == speaker.Established
 			if upA != upB || (upA && (pa.EndOfRIBReceived == 0 || pb.EndOfRIBReceived == 0 ||

@@ -83,10 +83,30 @@ func showNeighborRoutes(ctx context.Context, name string, sp Router, a grammar.A
 	}
 	o.result(neighborRoutesJSON(t, view, name))
 	if !o.json {
-		writeTable(o, t)
-		o.printf("\nTotal number of prefixes %d\n", len(t.Routes))
+		writeNeighborRoutes(o, t)
 	}
 	return nil
+}
+
+// writeNeighborRoutes lays a per-neighbour view out as FRR does: the
+// table, then the count, with how many of the routes received the import
+// policy refused, "(N filtered)", so that a class sees its filter work
+// (the JSON marks each one `denied`).
+func writeNeighborRoutes(o *output, t *speaker.Table) {
+	writeTable(o, t)
+	filtered := 0
+	for _, rt := range t.Routes {
+		for _, p := range rt.Paths {
+			if p.Denied {
+				filtered++
+			}
+		}
+	}
+	if filtered > 0 {
+		o.printf("\nTotal number of prefixes %d (%d filtered)\n", len(t.Routes), filtered)
+	} else {
+		o.printf("\nTotal number of prefixes %d\n", len(t.Routes))
+	}
 }
 
 // showRoutingPolicy is `show routing policy [NAME]`: each policy entry by

@@ -150,3 +150,30 @@ func TestReflectedRoute(t *testing.T) {
 		t.Errorf("route (-want +got):\n%s", diff)
 	}
 }
+
+// received-routes ends as FRR's does: the routes the import policy
+// refused are counted, "(N filtered)".
+func TestReceivedRoutesCountFiltered(t *testing.T) {
+	denied := learned("10.255.0.18", "666", true, false)
+	denied.Denied = true
+	tab := &speaker.Table{
+		RouterID: ma("10.254.0.3"),
+		Routes: []speaker.Route{
+			{Prefix: mp("10.10.0.0/24"), Paths: []speaker.PathView{denied}},
+			{Prefix: mp("10.66.0.0/24"), Paths: []speaker.PathView{learned("10.255.0.18", "666", true, false)}},
+		},
+	}
+	for _, c := range []struct {
+		tab  *speaker.Table
+		want string
+	}{
+		{tab, "\nTotal number of prefixes 2 (1 filtered)\n"},
+		{&speaker.Table{RouterID: tab.RouterID, Routes: tab.Routes[1:]}, "\nTotal number of prefixes 1\n"},
+	} {
+		var b strings.Builder
+		writeNeighborRoutes(&output{w: &b}, c.tab)
+		if !strings.HasSuffix(b.String(), c.want) {
+			t.Errorf("received-routes ends %q, want %q:\n%s", b.String()[strings.LastIndex(b.String(), "\nTotal"):], c.want, b.String())
+		}
+	}
+}

@@ -94,6 +94,15 @@ func TestExaBGPFirstSession(t *testing.T) {
 		}
 		return nil
 	})
+	// The typed checks read the FRR router through vtysh's JSON, as the
+	// lab's own routers through theirs.
+	l.must("cmd", l.name, "check peer session exabgp ipv4",
+		"check peer prefix 100.40.0.0/24 best nexthop exabgp med 100 community 65001:100 aspath 65001",
+		"check peer prefix 100.40.0.0/24 missing local-pref 200", // LOCAL_PREF is for iBGP peers only
+		"check peer prefix 100.50.0.0/24 aspath 65001 65001 65001")
+	if _, _, code := l.run(nil, "cmd", l.name, "check peer prefix 100.40.0.0/24 med 99"); code == 0 {
+		t.Error("check peer prefix 100.40.0.0/24 med 99 passed: FRR has MED 100")
+	}
 	eventually(t, 20*time.Second, "receive.py's lines", func() error {
 		return shows(l, "exabgp show log", "[STATE] BGP session state: up", "[RECEIVED] Route 10.0.0.0/8 via 192.168.1.1")
 	})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"lab/grade"
 	"lab/speaker"
 	"lab/topo"
 )
@@ -122,12 +123,11 @@ func (l *testLab) bgpRoutes(router string, ps ...netip.Prefix) []speaker.Route {
 	}
 	out := make([]speaker.Route, len(ps))
 	for i, raw := range l.jsonLines(lines...) {
-		if string(raw) == "null" {
-			continue // "% Network not in table"
-		}
-		if err := json.Unmarshal(raw, &out[i]); err != nil || out[i].Prefix != ps[i] {
+		rt, err := routeFromJSON(raw)
+		if err != nil || (len(rt.Paths) > 0 && rt.Prefix != ps[i]) {
 			l.t.Fatalf("%s: %v: %s", lines[i], err, raw)
 		}
+		out[i] = rt
 	}
 	return out
 }
@@ -164,18 +164,39 @@ func (l *testLab) tables(routers ...string) bgpTables {
 	for _, r := range routers {
 		lines = append(lines, r+" show bgp ipv4", r+" show bgp ipv6")
 	}
+	// The table's JSON (FRR's) lacks what the tests look at (route
+	// reflection's attributes, IGP costs): each prefix's is read too.
 	out := bgpTables{}
+	var detail []string
+	var owners []string
 	for i, raw := range l.jsonLines(lines...) {
-		var tab speaker.Table
-		if err := json.Unmarshal(raw, &tab); err != nil || tab.Family == "" {
-			l.t.Fatalf("%s: %v: %s", lines[i], err, raw)
+		ps, err := tablePrefixes(raw)
+		if err != nil {
+			l.t.Fatalf("%s: %v", lines[i], err)
 		}
 		r := routers[i/2]
 		if out[r] == nil {
 			out[r] = map[netip.Prefix]speaker.Route{}
 		}
-		for _, rt := range tab.Routes {
-			out[r][rt.Prefix] = rt
+		for _, p := range ps {
+			fam := "ipv4"
+			if p.Addr().Is6() {
+				fam = "ipv6"
+			}
+			detail = append(detail, fmt.Sprintf("%s show bgp %s %v", r, fam, p))
+			owners = append(owners, r)
+		}
+	}
+	if len(detail) == 0 {
+		return out
+	}
+	for i, raw := range l.jsonLines(detail...) {
+		rt, err := routeFromJSON(raw)
+		if err != nil {
+			l.t.Fatalf("%s: %v", detail[i], err)
+		}
+		if len(rt.Paths) > 0 {
+			out[owners[i]][rt.Prefix] = rt
 		}
 	}
 	return out
@@ -262,17 +283,17 @@ func (l *testLab) ibgpPeers(routers ...string) map[string]map[netip.Addr]int {
 	}
 	out := map[string]map[netip.Addr]int{}
 	for i, raw := range l.jsonLines(lines...) {
-		var ns []speaker.Neighbor
-		if err := json.Unmarshal(raw, &ns); err != nil {
+		ns, err := grade.ParseNeighbors(raw)
+		if err != nil {
 			l.t.Fatalf("%s: %v: %s", lines[i], err, raw)
 		}
 		r := routers[i]
 		out[r] = map[netip.Addr]int{}
 		for _, n := range ns {
-			if n.External {
+			if !n.Internal {
 				continue
 			}
-			if n.State != speaker.Established {
+			if n.State != "Established" {
 				l.t.Errorf("%s: iBGP neighbour %v is %v", r, n.Addr, n.State)
 				continue
 			}
@@ -529,12 +550,27 @@ func (l *testLab) shownRoute(router string, p netip.Prefix) *shownRoute {
 	if p.Addr().Is6() {
 		cmd = " show ipv6 route"
 	}
-	var rs []shownRoute
-	l.jsonCmd(router+cmd, &rs)
-	for i := range rs {
-		if rs[i].Prefix == p {
-			return &rs[i]
+	var raw json.RawMessage
+	l.jsonCmd(router+cmd, &raw)
+	rs, err := grade.ParseKernelRoutes(raw)
+	if err != nil {
+		l.t.Fatalf("%s%s: %v", router, cmd, err)
+	}
+	for _, r := range rs {
+		if r.Prefix != p {
+			continue
 		}
+		// The text's codes: G for the lab's underlay, as FRR's zebra
+		// writes O for OSPF.
+		codes := map[string]string{"underlay": "G", "bgp": "B", "connected": "C", "kernel": "K", "static": "S"}
+		sr := &shownRoute{Code: codes[r.Protocol], Prefix: r.Prefix, Metric: uint32(r.Metric)}
+		if len(r.Via) > 0 {
+			sr.Via = r.Via[0]
+		}
+		if len(r.Devs) > 0 {
+			sr.Dev = r.Devs[0]
+		}
+		return sr
 	}
 	return nil
 }

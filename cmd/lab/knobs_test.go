@@ -345,6 +345,13 @@ func TestKnobs(t *testing.T) {
 			thenCheck: func(t *testing.T, l *testLab) error {
 				return shows(l, "r1 show bgp neighbors 10.12.0.2", "BGP state = Established")
 			}}},
+		{"password added", knobLab{
+			// A key where there was none: the listeners were opened
+			// without one and take it now.
+			apply: &knobLab{l12: "password: s3cret"},
+			check: func(t *testing.T, l *testLab) error {
+				return shows(l, "r1 show bgp neighbors 10.12.0.2", "BGP state = Established")
+			}}},
 		{"remote-as", knobLab{l12: "bgp: {r1: {remote-as: 5}}", noWait: true,
 			check: func(t *testing.T, l *testLab) error {
 				if err := shows(l, "r1 show log", "sent to neighbor 10.12.0.2 2/2 (OPEN Message Error/Bad Peer AS)"); err != nil {

@@ -82,50 +82,6 @@ func sortedWords(ws []string) string {
 	return strings.Join(ws, " ")
 }
 
-// fromOurs reads the lab speaker's `show bgp` JSON. The JSON's key names
-// are changing to FRR's: this adapter is the one place that knows them.
-func fromOurs(raw []byte, addrs map[netip.Addr]string) (map[netip.Prefix]best, error) {
-	var tbl struct {
-		Routes []struct {
-			Prefix netip.Prefix
-			Paths  []struct {
-				Best, Local                   bool
-				NextHop                       netip.Addr
-				Metric                        uint32
-				HasMetric                     bool
-				LocPrf                        uint32
-				HasLocPrf                     bool
-				ASPath, Origin                string
-				Communities, LargeCommunities []string
-			}
-		}
-	}
-	if err := json.Unmarshal(raw, &tbl); err != nil {
-		return nil, fmt.Errorf("our show bgp JSON: %w: %s", err, raw)
-	}
-	out := map[netip.Prefix]best{}
-	for _, r := range tbl.Routes {
-		for _, p := range r.Paths {
-			if !p.Best {
-				continue
-			}
-			b := best{ASPath: p.ASPath, NextHop: routerOf(addrs, p.NextHop), Origin: p.Origin, LocalPref: 100,
-				Communities: sortedWords(p.Communities), LargeCommunities: sortedWords(p.LargeCommunities)}
-			if p.Local {
-				b.NextHop = "self"
-			}
-			if p.HasMetric {
-				b.MED = strconv.FormatUint(uint64(p.Metric), 10)
-			}
-			if p.HasLocPrf {
-				b.LocalPref = p.LocPrf
-			}
-			out[r.Prefix] = b
-		}
-	}
-	return out, nil
-}
-
 // frrOrigin writes FRR's origin as ours.
 func frrOrigin(s string) string {
 	switch strings.ToLower(s) {
@@ -323,8 +279,9 @@ func birdCommunities(ws []string) string {
 
 // bestPaths collects every router's best paths, of both families, in the
 // running lab l built from m: the lab's speakers' and FRR's through `lab
-// cmd --json` (with detail, FRR's route of every prefix too, for the
-// communities its table leaves out), BIRD's through `lab exec ... birdc`.
+// cmd --json`, both FRR's JSON (with detail, the route of every prefix
+// too, for the communities the table leaves out), BIRD's through `lab
+// exec ... birdc`.
 func (l *testLab) bestPaths(m *topo.Lab, detail bool) (tables, error) {
 	addrs := addrRouters(m)
 	fams := []string{"ipv4", "ipv6"}
@@ -382,12 +339,9 @@ func (l *testLab) bestPaths(m *topo.Lab, detail bool) (tables, error) {
 		for range fams {
 			raw := res[0]
 			res = res[1:]
-			var b map[netip.Prefix]best
-			if r.Daemon == topo.DaemonFRR {
-				b, err = fromFRRTable(raw, addrs)
-			} else {
-				b, err = fromOurs(raw, addrs)
-			}
+			// The lab's speakers write FRR's JSON (the README's JSON
+			// section): one reader for both.
+			b, err := fromFRRTable(raw, addrs)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", r.Name, err)
 			}
@@ -404,7 +358,7 @@ func (l *testLab) bestPaths(m *topo.Lab, detail bool) (tables, error) {
 	}
 	var keys []key
 	for _, r := range m.Routers {
-		if r.Daemon != topo.DaemonFRR {
+		if r.Daemon == topo.DaemonBIRD {
 			continue
 		}
 		for _, p := range slices.SortedFunc(maps.Keys(out[r.Name]), func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) }) {

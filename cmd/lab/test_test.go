@@ -327,3 +327,38 @@ func TestHoldTimerTests(t *testing.T) {
 		t.Errorf("lab test topologies/hold-timer.yaml: exit %d:\n%s%s%s", code, out, errs, l.daemonLog())
 	}
 }
+
+// A check after `link A B down` passes when the routers have moved, not
+// when the hold timer ends the sessions over the dead link: what was sent
+// into it is never received, and that session must not keep the lab from
+// settling. Exercise 05's solved lab with the default timers (hold 180
+// s): its "backup" test takes the link down and checks the kernel route.
+func TestCheckAfterLinkDown(t *testing.T) {
+	l := newTestLab(t)
+	dir := t.TempDir()
+	read := func(f string) string {
+		b, err := os.ReadFile(filepath.Join("..", "..", "exercises", "05-med", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	lab := strings.Replace(read("solution.yaml"), "keepalive: 3, hold: 9", "keepalive: 60, hold: 180", 1)
+	if !strings.Contains(lab, "hold: 180") {
+		t.Fatal("exercises/05-med/solution.yaml's timers moved")
+	}
+	writeFile(t, dir, "lab.yaml", lab)
+	ex := writeFile(t, dir, "exercise.yaml", read("exercise.yaml"))
+	out, errs, code := l.run(nil, "test", "--name", l.name, "--json", ex)
+	var rep grade.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 || len(rep.Tests) != 8 {
+		t.Fatalf("exit %d, %v:\n%s%s", code, err, out, errs)
+	}
+	// A check that finds what it wants on a lab that has not settled
+	// tries again until its wait (10 s) runs out, and is taken as it is
+	// then: a lab that never settles shows as a check that ran into its
+	// deadline, though it passed.
+	if r := rep.Tests[6]; r.Name != "backup" || r.Seconds >= 10 {
+		t.Errorf("the check after the link went down ran into its deadline (%s: %.1fs, %d tries): the lab never settled", r.Name, r.Seconds, r.Checks[0].Tries)
+	}
+}

@@ -97,6 +97,11 @@ func (e *Engine) listen() ([]net.Listener, error) {
 		keys      map[netip.Addr]string
 	}{{"tcp4", "0.0.0.0", keys4}, {"tcp6", "::", keys6}} {
 		lc := net.ListenConfig{}
+		// Plain TCP, not Go's default Multipath TCP: Linux refuses TCP
+		// MD5 keys on an MPTCP socket (ENOPROTOOPT), and a key may come
+		// later (`apply` of a password, setListenerKey). With keys now,
+		// Go would fall back to TCP silently; without, it would not.
+		lc.SetMultipathTCP(false)
 		if len(x.keys) > 0 {
 			lc.Control = md5Control(x.keys)
 		}

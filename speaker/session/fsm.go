@@ -259,6 +259,10 @@ func (s *session) fsm(ev event, c *conn, in input) {
 			// RFC 2918 section 4: a refresh for a family not negotiated is
 			// ignored; so are the BoRR/EoRR markers of RFC 7313.
 			if m.Subtype == wire.RefreshNormal && slices.Contains(c.families, f) {
+				// FRR logs this only with `debug bgp updates`; a
+				// lab's log says it always, so that a student (and a
+				// `log:` check) sees the soft clear reach the peer.
+				s.e.log.Printf("neighbor %s rcvd ROUTE-REFRESH (REQUEST) for %s", s.name, f)
 				s.deliver(peer.Event{Kind: peer.RefreshRequest, Peer: s.id, Family: f})
 			}
 		case BGPOpen:
@@ -321,7 +325,7 @@ func (s *session) inEveryConnectedState(ev event, c *conn, in input) bool {
 // (Cease/Connection Collision Resolution) is not a failure to damp,
 // unless it keeps happening.
 func (s *session) notified(c *conn, n *wire.Notification) {
-	s.e.log.Printf("%%NOTIFICATION: received from neighbor %s %d/%d (%s) %d bytes", s.name, n.Code, n.Subcode, notifName(n), len(n.Data))
+	s.e.log.Printf("%%NOTIFICATION: received from neighbor %s %d/%d (%s) %s", s.name, n.Code, n.Subcode, notifName(n), notifData(n))
 	s.stats.mu.Lock()
 	s.stats.lastNotif = LastNotification{Notification: n}
 	s.stats.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -698,7 +699,7 @@ func (s *session) drop(c *conn, n *wire.Notification, why Reset) {
 	s.conns = slices.Delete(s.conns, i, i+1)
 	var last []byte
 	if n != nil {
-		s.e.log.Printf("%%NOTIFICATION: sent to neighbor %s %d/%d (%s) %d bytes", s.name, n.Code, n.Subcode, notifName(n), len(n.Data))
+		s.e.log.Printf("%%NOTIFICATION: sent to neighbor %s %d/%d (%s) %s", s.name, n.Code, n.Subcode, notifName(n), notifData(n))
 		var err error
 		if last, err = n.AppendTo(nil, &c.opts); err != nil {
 			s.e.log.Printf("%s: cannot encode %s: %v", s.name, n.Type(), err)
@@ -785,6 +786,16 @@ func notifName(n *wire.Notification) string {
 		return wire.CodeName(n.Code)
 	}
 	return wire.CodeName(n.Code) + "/" + sub
+}
+
+// notifData ends a NOTIFICATION's log line as FRR's does: the shutdown
+// communication in quotes when it has one (RFC 9003), so that the peer's
+// log says why the session went, else the data's length.
+func notifData(n *wire.Notification) string {
+	if msg, ok := n.ShutdownMessage(); ok {
+		return strconv.Quote(msg)
+	}
+	return fmt.Sprintf("%d bytes", len(n.Data))
 }
 
 func addrPort(a net.Addr) netip.AddrPort {
