@@ -773,38 +773,10 @@ func (d *decoder) decodePrefixCheck(n *yaml.Node, what string, lab *Lab) *Prefix
 		good = good && c.ASPath != nil
 	}
 	if q, ok := f["community"]; ok {
-		items, _ := d.list(q.val, "community of "+what)
-		for _, it := range items {
-			s, ok := d.scalar(it, "community of "+what, "a community (AS:VALUE or a well-known name)")
-			if !ok {
-				good = false
-				continue
-			}
-			v, err := grammar.ParseCommunity(s)
-			if err != nil {
-				d.nodeErr(it, ErrValue, "community %q of %s: %v", s, what, err)
-				good = false
-				continue
-			}
-			c.Communities = append(c.Communities, v)
-		}
+		c.Communities = parseList(d, q.val, "community", what, "a community (AS:VALUE or a well-known name)", grammar.ParseCommunity, &good)
 	}
 	if q, ok := f["large-community"]; ok {
-		items, _ := d.list(q.val, "large-community of "+what)
-		for _, it := range items {
-			s, ok := d.scalar(it, "large-community of "+what, "a large community (GLOBAL:LOCAL1:LOCAL2)")
-			if !ok {
-				good = false
-				continue
-			}
-			v, err := grammar.ParseLargeCommunity(s)
-			if err != nil {
-				d.nodeErr(it, ErrValue, "large community %q of %s: %v", s, what, err)
-				good = false
-				continue
-			}
-			c.LargeCommunities = append(c.LargeCommunities, v)
-		}
+		c.LargeCommunities = parseList(d, q.val, "large community", what, "a large community (GLOBAL:LOCAL1:LOCAL2)", grammar.ParseLargeCommunity, &good)
 	}
 	if q, ok := f["origin"]; ok {
 		c.Origin, ok = d.word(q.val, "origin of "+what, "igp", "egp", "incomplete")
@@ -814,6 +786,30 @@ func (d *decoder) decodePrefixCheck(n *yaml.Node, what string, lab *Lab) *Prefix
 		return nil
 	}
 	return c
+}
+
+// parseList reads a list of scalars, each parsed by parse: a community or
+// a large community of a check. A bad item is reported at its place and
+// clears *good; the good ones are returned.
+func parseList[T any](d *decoder, n *yaml.Node, noun, what, expect string, parse func(string) (T, error), good *bool) []T {
+	key := strings.ReplaceAll(noun, " ", "-")
+	items, _ := d.list(n, key+" of "+what)
+	var out []T
+	for _, it := range items {
+		s, ok := d.scalar(it, key+" of "+what, expect)
+		if !ok {
+			*good = false
+			continue
+		}
+		v, err := parse(s)
+		if err != nil {
+			d.nodeErr(it, ErrValue, "%s %q of %s: %v", noun, s, what, err)
+			*good = false
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 // aspath reads `aspath: [2, 4]` (a list of ASNs, `[]` for the empty
