@@ -269,7 +269,11 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	if err != nil {
 		final.Error = err.Error()
 	}
-	if res != nil {
+	if raw, ok := res.(json.RawMessage); ok {
+		// Encoded already: a reply the handler keeps (a large lab's Info,
+		// asked by every `lab cmd`) is not encoded and copied again.
+		final.JSON = raw
+	} else if res != nil {
 		b, merr := json.Marshal(res)
 		if merr != nil {
 			final.OK = false

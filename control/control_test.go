@@ -41,6 +41,8 @@ func TestRoundTrip(t *testing.T) {
 		case "fail":
 			fmt.Fprintln(out, "partial")
 			return nil, errors.New("it broke")
+		case "raw":
+			return json.RawMessage(`{"n": [1, 2]}`), nil
 		}
 		return nil, nil
 	}))
@@ -56,6 +58,15 @@ func TestRoundTrip(t *testing.T) {
 	var v map[string]int
 	if err := json.Unmarshal(rep.JSON, &v); err != nil || v["n"] != 3 {
 		t.Errorf("final JSON = %s (%v), want {\"n\":3}", rep.JSON, err)
+	}
+
+	// An encoded result goes as it is (compacted), not encoded again.
+	rep, err = Do(context.Background(), path, Request{Op: OpRun, Line: "raw"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(rep.JSON), `{"n":[1,2]}`; got != want {
+		t.Errorf("final JSON of an encoded result = %s, want %s", got, want)
 	}
 
 	out.Reset()

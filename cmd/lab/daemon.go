@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -145,6 +147,15 @@ type labDaemon struct {
 	// apis run the routers' programs of ExaBGP's API (speakers.go).
 	apis []*exabgp.Runner
 	webs webServers // `lab web`'s servers (web.go)
+
+	// infoJSON is the lab's description, encoded at the first request
+	// for it: the lab does not change shape while it runs, and every `lab
+	// cmd` asks for it. On a lab of a thousand nodes it is hundreds of
+	// kilobytes, which a script's loop of waits would otherwise have built
+	// and encoded again for every command.
+	infoOnce sync.Once
+	infoJSON []byte
+	infoErr  error
 }
 
 // runDaemon builds the lab, serves its control socket and tears it down on
@@ -328,7 +339,8 @@ func (d *labDaemon) serve(ctx context.Context, req control.Request, out io.Write
 	case control.OpPing:
 		return control.Hello{Lab: d.model.Name, PID: os.Getpid()}, nil
 	case control.OpInfo:
-		return d.info(), nil
+		d.infoOnce.Do(func() { d.infoJSON, d.infoErr = json.Marshal(d.info()) })
+		return json.RawMessage(d.infoJSON), d.infoErr
 	case control.OpRun:
 		if req.Terminal {
 			ctx = commands.WithTerminal(ctx)
