@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"lab/speaker/clock"
 	"lab/speaker/fib"
@@ -151,6 +152,7 @@ const (
 	itemWithdraw                     // stop originating one
 	itemQuery                        // run fn on the engine's goroutine
 	itemDo                           // run do on the engine's goroutine, before the round's decisions
+	itemSync                         // signal seq's end of round (settle)
 )
 
 // item is one entry of the engine's queue. Every slot of the queue has
@@ -158,6 +160,7 @@ const (
 // origination is an orig with its prefix alone).
 type item struct {
 	kind itemKind
+	seq  uint64 // itemSync's
 	orig *Origination
 	fn   func(*View)
 	do   func(*Engine)
@@ -197,6 +200,16 @@ type Engine struct {
 	mu      sync.Mutex // guards started and closed
 	started bool
 	closed  bool
+
+	// settle's: syncSem lets one caller at a time wait (a channel, so that
+	// a caller waits for its turn with its context); syncSeq numbers the
+	// requests; synced is the highest request whose round is over, written
+	// by the engine's goroutine, which then signals syncC.
+	syncSem  chan struct{}
+	syncSeq  uint64 // under syncSem
+	synced   atomic.Uint64
+	syncC    chan struct{}
+	syncWant uint64 // owned by the engine's goroutine: the round's highest request
 
 	// Owned by the engine's goroutine (or by Start and Close, before and
 	// after it runs).
@@ -246,6 +259,8 @@ func New(cfg Config) *Engine {
 	e := &Engine{
 		cfg:     cfg,
 		queue:   make(chan item, queueLen),
+		syncSem: make(chan struct{}, 1),
+		syncC:   make(chan struct{}, 1),
 		events:  make(chan peer.Event, queueLen),
 		in:      cfg.Interner,
 		tables:  make(map[wire.Family]*rib.Table),
@@ -522,11 +537,52 @@ func (e *Engine) resendAll() {
 // SyncFIB waits until every route change decided so far has reached the
 // kernel.
 func (e *Engine) SyncFIB(ctx context.Context) error {
-	if err := e.Query(ctx, func(*View) {}); err != nil {
+	if err := e.settle(ctx); err != nil {
 		return err
 	}
 	if e.fib != nil {
 		e.fib.Sync()
+	}
+	return nil
+}
+
+// settle waits until the engine has ended a round after everything queued
+// before the call: what Query with an empty function does, without its
+// allocations. `wait` calls it on every speaker of the lab, and a script
+// may run wait in a loop: on a lab of a thousand routers, a few hundred
+// bytes a speaker would be hundreds of megabytes a minute for the
+// collector.
+func (e *Engine) settle(ctx context.Context) error {
+	e.mu.Lock()
+	started, closed := e.started, e.closed
+	e.mu.Unlock()
+	if !started || closed {
+		return ErrNotRunning
+	}
+	select {
+	case e.syncSem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-e.syncSem }()
+	e.syncSeq++
+	seq := e.syncSeq
+	select {
+	case e.queue <- item{kind: itemSync, seq: seq}:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-e.ctx.Done():
+		return ErrNotRunning
+	}
+	// A signal may be stale (a request abandoned earlier): synced says.
+	for e.synced.Load() < seq {
+		select {
+		case <-e.syncC:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-e.ctx.Done():
+			return ErrNotRunning
+		}
 	}
 	return nil
 }
@@ -613,7 +669,21 @@ func (e *Engine) run() {
 		}
 		e.runFns()
 		e.flush()
+		e.signalSynced()
 		releaseRound()
+	}
+}
+
+// signalSynced tells settle's callers whose request this round took that
+// it is over.
+func (e *Engine) signalSynced() {
+	if e.syncWant <= e.synced.Load() {
+		return
+	}
+	e.synced.Store(e.syncWant)
+	select {
+	case e.syncC <- struct{}{}:
+	default:
 	}
 }
 
@@ -676,6 +746,8 @@ func (e *Engine) handle(it item) {
 		e.fns = append(e.fns, it.fn)
 	case itemDo:
 		it.do(e)
+	case itemSync:
+		e.syncWant = max(e.syncWant, it.seq)
 	}
 }
 
