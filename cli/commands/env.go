@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"lab/cli/grammar"
 	"lab/daemons"
@@ -24,6 +25,18 @@ type Env struct {
 	// kind: bird), by name: their ROUTER commands go to the daemon's own
 	// command line (daemon.go).
 	Daemons map[string]*daemons.Router
+
+	// lab is names' answer, computed at the first Run: the lab's shape
+	// does not change while it runs (apply refuses a change of shape), and
+	// a command a script runs in a loop (wait) should not rebuild it for a
+	// lab of a thousand nodes every time.
+	labOnce sync.Once
+	lab     *grammar.Lab
+
+	// idleWaiter is the waiter the last wait left (takeWaiter), under
+	// waitMu.
+	waitMu     sync.Mutex
+	idleWaiter *waiter
 }
 
 // ErrFailed is returned by a command whose work ran but did not succeed
@@ -35,7 +48,8 @@ var ErrFailed = errors.New("command failed")
 // instead. The error says why a command failed; for `lab cmd` it becomes
 // the exit status.
 func (e *Env) Run(ctx context.Context, line string, w io.Writer, asJSON bool) (any, error) {
-	p, err := grammar.Shell.Parse(e.names(), line)
+	e.labOnce.Do(func() { e.lab = e.names() })
+	p, err := grammar.Shell.Parse(e.lab, line)
 	if err != nil || p == nil {
 		return nil, err
 	}
@@ -59,6 +73,7 @@ func (e *Env) Run(ctx context.Context, line string, w io.Writer, asJSON bool) (a
 
 // names is the lab as the grammar reads words: its nodes, which routers
 // run our speaker, and every interface with the ones at its other end.
+// Routers and Daemons must be complete when it runs (Run calls it once).
 func (e *Env) names() *grammar.Lab {
 	var nodes []grammar.LabNode
 	for _, n := range e.Lab.Nodes() {

@@ -72,12 +72,14 @@ func (e *Env) WaitConverged(ctx context.Context, timeout time.Duration) (*Conver
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	rep := &ConvergeReport{}
-	w, err := e.newWaiter()
+	w, err := e.takeWaiter()
 	if err != nil {
 		rep.Pending = []string{err.Error()}
 		return rep, err
 	}
-	var counters, last []uint64
+	defer e.putWaiter(w)
+	counters, last := w.counters[:0], w.last[:0]
+	defer func() { w.counters, w.last = counters, last }()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	// report fills rep with what the last collection found.
@@ -147,6 +149,32 @@ type waiter struct {
 	env      *Env
 	dends    []daemonEnds
 	dpending []string
+	// counters and last are WaitConverged's, kept for the next wait.
+	counters, last []uint64
+}
+
+// takeWaiter returns the waiter the last wait left (putWaiter), or a new
+// one: the lab's sessions do not change while it runs, and a script that
+// runs wait in a loop on a lab of a thousand routers would otherwise have
+// the collector take back a megabyte of statuses and indexes a wait.
+// Waits that run at the same time get waiters of their own.
+func (e *Env) takeWaiter() (*waiter, error) {
+	e.waitMu.Lock()
+	w := e.idleWaiter
+	e.idleWaiter = nil
+	e.waitMu.Unlock()
+	if w != nil {
+		w.dpending = w.dpending[:0] // the last wait's
+		return w, nil
+	}
+	return e.newWaiter()
+}
+
+// putWaiter keeps w for the next wait.
+func (e *Env) putWaiter(w *waiter) {
+	e.waitMu.Lock()
+	e.idleWaiter = w
+	e.waitMu.Unlock()
 }
 
 // waitEnds is a session between two of the lab's speakers: the indexes
