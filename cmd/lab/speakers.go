@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"lab/exabgp"
@@ -56,15 +58,11 @@ func (d *labDaemon) startSpeakers(ctx context.Context, progress func(string, ...
 			d.apis = append(d.apis, api)
 		}
 	}
-	for _, sp := range sps {
-		if err := sp.Listen(); err != nil {
-			return fail(fmt.Errorf("%s: %w", sp.Config().Name, err))
-		}
+	if err := eachSpeaker(sps, func(sp *speaker.Speaker) error { return sp.Listen() }); err != nil {
+		return fail(err)
 	}
-	for _, sp := range sps {
-		if err := sp.Prepare(ctx); err != nil {
-			return fail(fmt.Errorf("%s: %w", sp.Config().Name, err))
-		}
+	if err := eachSpeaker(sps, func(sp *speaker.Speaker) error { return sp.Prepare(ctx) }); err != nil {
+		return fail(err)
 	}
 	// The programs start before the sessions, as ExaBGP starts its
 	// processes before its peers: their first announcements go out in
@@ -82,6 +80,33 @@ func (d *labDaemon) startSpeakers(ctx context.Context, progress func(string, ...
 	}
 	if len(sps) > 0 {
 		progress("*** Started %d BGP speakers (%.2fs)", len(sps), time.Since(t).Seconds())
+	}
+	return nil
+}
+
+// eachSpeaker calls fn for every speaker, from one goroutine per
+// processor, and returns the first speaker's error in their order. Opening
+// a speaker's sockets and its kernel tables (Listen, Prepare) is mostly the
+// kernel's work and a thread per namespace entered: in turn, it took 0.9 s
+// of a 1,000-router lab's start on two processors.
+func eachSpeaker(sps []*speaker.Speaker, fn func(*speaker.Speaker) error) error {
+	errs := make([]error, len(sps))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(sps)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(sps); i = int(next.Add(1) - 1) {
+				errs[i] = fn(sps[i])
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("%s: %w", sps[i].Config().Name, err)
+		}
 	}
 	return nil
 }
