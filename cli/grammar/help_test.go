@@ -92,7 +92,7 @@ func TestHelpTopics(t *testing.T) {
 			t.Errorf("help show lacks %q:\n%s", want, show)
 		}
 	}
-	if got := Shell.Help([]string{"pingall"}); got != "usage: pingall [TIMEOUT]\n  ping between every pair of hosts over IPv4 and IPv6 (TIMEOUT in seconds, default 1)\n" {
+	if got := Shell.Help([]string{"pingall"}); got != "usage: pingall [TIMEOUT]\n  ping between every pair of hosts over each address family of the lab (TIMEOUT in seconds, default 1)\n" {
 		t.Errorf("help pingall = %q", got)
 	}
 	if got := Shell.Help([]string{"nosuch"}); got != "*** no command \"nosuch\": try `help`\n" {
