@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"lab/internal/nsthread"
 	"lab/speaker/peer"
 )
 
@@ -20,7 +21,11 @@ type Dialer interface {
 	Dial(ctx context.Context, p *peer.Config) (net.Conn, error)
 }
 
-// nsDialer opens TCP connections inside the engine's namespace.
+// nsDialer opens TCP connections inside the engine's namespace. It opens
+// the namespace (by its path) for each dial and closes it after: an open
+// and a close beside the thread a dial takes anyway (internal/nsthread),
+// and an engine holds no descriptor on its namespace while it runs (a lab
+// runs an engine per router).
 type nsDialer struct {
 	e *Engine
 }
@@ -32,8 +37,8 @@ func (d nsDialer) Dial(ctx context.Context, p *peer.Config) (net.Conn, error) {
 	if p.Password != "" {
 		nd.Control = md5Control(map[netip.Addr]string{p.PeerAddr: p.Password})
 	}
-	// A nil namespace dials in the caller's.
-	return d.e.ns.Dial(ctx, &nd, "tcp", net.JoinHostPort(p.PeerAddr.String(), strconv.Itoa(d.e.port)))
+	// An empty path dials in the caller's namespace.
+	return nsthread.Dial(ctx, d.e.cfg.Namespace, &nd, "tcp", net.JoinHostPort(p.PeerAddr.String(), strconv.Itoa(d.e.port)))
 }
 
 // md5Control sets a TCP MD5 key (RFC 2385) per peer address on a socket
@@ -91,6 +96,13 @@ func (e *Engine) listen() ([]net.Listener, error) {
 			keys6[p.PeerAddr] = p.Password
 		}
 	}
+	// The namespace is open for the time it takes to listen: the
+	// listeners belong to it for good.
+	ns, err := nsthread.Open(e.cfg.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	defer ns.Close()
 	var ls []net.Listener
 	for _, x := range []struct {
 		net, addr string
@@ -105,7 +117,7 @@ func (e *Engine) listen() ([]net.Listener, error) {
 		if len(x.keys) > 0 {
 			lc.Control = md5Control(x.keys)
 		}
-		l, err := e.ns.Listen(context.Background(), &lc, x.net, net.JoinHostPort(x.addr, strconv.Itoa(e.port)))
+		l, err := ns.Listen(context.Background(), &lc, x.net, net.JoinHostPort(x.addr, strconv.Itoa(e.port)))
 		if err != nil {
 			for _, l := range ls {
 				l.Close()

@@ -24,7 +24,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"lab/internal/nsthread"
 	"lab/speaker/clock"
 	"lab/speaker/internal/bgplog"
 	"lab/speaker/peer"
@@ -80,9 +79,6 @@ type Engine struct {
 	sessions []*session
 	byAddr   map[netip.Addr]*session
 
-	// ns is the namespace sockets are opened in; nil for the caller's.
-	ns *nsthread.NS
-
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -125,18 +121,6 @@ func New(cfg Config) *Engine {
 	return e
 }
 
-func (e *Engine) openNS() error {
-	if e.cfg.Namespace == "" || e.ns != nil {
-		return nil
-	}
-	ns, err := nsthread.Open(e.cfg.Namespace)
-	if err != nil {
-		return err
-	}
-	e.ns = ns
-	return nil
-}
-
 // Listen opens the TCP listeners (IPv4 and IPv6) in the engine's
 // namespace, with the MD5 keys of its peers. The daemon calls it for every
 // router before any speaker starts, so that the first connection of every
@@ -146,9 +130,6 @@ func (e *Engine) Listen() error {
 	defer e.mu.Unlock()
 	if e.listening {
 		return nil
-	}
-	if err := e.openNS(); err != nil {
-		return err
 	}
 	if e.cfg.Dialer == nil {
 		// A custom Dialer means connections come from the test.
@@ -213,7 +194,6 @@ func (e *Engine) Close() {
 			}
 		}
 	}
-	e.ns.Close()
 }
 
 // changed tells waiters something may have changed.
