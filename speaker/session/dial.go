@@ -81,12 +81,22 @@ func setMD5(fd int, a netip.Addr, key string) error {
 	return nil
 }
 
-// listen opens the engine's TCP listeners (IPv4 and IPv6, the BGP port)
-// in its namespace, with the MD5 keys of its peers.
+// listen opens the engine's TCP listeners (the BGP port) in its
+// namespace, with the MD5 keys of its peers: one per address family its
+// peers' addresses are of (an IPv6-only router listens on :: alone, a
+// router without peers on nothing). The peers' addresses never change
+// (Speaker.Reconfigure refuses it: a change of the lab's shape), so
+// neither do the families; Reconfigure changes keys only, on the listener
+// of the peer's family (setListenerKey). Not one dual-stack listener for
+// both: TCP MD5 keys of IPv4 peers would then be IPv4-mapped ones on an
+// IPv6 socket.
 func (e *Engine) listen() ([]net.Listener, error) {
 	keys4 := map[netip.Addr]string{}
 	keys6 := map[netip.Addr]string{}
+	var has4, has6 bool
 	for _, p := range e.cfg.Peers {
+		has4 = has4 || p.PeerAddr.Is4()
+		has6 = has6 || !p.PeerAddr.Is4()
 		if p.Password == "" {
 			continue
 		}
@@ -96,6 +106,20 @@ func (e *Engine) listen() ([]net.Listener, error) {
 			keys6[p.PeerAddr] = p.Password
 		}
 	}
+	type family struct {
+		net, addr string
+		keys      map[netip.Addr]string
+	}
+	var fams []family
+	if has4 {
+		fams = append(fams, family{"tcp4", "0.0.0.0", keys4})
+	}
+	if has6 {
+		fams = append(fams, family{"tcp6", "::", keys6})
+	}
+	if len(fams) == 0 {
+		return nil, nil
+	}
 	// The namespace is open for the time it takes to listen: the
 	// listeners belong to it for good.
 	ns, err := nsthread.Open(e.cfg.Namespace)
@@ -104,10 +128,7 @@ func (e *Engine) listen() ([]net.Listener, error) {
 	}
 	defer ns.Close()
 	var ls []net.Listener
-	for _, x := range []struct {
-		net, addr string
-		keys      map[netip.Addr]string
-	}{{"tcp4", "0.0.0.0", keys4}, {"tcp6", "::", keys6}} {
+	for _, x := range fams {
 		lc := net.ListenConfig{}
 		// Plain TCP, not Go's default Multipath TCP: Linux refuses TCP
 		// MD5 keys on an MPTCP socket (ENOPROTOOPT), and a key may come

@@ -121,8 +121,8 @@ func New(cfg Config) *Engine {
 	return e
 }
 
-// Listen opens the TCP listeners (IPv4 and IPv6) in the engine's
-// namespace, with the MD5 keys of its peers. The daemon calls it for every
+// Listen opens the TCP listeners in the engine's namespace, one per
+// address family of its peers' addresses, with the MD5 keys of its peers. The daemon calls it for every
 // router before any speaker starts, so that the first connection of every
 // session finds its peer listening. Start calls it if needed.
 func (e *Engine) Listen() error {
