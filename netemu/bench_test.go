@@ -74,3 +74,28 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkLinkStatus reads the state of every link of a 50-router
+// Barabási–Albert lab (97 links), as the web page does every second while
+// it is watched: ns/op is one pass over all links.
+func BenchmarkLinkStatus(b *testing.B) {
+	needRoot(b)
+	data, err := topo.GenerateBA(50, 2, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := topo.ParseAs("ba-50.yaml", data, newLabName(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, _ := buildLab(b, m)
+	c0 := cpuTime()
+	for b.Loop() {
+		for _, k := range m.Links {
+			if st := l.LinkStatus(k); !st.Up() {
+				b.Fatalf("link %v: %+v", k, st)
+			}
+		}
+	}
+	b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N)*1e3, "cpu-ms/op")
+}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"lab/internal/nsthread"
@@ -55,6 +54,11 @@ func Build(ctx context.Context, m *topo.Lab, o Options) (*Lab, error) {
 			err = errors.Join(err, terr)
 		}
 		return nil, fmt.Errorf("building lab %s: %w", m.Name, err)
+	}
+	// The built lab holds no rtnetlink socket: operations open their own.
+	for _, n := range p.nodes {
+		n.nl.close()
+		n.nl = nil
 	}
 	o.Logger.Debug("lab built", "lab", m.Name, "namespaces", len(p.nodes),
 		"veths", len(p.veths), "bridges", len(p.bridges), "took", time.Since(t0))
@@ -141,9 +145,9 @@ func (l *Lab) build(ctx context.Context) error {
 		{"veths", len(p.veths), func(i int) error { return makeVeth(p.veths[i]) }},
 		{"addresses and routes", len(p.nodes), func(i int) error { return configure(p.nodes[i]) }},
 		{"loopbacks", len(p.nodes), func(i int) error { return addLoopbacks(p.nodes[i]) }},
-		{"IPv6 ready", len(p.nodes), func(i int) error { return waitReady(ctx, p.nodes[i], nil) }},
+		{"IPv6 ready", len(p.nodes), func(i int) error { return waitReady(ctx, p.nodes[i], p.nodes[i].nl, nil) }},
 		// After every link is up: the underlay reads which are (underlay.go).
-		{"underlay", len(l.under.ases), func(i int) error { _, err := l.updateAS(l.under.ases[i], true); return err }},
+		{"underlay", len(l.under.ases), func(i int) error { _, err := l.updateAS(l.under.ases[i], true, buildSockets); return err }},
 	}
 	for _, ph := range phases {
 		t0 := time.Now()
@@ -208,7 +212,7 @@ func parallel(ctx context.Context, workers, n int, fn func(i int) error) error {
 // makeNamespace creates n's namespace on a throwaway thread: unshare,
 // register under /run/netns, open a namespace fd, set the sysctls (the
 // defaults before any interface exists, so every interface inherits them),
-// open the namespace's rtnetlink handle and bring loopback up. The thread
+// open the build's rtnetlink sockets in it and bring loopback up. The thread
 // ends with it, still in the new namespace.
 func makeNamespace(n *nsNode) error {
 	return nsthread.Throwaway(func() error {
@@ -236,20 +240,13 @@ func setupNamespace(n *nsNode) error {
 	if err := writeSysctls(nodeSysctls(n.router)); err != nil {
 		return fmt.Errorf("%s: %w", n.ns, err)
 	}
-	// The socket is created by this thread, so it belongs to the namespace
-	// for its whole life, whatever thread uses it later.
-	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
-	if err != nil {
-		return fmt.Errorf("%s: rtnetlink socket: %w", n.ns, err)
+	// The sockets are created by this thread, so they belong to the
+	// namespace for their whole life, whatever thread uses them later.
+	if n.nl, err = newRtnl(); err != nil {
+		return fmt.Errorf("%s: %w", n.ns, err)
 	}
-	n.h = h
-	raw, err := nl.GetNetlinkSocketAt(netns.None(), netns.None(), unix.NETLINK_ROUTE)
-	if err != nil {
-		return fmt.Errorf("%s: rtnetlink socket: %w", n.ns, err)
-	}
-	n.raw = &nl.SocketHandle{Socket: raw}
 	// Loopback is always ifindex 1 in a new namespace.
-	if err := h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1, Name: "lo"}}); err != nil {
+	if err := n.nl.h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1, Name: "lo"}}); err != nil {
 		return fmt.Errorf("%s: bringing lo up: %w", n.ns, err)
 	}
 	return nil
@@ -266,7 +263,7 @@ func makeBridge(b *bridgeDev) error {
 	// a lookup after creation).
 	la.Name, la.Index, la.HardwareAddr, la.Flags = b.name, b.index, b.mac, net.FlagUp
 	br := &netlink.Bridge{LinkAttrs: la, MulticastSnooping: &snoop}
-	if err := b.ns.h.LinkAdd(br); err != nil {
+	if err := b.ns.nl.h.LinkAdd(br); err != nil {
 		return fmt.Errorf("%s: creating bridge %s: %w", b.ns.node.Name, b.name, err)
 	}
 	return nil
@@ -285,7 +282,7 @@ func makeVeth(v *vethDev) error {
 			Type:  unix.RTM_NEWLINK,
 			Flags: unix.NLM_F_REQUEST | unix.NLM_F_CREATE | unix.NLM_F_EXCL | unix.NLM_F_ACK,
 		},
-		Sockets: map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: v.a.ns.raw},
+		Sockets: map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: v.a.ns.nl.raw},
 	}
 	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
 	msg.Index = int32(v.a.index)
@@ -323,8 +320,9 @@ func configure(n *nsNode) error {
 	dev := func(name string) netlink.Link {
 		return &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: n.index[name], Name: name}}
 	}
+	h := n.nl.h
 	for _, name := range n.upLater {
-		if err := n.h.LinkSetUp(dev(name)); err != nil {
+		if err := h.LinkSetUp(dev(name)); err != nil {
 			return fmt.Errorf("%s: bringing %s up: %w", n.node.Name, name, err)
 		}
 	}
@@ -334,7 +332,7 @@ func configure(n *nsNode) error {
 		// tentative until it has joined its solicited-node group, which
 		// waitReady needs to see (see there).
 		addr := &netlink.Addr{IPNet: prefixIPNet(a.p)}
-		if err := n.h.AddrAdd(dev(a.dev), addr); err != nil {
+		if err := h.AddrAdd(dev(a.dev), addr); err != nil {
 			return fmt.Errorf("%s: adding %s to %s: %w", n.node.Name, a.p, a.dev, err)
 		}
 	}
@@ -351,7 +349,7 @@ func configure(n *nsNode) error {
 			// one a person typed.
 			Protocol: unix.RTPROT_BOOT,
 		}
-		if err := n.h.RouteAdd(rt); err != nil {
+		if err := h.RouteAdd(rt); err != nil {
 			return fmt.Errorf("%s: default route via %s dev %s: %w", n.node.Name, r.gw, r.dev, err)
 		}
 	}
@@ -378,11 +376,12 @@ const readyTimeout = 10 * time.Second
 // no route to a peer's link-local address (the next hop of every IPv6 BGP
 // route) and pings across the lab fail for that long. So a device with a
 // carrier must also have its link-local address. Devices without carrier
-// are skipped: the kernel starts that work only once the link is up.
-func waitReady(ctx context.Context, n *nsNode, devs []string) error {
+// are skipped: the kernel starts that work only once the link is up. s
+// is n's sockets.
+func waitReady(ctx context.Context, n *nsNode, s *rtnl, devs []string) error {
 	deadline := time.Now().Add(readyTimeout)
 	for {
-		pending, err := notReady(n, devs)
+		pending, err := notReady(n, s, devs)
 		if err != nil {
 			return err
 		}
@@ -403,8 +402,8 @@ func waitReady(ctx context.Context, n *nsNode, devs []string) error {
 // notReady lists what is not ready yet on n's devices in devs (nil: all)
 // that have a carrier: tentative IPv6 addresses ("dev addr") and missing
 // link-local addresses ("dev: no link-local address").
-func notReady(n *nsNode, devs []string) ([]string, error) {
-	links, err := n.h.LinkList()
+func notReady(n *nsNode, s *rtnl, devs []string) ([]string, error) {
+	links, err := s.h.LinkList()
 	if err != nil {
 		return nil, fmt.Errorf("%s: listing interfaces: %w", n.node.Name, err)
 	}
@@ -415,7 +414,7 @@ func notReady(n *nsNode, devs []string) ([]string, error) {
 			carrier[a.Index] = a.Name
 		}
 	}
-	addrs, err := n.h.AddrList(nil, netlink.FAMILY_V6)
+	addrs, err := s.h.AddrList(nil, netlink.FAMILY_V6)
 	if err != nil {
 		return nil, fmt.Errorf("%s: listing addresses: %w", n.node.Name, err)
 	}
@@ -441,7 +440,7 @@ func notReady(n *nsNode, devs []string) ([]string, error) {
 		}
 	}
 	for idx := range pending {
-		syncLinkState(n, idx)
+		syncLinkState(s, idx)
 	}
 	slices.Sort(out)
 	return out, nil
@@ -458,8 +457,8 @@ func notReady(n *nsNode, devs []string) ([]string, error) {
 // the kernel sync that device's pending change first (rtnl_getlink calls
 // linkwatch_sync_dev), and costs a few microseconds; on a kernel that
 // does not, it changes nothing.
-func syncLinkState(n *nsNode, idx int) {
-	n.h.LinkByIndex(idx) // only the side effect matters
+func syncLinkState(s *rtnl, idx int) {
+	s.h.LinkByIndex(idx) // only the side effect matters
 }
 
 // prefixIPNet converts an address with its prefix length (not masked) to

@@ -49,11 +49,16 @@
 //
 //  1. Namespaces. A thread locked to its goroutine unshares a new network
 //     namespace, registers it, opens an fd on it, writes its sysctls, opens
-//     the namespace's rtnetlink socket (a socket belongs for life to the
+//     the build's rtnetlink sockets in it (a socket belongs for life to the
 //     namespace it was created in, whatever thread uses it later), brings
 //     lo up, and is never used again: its goroutine exits still locked and
 //     the Go runtime ends the thread (internal/nsthread), so no goroutine
-//     ever runs on a thread left in a lab namespace.
+//     ever runs on a thread left in a lab namespace. The build's sockets
+//     are closed when Build returns: the built lab holds one descriptor
+//     per namespace, its fd, and an operation that needs a namespace's
+//     sockets later (SetLink, SetInterface, LinkStatus, the underlay)
+//     opens them through that fd, on one thread for all the namespaces it
+//     touches, and closes them when it is done.
 //  2. Bridges, for LANs with several hosts: a Linux bridge in the router's
 //     namespace named as the router's LAN interface, with a fixed MAC,
 //     multicast snooping off (neighbour discovery must reach every host) and

@@ -375,3 +375,44 @@ func atoi(t *testing.T, s string) int {
 	}
 	return n
 }
+
+// noSocketsIn fails the test if this process holds a socket that belongs
+// to one of l's namespaces: the built lab holds none, and an operation
+// closes the ones it opened (rtnl.go). A socket's namespace is what
+// SIOCGSKNS opens.
+func noSocketsIn(t testing.TB, l *Lab) {
+	t.Helper()
+	ids := map[nsID]string{}
+	for _, n := range l.plan.nodes {
+		id, err := nsIDOfFd(n.fd)
+		if err != nil {
+			t.Fatalf("%s: %v", n.ns, err)
+		}
+		ids[id] = n.ns
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range fds {
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
+		if err != nil || !strings.HasPrefix(target, "socket:") {
+			continue
+		}
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		// The descriptor may be another goroutine's, closed meanwhile:
+		// an error is no finding.
+		nsfd, err := unix.IoctlRetInt(fd, unix.SIOCGSKNS)
+		if err != nil {
+			continue
+		}
+		id, err := nsIDOfFd(nsfd)
+		unix.Close(nsfd)
+		if err == nil && ids[id] != "" {
+			t.Errorf("descriptor %d, %s, is a socket of namespace %s", fd, target, ids[id])
+		}
+	}
+}

@@ -85,9 +85,9 @@ type Lab struct {
 	// Written by Build before any other goroutine sees the Lab.
 	statePath string
 
-	// mu guards closed and the namespaces' fds and handles: operations hold
-	// it for reading while they use them, Close for writing while it
-	// releases them.
+	// mu guards closed and the namespaces' fds: operations hold it for
+	// reading while they use them (and the sockets they open through
+	// them, rtnl.go), Close for writing while it releases them.
 	mu     sync.RWMutex
 	closed bool
 	// linkMu serializes link operations, so that the blackhole table of a
@@ -182,13 +182,9 @@ func (l *Lab) teardown() error {
 		errs = append(errs, err)
 	}
 	for _, n := range l.plan.nodes {
-		if n.h != nil {
-			n.h.Close()
-			n.h = nil
-		}
-		if n.raw != nil {
-			n.raw.Close()
-			n.raw = nil
+		if n.nl != nil { // a failed build's
+			n.nl.close()
+			n.nl = nil
 		}
 		if n.fd >= 0 {
 			unix.Close(n.fd)

@@ -42,20 +42,28 @@ func (l *Lab) SetLinkChanged(k *topo.Link, up bool) ([]string, error) {
 	if l.closed {
 		return nil, ErrClosed
 	}
-	err := errors.Join(setDevice(le.a.ns, le.a.dev, up), setDevice(le.b.ns, le.b.dev, up))
+	var socks sockets
+	defer socks.close()
+	// Both ends' on one thread; setDevice reports a failure to open.
+	_ = socks.open(le.a.ns, le.b.ns)
+	err := errors.Join(setDevice(&socks, le.a.ns, le.a.dev, up), setDevice(&socks, le.b.ns, le.b.dev, up))
 	if err == nil && up {
-		err = errors.Join(l.waitUp(le.a), l.waitUp(le.b))
+		err = errors.Join(waitUp(&socks, le.a.ns, le.a.iface.Name), waitUp(&socks, le.b.ns, le.b.iface.Name))
 	}
 	// Even after an error: the underlay follows what the kernel has.
-	changed, uerr := l.updateUnderlayFor(k)
+	changed, uerr := l.updateUnderlayFor(k, &socks)
 	return changed, errors.Join(err, uerr)
 }
 
-// waitUp waits, after a device came up, until its IPv6 addresses answer
-// neighbour discovery (see waitReady). For a bridge port, that is the
-// bridge's addresses.
-func (l *Lab) waitUp(e end) error {
-	return waitReady(context.Background(), e.ns, []string{e.iface.Name})
+// waitUp waits, after a device came up, until the IPv6 addresses of n's
+// interface iface answer neighbour discovery (see waitReady). For a bridge
+// port, iface is the bridge: its addresses.
+func waitUp(socks *sockets, n *nsNode, iface string) error {
+	s, err := socks.of(n)
+	if err != nil {
+		return err
+	}
+	return waitReady(context.Background(), n, s, []string{iface})
 }
 
 // SetInterface sets one interface administratively up or down, as the
@@ -83,11 +91,13 @@ func (l *Lab) SetInterfaceChanged(i *topo.Interface, up bool) ([]string, error) 
 	if l.closed {
 		return nil, ErrClosed
 	}
-	err := setDevice(n, i.Name, up)
+	var socks sockets
+	defer socks.close()
+	err := setDevice(&socks, n, i.Name, up)
 	if err == nil && up {
-		err = waitReady(context.Background(), n, []string{i.Name})
+		err = waitUp(&socks, n, i.Name)
 	}
-	changed, uerr := l.updateUnderlayFor(i.Link)
+	changed, uerr := l.updateUnderlayFor(i.Link, &socks)
 	return changed, errors.Join(err, uerr)
 }
 
@@ -101,15 +111,19 @@ func ifaceName(i *topo.Interface) string {
 // setDevice sets a device of n administratively up or down. The device is
 // looked up by name each time, so the operation acts on what the kernel
 // has now, even if someone recreated the device by hand.
-func setDevice(n *nsNode, dev string, up bool) error {
-	k, err := n.h.LinkByName(dev)
+func setDevice(socks *sockets, n *nsNode, dev string, up bool) error {
+	s, err := socks.of(n)
+	if err != nil {
+		return err
+	}
+	k, err := s.h.LinkByName(dev)
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w", n.node.Name, dev, err)
 	}
 	if up {
-		err = n.h.LinkSetUp(k)
+		err = s.h.LinkSetUp(k)
 	} else {
-		err = n.h.LinkSetDown(k)
+		err = s.h.LinkSetDown(k)
 	}
 	if err != nil {
 		state := "down"
@@ -192,33 +206,65 @@ func (l *Lab) LinkStatus(k *topo.Link) LinkStatus {
 		st.B = EndStatus{Iface: le.b.iface, Device: le.b.dev, Err: ErrClosed}
 		return st
 	}
-	st.A = l.endStatus(le.a, le.bridge)
-	st.B = l.endStatus(le.b, nil)
+	// The sockets of both ends are opened on one thread, which enters
+	// each namespace in turn (inNodes), and closed once read: the built
+	// lab holds none (rtnl.go). They are read from here, not from that
+	// thread, where a goroutine locked to it would hand the thread over
+	// at every blocking read (BenchmarkLinkStatus: a third more time).
+	ends := []end{le.a, le.b}
+	hs := make([]*netlink.Handle, 2)
+	nfs := make([]*nftables.Conn, 2)
+	errs := inNodes([]*nsNode{le.a.ns, le.b.ns}, func(i int) error {
+		h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+		if err != nil {
+			return fmt.Errorf("%s: rtnetlink socket: %w", ends[i].ns.node.Name, err)
+		}
+		c, err := nftables.New(nftables.AsLasting())
+		if err != nil {
+			h.Close()
+			return fmt.Errorf("%s: nftables: %w", ends[i].ns.node.Name, err)
+		}
+		hs[i], nfs[i] = h, c
+		return nil
+	})
+	out := []*EndStatus{&st.A, &st.B}
+	for i, e := range ends {
+		*out[i] = EndStatus{Iface: e.iface, Device: e.dev, Err: errs[i]}
+		if errs[i] != nil {
+			continue
+		}
+		br := le.bridge
+		if i == 1 {
+			br = nil
+		}
+		out[i].Err = l.readEnd(out[i], e, br, hs[i], nfs[i])
+		hs[i].Close()
+		nfs[i].CloseLasting()
+	}
 	st.Blackholed = st.A.Blackholed || st.B.Blackholed
 	return st
 }
 
-func (l *Lab) endStatus(e end, br *bridgeDev) EndStatus {
-	es := EndStatus{Iface: e.iface, Device: e.dev}
-	k, err := e.ns.h.LinkByName(e.dev)
+// readEnd reads the state of e, of which br is the bridge when e is a
+// bridge port, into es, through sockets of e's namespace.
+func (l *Lab) readEnd(es *EndStatus, e end, br *bridgeDev, h *netlink.Handle, c *nftables.Conn) error {
+	k, err := h.LinkByName(e.dev)
 	if err != nil {
-		es.Err = fmt.Errorf("%s: %s: %w", e.ns.node.Name, e.dev, err)
-		return es
+		return fmt.Errorf("%s: %s: %w", e.ns.node.Name, e.dev, err)
 	}
 	a := k.Attrs()
 	es.AdminUp = a.Flags&net.FlagUp != 0
 	es.Carrier = a.RawFlags&unix.IFF_LOWER_UP != 0
 	es.OperState = operState(a.OperState)
 	if br != nil {
-		b, err := e.ns.h.LinkByName(br.name)
+		b, err := h.LinkByName(br.name)
 		if err != nil {
-			es.Err = fmt.Errorf("%s: bridge %s: %w", e.ns.node.Name, br.name, err)
-			return es
+			return fmt.Errorf("%s: bridge %s: %w", e.ns.node.Name, br.name, err)
 		}
 		es.AdminUp = es.AdminUp && b.Attrs().RawFlags&unix.IFF_UP != 0
 	}
-	es.Blackholed, es.Err = l.blackholed(e)
-	return es
+	es.Blackholed, err = l.blackholed(c, e)
+	return err
 }
 
 // operState renders an operstate as `ip link` does.
@@ -348,12 +394,9 @@ func (l *Lab) tableChains(c *nftables.Conn) (map[string]bool, error) {
 	return out, nil
 }
 
-// blackholed reports whether e's device has its blackhole chain.
-func (l *Lab) blackholed(e end) (bool, error) {
-	c, err := nftables.New(nftables.WithNetNSFd(e.ns.fd))
-	if err != nil {
-		return false, fmt.Errorf("%s: nftables: %w", e.ns.node.Name, err)
-	}
+// blackholed reports whether e's device has its blackhole chain; c is a
+// connection to e's namespace.
+func (l *Lab) blackholed(c *nftables.Conn, e end) (bool, error) {
 	chains, err := l.tableChains(c)
 	if err != nil {
 		return false, fmt.Errorf("%s: listing nftables chains: %w", e.ns.node.Name, err)

@@ -337,6 +337,9 @@ func TestLinkDownUp(t *testing.T) {
 	if diff := cmp.Diff(beforeB, addrs("as2rb")); diff != "" {
 		t.Errorf("as2rb addresses after one-sided down/up (-want +got):\n%s", diff)
 	}
+	// The built lab holds no socket in its namespaces, and the
+	// operations above closed theirs.
+	noSocketsIn(t, l)
 }
 
 // TestBlackhole checks that a blackholed link drops packets while both

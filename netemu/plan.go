@@ -7,9 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netlink/nl"
-
 	"lab/topo"
 )
 
@@ -47,8 +44,10 @@ type nsNode struct {
 	registered bool // /run/netns/<ns> bind mount made: teardown must remove it
 	fd         int  // open namespace fd, -1 when none
 	id         nsID
-	h          *netlink.Handle  // rtnetlink socket created inside the namespace
-	raw        *nl.SocketHandle // another, for the requests netlink.Handle cannot make
+	// nl is the build's rtnetlink sockets in the namespace, closed when
+	// Build ends (or by teardown after a failed build): an operation on
+	// the built lab opens its own (rtnl.go).
+	nl *rtnl
 }
 
 type devAddr struct {

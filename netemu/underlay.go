@@ -305,13 +305,17 @@ func comparePrefix(a, b netip.Prefix) int {
 // administratively up (IFF_UP) with carrier (IFF_LOWER_UP), as `link A B
 // down` and `link IFACE down` leave neither. A blackholed link is up: it
 // keeps its carrier. One dump of the interfaces per namespace involved.
-func (l *Lab) linksUp(ua *underAS) (map[*topo.Link]bool, error) {
+func (l *Lab) linksUp(ua *underAS, socks *sockets) (map[*topo.Link]bool, error) {
 	flags := map[*nsNode]map[string]uint32{}
 	read := func(n *nsNode) error {
 		if flags[n] != nil {
 			return nil
 		}
-		links, err := n.h.LinkList()
+		s, err := socks.of(n)
+		if err != nil {
+			return err
+		}
+		links, err := s.h.LinkList()
 		if err != nil {
 			return fmt.Errorf("%s: listing interfaces: %w", n.node.Name, err)
 		}
@@ -341,6 +345,18 @@ func (l *Lab) linksUp(ua *underAS) (map[*topo.Link]bool, error) {
 	return up, nil
 }
 
+// underNodes returns the namespaces an update of ua reads: its routers',
+// and those at the far end of its border links.
+func (l *Lab) underNodes(ua *underAS) []*nsNode {
+	nodes := slices.Clone(ua.nodes)
+	for _, k := range ua.border {
+		if le := l.plan.links[k]; le != nil {
+			nodes = append(nodes, le.a.ns, le.b.ns)
+		}
+	}
+	return nodes
+}
+
 // updateAS recomputes ua's underlay from the kernel's link states and
 // brings every router's routes to it: one batch of netlink requests per
 // router whose routes change. fresh says the namespaces were just built
@@ -348,10 +364,14 @@ func (l *Lab) linksUp(ua *underAS) (map[*topo.Link]bool, error) {
 // of protocol UnderlayProtocol are read from its kernel first, so that the
 // update also repairs what someone (or the kernel, which drops the routes
 // through an interface set down) changed by hand. It returns the routers
-// whose routes changed. The caller holds Lab.mu for reading (the sockets
-// stay open).
-func (l *Lab) updateAS(ua *underAS, fresh bool) ([]*nsNode, error) {
-	up, err := l.linksUp(ua)
+// whose routes changed. socks are the sockets of the operation; the caller
+// holds Lab.mu for reading (the namespaces' fds stay open).
+func (l *Lab) updateAS(ua *underAS, fresh bool, socks *sockets) ([]*nsNode, error) {
+	// The sockets of every namespace read below, on one thread. A node
+	// whose sockets cannot be opened fails where they are used, with its
+	// name.
+	_ = socks.open(l.underNodes(ua)...)
+	up, err := l.linksUp(ua, socks)
 	if err != nil {
 		return nil, err
 	}
@@ -359,9 +379,14 @@ func (l *Lab) updateAS(ua *underAS, fresh bool) ([]*nsNode, error) {
 	var changed []*nsNode
 	var errs []error
 	for i, n := range ua.nodes {
+		s, err := socks.of(n)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		var cur []UnderlayRoute
 		if !fresh {
-			if cur, err = installedUnderlay(n); err != nil {
+			if cur, err = installedUnderlay(n, s); err != nil {
 				errs = append(errs, err)
 				continue
 			}
@@ -369,7 +394,7 @@ func (l *Lab) updateAS(ua *underAS, fresh bool) ([]*nsNode, error) {
 		adds, dels := diffUnderlay(cur, want[i])
 		if len(adds)+len(dels) > 0 {
 			changed = append(changed, n)
-			if err := sendRoutes(n, adds, dels); err != nil {
+			if err := sendRoutes(n, s, adds, dels); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -410,9 +435,10 @@ func diffUnderlay(cur, want []UnderlayRoute) (adds, dels []UnderlayRoute) {
 	return adds, dels
 }
 
-// installedUnderlay reads n's underlay routes from its kernel.
-func installedUnderlay(n *nsNode) ([]UnderlayRoute, error) {
-	rs, err := n.h.RouteListFiltered(netlink.FAMILY_ALL,
+// installedUnderlay reads n's underlay routes from its kernel through
+// its sockets s.
+func installedUnderlay(n *nsNode, s *rtnl) ([]UnderlayRoute, error) {
+	rs, err := s.h.RouteListFiltered(netlink.FAMILY_ALL,
 		&netlink.Route{Protocol: UnderlayProtocol, Table: unix.RT_TABLE_MAIN},
 		netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
 	if err != nil {
@@ -448,11 +474,11 @@ func installedUnderlay(n *nsNode) ([]UnderlayRoute, error) {
 const routeBatchLen = 64
 
 // sendRoutes adds (replacing) and then deletes routes in n's kernel, in
-// batches of requests on the namespace's raw rtnetlink socket: rtnetlink
-// handles every request of a sendmsg before the call returns, so a
-// router's whole table costs a few system calls. The socket is locked for
-// the exchange, as netlink's own requests lock it.
-func sendRoutes(n *nsNode, adds, dels []UnderlayRoute) error {
+// batches of requests on the namespace's raw rtnetlink socket (of s):
+// rtnetlink handles every request of a sendmsg before the call returns, so
+// a router's whole table costs a few system calls. The socket is locked
+// for the exchange, as netlink's own requests lock it.
+func sendRoutes(n *nsNode, s *rtnl, adds, dels []UnderlayRoute) error {
 	type op struct {
 		del bool
 		r   UnderlayRoute
@@ -464,7 +490,7 @@ func sendRoutes(n *nsNode, adds, dels []UnderlayRoute) error {
 	for _, r := range dels {
 		ops = append(ops, op{true, r})
 	}
-	sh := n.raw
+	sh := s.raw
 	sh.Socket.Lock()
 	defer sh.Socket.Unlock()
 	fd := sh.Socket.GetFd()
@@ -616,7 +642,7 @@ func addLoopbacks(n *nsNode) error {
 	// lo is ifindex 1 in every namespace.
 	lo := &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1, Name: "lo"}}
 	for _, a := range r.Loopbacks {
-		if err := n.h.AddrAdd(lo, &netlink.Addr{IPNet: prefixIPNet(netip.PrefixFrom(a, a.BitLen()))}); err != nil {
+		if err := n.nl.h.AddrAdd(lo, &netlink.Addr{IPNet: prefixIPNet(netip.PrefixFrom(a, a.BitLen()))}); err != nil {
 			return fmt.Errorf("%s: adding loopback %s to lo: %w", n.node.Name, a, err)
 		}
 	}
@@ -639,9 +665,10 @@ func (l *Lab) Underlay(router string) []UnderlayRoute {
 // updateUnderlayFor recomputes the underlay of the ASes that link k
 // concerns: the AS of a link inside one, both ASes of a link between two
 // (each carries the border subnet). It returns the names of the routers
-// whose underlay routes changed, in the lab's node order. The caller holds
-// Lab.linkMu, and Lab.mu for reading.
-func (l *Lab) updateUnderlayFor(k *topo.Link) ([]string, error) {
+// whose underlay routes changed, in the lab's node order. socks are the
+// sockets of the operation; the caller holds Lab.linkMu, and Lab.mu for
+// reading.
+func (l *Lab) updateUnderlayFor(k *topo.Link, socks *sockets) ([]string, error) {
 	if k == nil || k.LAN != nil {
 		return nil, nil
 	}
@@ -656,7 +683,7 @@ func (l *Lab) updateUnderlayFor(k *topo.Link) ([]string, error) {
 	changed := map[*nsNode]bool{}
 	var errs []error
 	for _, ua := range ases {
-		ns, err := l.updateAS(ua, false)
+		ns, err := l.updateAS(ua, false, socks)
 		for _, n := range ns {
 			changed[n] = true
 		}

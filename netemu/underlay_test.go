@@ -392,6 +392,7 @@ func TestUnderlayRing(t *testing.T) {
 	needRoot(t)
 	m := ringModel(newLabName(t), [4]int{10, 10, 10, 50})
 	l, _ := buildLab(t, m)
+	noSocketsIn(t, l)
 	checkKernel(t, l)
 	lo := func(r string, f topo.Family) netip.Addr { a, _ := m.Router(r).Loopback(f); return a }
 	route := func(at, to string, f topo.Family) string {
@@ -500,6 +501,11 @@ func TestUnderlayRing(t *testing.T) {
 	poll(t, 10*time.Second, "ping after restore", func() error {
 		return pingFrom(l, "r1", lo("r1", topo.IPv4), lo("r2", topo.IPv4))
 	})
+	// Each operation closed the sockets it opened.
+	if st := l.LinkStatus(m.Links[0]); !st.Up() {
+		t.Errorf("r1 - r2 after all that: %+v", st)
+	}
+	noSocketsIn(t, l)
 }
 
 // TestUnderlayRepairs: a route deleted by hand comes back at the next

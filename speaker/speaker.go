@@ -219,8 +219,9 @@ func (sp *Speaker) setConfig(cfg Config) {
 	sp.live.Store(&cfg)
 }
 
-// Listen opens the speaker's TCP listeners (IPv4 and IPv6, port 179) in
-// its namespace, with the MD5 keys of its peers. The daemon calls it for
+// Listen opens the speaker's TCP listeners (port 179) in its namespace,
+// one per address family of its peers' addresses (IPv4, IPv6), with the
+// MD5 keys of its peers. The daemon calls it for
 // every router before any speaker starts, so that the first connection of
 // every session finds its peer listening. Start calls it if needed.
 func (sp *Speaker) Listen() error {

@@ -250,14 +250,35 @@ func Run(path string, fn func() error) error {
 }
 
 // Dial connects from inside the network namespace at path ("" for the
-// caller's); see NS.Dial.
+// caller's); see NS.Dial. The namespace is open only until the dialling
+// thread has entered it, not while the connection is under way: a
+// program that dials in thousands of namespaces at once (a lab starting)
+// holds a descriptor per connection, not two.
 func Dial(ctx context.Context, path string, d *net.Dialer, network, addr string) (net.Conn, error) {
-	ns, err := Open(path)
-	if err != nil {
+	if path == "" {
+		return (*NS)(nil).Dial(ctx, d, network, addr)
+	}
+	if d == nil {
+		d = &net.Dialer{}
+	}
+	if err := (&NS{name: path}).checkLiteral("dial", network, addr); err != nil {
 		return nil, err
 	}
-	defer ns.Close()
-	return ns.Dial(ctx, d, network, addr)
+	var c net.Conn
+	err := Throwaway(func() error {
+		ns, err := Open(path)
+		if err != nil {
+			return err
+		}
+		err = unix.Setns(ns.fd, unix.CLONE_NEWNET)
+		ns.Close()
+		if err != nil {
+			return fmt.Errorf("entering network namespace %s: %w", path, err)
+		}
+		c, err = d.DialContext(ctx, network, addr)
+		return err
+	})
+	return c, err
 }
 
 // Listen listens inside the network namespace at path ("" for the

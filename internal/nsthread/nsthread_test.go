@@ -334,3 +334,52 @@ func BenchmarkRun(b *testing.B) {
 		}
 	}
 }
+
+// TestDialReleasesNamespace: Dial by path holds no descriptor on the
+// namespace while the connection is under way. The dialer's Control runs
+// once the socket exists, before it connects: then only the test's own
+// descriptor on the namespace is open.
+func TestDialReleasesNamespace(t *testing.T) {
+	ns := newNS(t, "nst-rel0")
+	ctx := context.Background()
+	if err := ns.Run(func() error {
+		lo, err := netlink.LinkByName("lo")
+		if err != nil {
+			return err
+		}
+		return netlink.LinkSetUp(lo)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := ns.Listen(ctx, nil, "tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	target, err := os.Readlink(pathOf(ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := -1
+	d := &net.Dialer{Control: func(string, string, syscall.RawConn) error {
+		open = 0
+		fds, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			return err
+		}
+		for _, fd := range fds {
+			if link, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); err == nil && link == target {
+				open++
+			}
+		}
+		return nil
+	}}
+	c, err := Dial(ctx, pathOf(ns), d, "tcp4", l.Addr().String())
+	if err != nil {
+		t.Fatalf("Dial inside: %v", err)
+	}
+	c.Close()
+	if open != 1 {
+		t.Errorf("%d descriptors on the namespace while the connection was under way, want 1 (the test's)", open)
+	}
+}

@@ -89,7 +89,6 @@ type Op struct {
 // at most, and those requests go to the kernel many per system call
 // (routeSocket).
 type FIB struct {
-	h *netlink.Handle
 	// sock is owned by the writer goroutine, then by Close.
 	sock *routeSocket
 	ops  chan []Op
@@ -119,14 +118,20 @@ type FIB struct {
 
 // Open returns a FIB for the namespace at nsPath ("" for the caller's own
 // namespace). It first deletes routes of protocol Protocol left in the
-// namespace by a previous run that did not end cleanly.
+// namespace by a previous run that did not end cleanly, through a netlink
+// handle closed right after: from then on the FIB holds one socket, the
+// writer's (a lab holds a FIB per router).
 func Open(nsPath string) (*FIB, error) {
 	h, err := handleAt(nsPath)
 	if err != nil {
 		return nil, err
 	}
+	err = flush(h)
+	h.Close()
+	if err != nil {
+		return nil, err
+	}
 	f := &FIB{
-		h:         h,
 		ops:       make(chan []Op, 256),
 		sync:      make(chan chan struct{}),
 		done:      make(chan struct{}),
@@ -135,12 +140,7 @@ func Open(nsPath string) (*FIB, error) {
 		gwIdx:     make(map[routeVal]uint32),
 		free:      make(chan []Op, 1),
 	}
-	if err := f.flush(); err != nil {
-		h.Close()
-		return nil, err
-	}
 	if f.sock, err = openRouteSocket(nsPath); err != nil {
-		h.Close()
 		return nil, err
 	}
 	go f.run()
@@ -179,16 +179,17 @@ func rtnetlinkAt(nsPath string) (int, error) {
 	return fd, nil
 }
 
-// flush deletes every route of our protocol in the main table.
-func (f *FIB) flush() error {
+// flush deletes every route of our protocol in the main table of h's
+// namespace.
+func flush(h *netlink.Handle) error {
 	filter := &netlink.Route{Protocol: Protocol, Table: unix.RT_TABLE_MAIN}
 	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
-		rs, err := listRoutes(f.h, fam, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
+		rs, err := listRoutes(h, fam, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
 		if err != nil {
 			return fmt.Errorf("fib: list routes: %w", err)
 		}
 		for i := range rs {
-			if err := f.h.RouteDel(&rs[i]); err != nil && !errors.Is(err, unix.ESRCH) {
+			if err := h.RouteDel(&rs[i]); err != nil && !errors.Is(err, unix.ESRCH) {
 				return fmt.Errorf("fib: delete stale route %v: %w", rs[i].Dst, err)
 			}
 		}
@@ -273,7 +274,7 @@ func (f *FIB) Errors() (int, error) {
 }
 
 // Close stops the writer, deletes every route it installed and closes the
-// netlink socket.
+// route socket.
 func (f *FIB) Close() error {
 	close(f.quit)
 	<-f.done
@@ -291,7 +292,6 @@ func (f *FIB) Close() error {
 		}
 	}
 	f.sock.close()
-	f.h.Close()
 	return errors.Join(errs...)
 }
 

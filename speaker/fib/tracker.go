@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,8 +30,12 @@ import (
 // them before it notifies the link change that caused it), and Changes
 // signals each rebuild.
 type Tracker struct {
+	// h is the tracker's netlink handle, opened in the tracked namespace.
+	// Its socket also keeps the namespace alive (a socket holds a
+	// reference to its namespace), and with it the namespace id that the
+	// hub's subscription is keyed by: no descriptor on the namespace
+	// itself is needed for that.
 	h       *netlink.Handle
-	ns      netns.NsHandle
 	changes chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -75,29 +78,17 @@ func NewTracker(nsPath string) (*Tracker, error) {
 	if err != nil {
 		return nil, err
 	}
-	var ns netns.NsHandle
-	if nsPath == "" {
-		ns, err = netns.Get()
-	} else {
-		ns, err = netns.GetFromPath(nsPath)
-	}
-	if err != nil {
-		h.Close()
-		return nil, fmt.Errorf("fib: namespace %q: %w", nsPath, err)
-	}
-	t := &Tracker{h: h, ns: ns, changes: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	t := &Tracker{h: h, changes: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	events := make(chan struct{}, 1)
 	if err := t.subscribe(nsPath, events); err != nil {
 		close(t.stop)
 		h.Close()
-		ns.Close()
 		return nil, err
 	}
 	if err := t.refresh(); err != nil {
 		close(t.stop)
 		t.stopNotifications()
 		h.Close()
-		ns.Close()
 		return nil, err
 	}
 	go t.run(events)
@@ -347,7 +338,7 @@ func (t *Tracker) Close() error {
 	t.closed = true
 	t.h.Close()
 	t.refreshMu.Unlock()
-	return t.ns.Close()
+	return nil
 }
 
 // ErrClosed is returned by Sync after Close.

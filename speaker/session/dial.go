@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"lab/internal/nsthread"
 	"lab/speaker/peer"
 )
 
@@ -20,7 +21,11 @@ type Dialer interface {
 	Dial(ctx context.Context, p *peer.Config) (net.Conn, error)
 }
 
-// nsDialer opens TCP connections inside the engine's namespace.
+// nsDialer opens TCP connections inside the engine's namespace. It opens
+// the namespace (by its path) for each dial and closes it after: an open
+// and a close beside the thread a dial takes anyway (internal/nsthread),
+// and an engine holds no descriptor on its namespace while it runs (a lab
+// runs an engine per router).
 type nsDialer struct {
 	e *Engine
 }
@@ -32,8 +37,8 @@ func (d nsDialer) Dial(ctx context.Context, p *peer.Config) (net.Conn, error) {
 	if p.Password != "" {
 		nd.Control = md5Control(map[netip.Addr]string{p.PeerAddr: p.Password})
 	}
-	// A nil namespace dials in the caller's.
-	return d.e.ns.Dial(ctx, &nd, "tcp", net.JoinHostPort(p.PeerAddr.String(), strconv.Itoa(d.e.port)))
+	// An empty path dials in the caller's namespace.
+	return nsthread.Dial(ctx, d.e.cfg.Namespace, &nd, "tcp", net.JoinHostPort(p.PeerAddr.String(), strconv.Itoa(d.e.port)))
 }
 
 // md5Control sets a TCP MD5 key (RFC 2385) per peer address on a socket
@@ -76,12 +81,22 @@ func setMD5(fd int, a netip.Addr, key string) error {
 	return nil
 }
 
-// listen opens the engine's TCP listeners (IPv4 and IPv6, the BGP port)
-// in its namespace, with the MD5 keys of its peers.
+// listen opens the engine's TCP listeners (the BGP port) in its
+// namespace, with the MD5 keys of its peers: one per address family its
+// peers' addresses are of (an IPv6-only router listens on :: alone, a
+// router without peers on nothing). The peers' addresses never change
+// (Speaker.Reconfigure refuses it: a change of the lab's shape), so
+// neither do the families; Reconfigure changes keys only, on the listener
+// of the peer's family (setListenerKey). Not one dual-stack listener for
+// both: TCP MD5 keys of IPv4 peers would then be IPv4-mapped ones on an
+// IPv6 socket.
 func (e *Engine) listen() ([]net.Listener, error) {
 	keys4 := map[netip.Addr]string{}
 	keys6 := map[netip.Addr]string{}
+	var has4, has6 bool
 	for _, p := range e.cfg.Peers {
+		has4 = has4 || p.PeerAddr.Is4()
+		has6 = has6 || !p.PeerAddr.Is4()
 		if p.Password == "" {
 			continue
 		}
@@ -91,11 +106,29 @@ func (e *Engine) listen() ([]net.Listener, error) {
 			keys6[p.PeerAddr] = p.Password
 		}
 	}
-	var ls []net.Listener
-	for _, x := range []struct {
+	type family struct {
 		net, addr string
 		keys      map[netip.Addr]string
-	}{{"tcp4", "0.0.0.0", keys4}, {"tcp6", "::", keys6}} {
+	}
+	var fams []family
+	if has4 {
+		fams = append(fams, family{"tcp4", "0.0.0.0", keys4})
+	}
+	if has6 {
+		fams = append(fams, family{"tcp6", "::", keys6})
+	}
+	if len(fams) == 0 {
+		return nil, nil
+	}
+	// The namespace is open for the time it takes to listen: the
+	// listeners belong to it for good.
+	ns, err := nsthread.Open(e.cfg.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	defer ns.Close()
+	var ls []net.Listener
+	for _, x := range fams {
 		lc := net.ListenConfig{}
 		// Plain TCP, not Go's default Multipath TCP: Linux refuses TCP
 		// MD5 keys on an MPTCP socket (ENOPROTOOPT), and a key may come
@@ -105,7 +138,7 @@ func (e *Engine) listen() ([]net.Listener, error) {
 		if len(x.keys) > 0 {
 			lc.Control = md5Control(x.keys)
 		}
-		l, err := e.ns.Listen(context.Background(), &lc, x.net, net.JoinHostPort(x.addr, strconv.Itoa(e.port)))
+		l, err := ns.Listen(context.Background(), &lc, x.net, net.JoinHostPort(x.addr, strconv.Itoa(e.port)))
 		if err != nil {
 			for _, l := range ls {
 				l.Close()

@@ -24,7 +24,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"lab/internal/nsthread"
 	"lab/speaker/clock"
 	"lab/speaker/internal/bgplog"
 	"lab/speaker/peer"
@@ -80,9 +79,6 @@ type Engine struct {
 	sessions []*session
 	byAddr   map[netip.Addr]*session
 
-	// ns is the namespace sockets are opened in; nil for the caller's.
-	ns *nsthread.NS
-
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -125,20 +121,8 @@ func New(cfg Config) *Engine {
 	return e
 }
 
-func (e *Engine) openNS() error {
-	if e.cfg.Namespace == "" || e.ns != nil {
-		return nil
-	}
-	ns, err := nsthread.Open(e.cfg.Namespace)
-	if err != nil {
-		return err
-	}
-	e.ns = ns
-	return nil
-}
-
-// Listen opens the TCP listeners (IPv4 and IPv6) in the engine's
-// namespace, with the MD5 keys of its peers. The daemon calls it for every
+// Listen opens the TCP listeners in the engine's namespace, one per
+// address family of its peers' addresses, with the MD5 keys of its peers. The daemon calls it for every
 // router before any speaker starts, so that the first connection of every
 // session finds its peer listening. Start calls it if needed.
 func (e *Engine) Listen() error {
@@ -146,9 +130,6 @@ func (e *Engine) Listen() error {
 	defer e.mu.Unlock()
 	if e.listening {
 		return nil
-	}
-	if err := e.openNS(); err != nil {
-		return err
 	}
 	if e.cfg.Dialer == nil {
 		// A custom Dialer means connections come from the test.
@@ -213,7 +194,6 @@ func (e *Engine) Close() {
 			}
 		}
 	}
-	e.ns.Close()
 }
 
 // changed tells waiters something may have changed.
@@ -223,15 +203,29 @@ func (e *Engine) changed() { e.cfg.OnChange() }
 // peers to their session and refuses every other.
 func (e *Engine) accept(l net.Listener) {
 	defer e.wg.Done()
+	var delay time.Duration
 	for {
 		c, err := l.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			e.log.Printf("accept: %v", err)
+			// Out of descriptors (EMFILE) or kernel memory: the
+			// connection stays in the backlog, and accepting again at
+			// once would fail again, as fast as the processor goes (a
+			// lab near its limit of open files logged 20,000 lines in a
+			// second). Back off, 5 ms doubling up to 1 s, in real time:
+			// it waits for the kernel, not for a protocol timer.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			e.log.Printf("accept: %v (again in %v)", err, delay)
+			select {
+			case <-time.After(delay):
+			case <-e.ctx.Done():
+				return
+			}
 			continue
 		}
+		delay = 0
 		ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
 		e.HandleConn(c, ap.Addr().Unmap().WithZone(""))
 	}
