@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -209,7 +210,7 @@ func runDaemon(o daemonOpts) (err error) {
 	}
 	d.reportStartup(ctx, o.watched, progress)
 
-	ln, err := control.Listen(socketPath(m.Name))
+	ln, err := listenControl(ctx, socketPath(m.Name))
 	if err != nil {
 		d.teardown(progress)
 		return fail(err)
@@ -232,6 +233,26 @@ func runDaemon(o daemonOpts) (err error) {
 	os.Remove(socketPath(m.Name))
 	os.Remove(logPath(m.Name))
 	return nil
+}
+
+// listenControl opens the control socket, trying again while the process
+// is out of descriptors: a large lab's sessions, dialled from both ends
+// at once as its speakers start, may hold every descriptor the process
+// may open for a few seconds (BA2000 under a limit of 20,000), and the
+// lab must not end for it. It gives up after a minute, or with ctx.
+func listenControl(ctx context.Context, path string) (net.Listener, error) {
+	deadline := time.Now().Add(time.Minute)
+	for pause := 10 * time.Millisecond; ; pause = min(2*pause, time.Second) {
+		ln, err := control.Listen(path)
+		if !errors.Is(err, syscall.EMFILE) && !errors.Is(err, syscall.ENFILE) || time.Now().After(deadline) {
+			return ln, err
+		}
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return nil, err
+		}
+	}
 }
 
 // loadModel reads and validates a topology, renamed when name is set.
