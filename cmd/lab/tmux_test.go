@@ -221,7 +221,7 @@ func TestShellInTmux(t *testing.T) {
 		})
 	}
 	menu(func() { p.press("Tab") }, "list the nodes")
-	menu(func() { p.typeText("pin") }, "ping between every pair of hosts over IPv4 and IPv6")
+	menu(func() { p.typeText("pin") }, "ping between every pair of hosts over each address family")
 	at = p.waitLines(at, "lab> pin", "lab>")
 
 	// A command and its Enter in one go.
