@@ -182,12 +182,10 @@ func awayThreads(t *testing.T, home uint64) []string {
 	return away
 }
 
-// TestSockets dials and listens inside a namespace: the listener's socket
-// belongs to it (its loopback is not the caller's), and a netlink socket
-// opened there lists the namespace's interfaces.
-func TestSockets(t *testing.T) {
-	ns := newNS(t, "nst-sock0")
-	ctx := context.Background()
+// loopbackListener brings ns's loopback up and listens on 127.0.0.1
+// there, until the test ends.
+func loopbackListener(t *testing.T, ns *NS) net.Listener {
+	t.Helper()
 	if err := ns.Run(func() error {
 		lo, err := netlink.LinkByName("lo")
 		if err != nil {
@@ -197,11 +195,21 @@ func TestSockets(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	l, err := ns.Listen(ctx, nil, "tcp4", "127.0.0.1:0")
+	l, err := ns.Listen(context.Background(), nil, "tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// TestSockets dials and listens inside a namespace: the listener's socket
+// belongs to it (its loopback is not the caller's), and a netlink socket
+// opened there lists the namespace's interfaces.
+func TestSockets(t *testing.T) {
+	ns := newNS(t, "nst-sock0")
+	ctx := context.Background()
+	l := loopbackListener(t, ns)
 	addr := l.Addr().String()
 	go func() {
 		c, err := l.Accept()
@@ -342,20 +350,7 @@ func BenchmarkRun(b *testing.B) {
 func TestDialReleasesNamespace(t *testing.T) {
 	ns := newNS(t, "nst-rel0")
 	ctx := context.Background()
-	if err := ns.Run(func() error {
-		lo, err := netlink.LinkByName("lo")
-		if err != nil {
-			return err
-		}
-		return netlink.LinkSetUp(lo)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	l, err := ns.Listen(ctx, nil, "tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := loopbackListener(t, ns)
 	target, err := os.Readlink(pathOf(ns))
 	if err != nil {
 		t.Fatal(err)
