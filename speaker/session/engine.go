@@ -122,9 +122,10 @@ func New(cfg Config) *Engine {
 }
 
 // Listen opens the TCP listeners in the engine's namespace, one per
-// address family of its peers' addresses, with the MD5 keys of its peers. The daemon calls it for every
-// router before any speaker starts, so that the first connection of every
-// session finds its peer listening. Start calls it if needed.
+// address family of its peers' addresses, with the MD5 keys of its peers.
+// The daemon calls it for every router before any speaker starts, so that
+// the first connection of every session finds its peer listening. Start
+// calls it if needed.
 func (e *Engine) Listen() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
