@@ -415,9 +415,16 @@ func describeRoute(m *topo.Lab, node string, pfx netip.Prefix, rt *Route) string
 	case 1:
 		return fmt.Sprintf("1 path to %s: %s", pfx, describePath(m, &rt.Paths[0]))
 	}
+	// The best path first, then the others in the router's order: that
+	// order follows arrival, which a report must not depend on.
 	var ps []string
+	if b := rt.Best(); b != nil {
+		ps = append(ps, describePath(m, b))
+	}
 	for i := range rt.Paths {
-		ps = append(ps, describePath(m, &rt.Paths[i]))
+		if !rt.Paths[i].Best {
+			ps = append(ps, describePath(m, &rt.Paths[i]))
+		}
 	}
 	return fmt.Sprintf("%d paths to %s: %s", len(rt.Paths), pfx, strings.Join(ps, "; "))
 }

@@ -151,7 +151,7 @@ validate:
 `, seedFile(t)))
 	out, _, code = l.run(nil, "test", "--name", l.name, fail)
 	if code != grade.ExitFailed || !strings.Contains(out, "    hint: the best path is through AS 2\n") ||
-		!strings.Contains(out, "      seen: as1ra: 2 paths to 2001:1234:4::/64: valid, via 2001:13::c (as3rc), aspath 3 2 4; best (AS Path), via 2001:12::b (as2rb), aspath 2 4\n") {
+		!strings.Contains(out, "      seen: as1ra: 2 paths to 2001:1234:4::/64: best (AS Path), via 2001:12::b (as2rb), aspath 2 4; valid, via 2001:13::c (as3rc), aspath 3 2 4\n") {
 		t.Errorf("a failing test: exit %d:\n%s", code, out)
 	}
 
