@@ -160,7 +160,7 @@ func Convert(u *wire.Update, o *wire.Options, perr error, iface string, ibgp boo
 	return in
 }
 
-// setMPNextHops reads an MP_REACH next hop (RFC 2545 section 3): a global
+// mpNextHops reads an MP_REACH next hop (RFC 2545 section 3): a global
 // address, optionally followed by a link-local one; a lone link-local
 // address is allowed too. The link-local address gets the interface as
 // zone.

@@ -25,6 +25,12 @@ type Decoder struct {
 	segs  []rib.Segment
 	comms []uint32
 	large []rib.LargeCommunity
+	// ll is the last link-local next hop zoned, and llRaw and llIface
+	// what it was made of: a session's UPDATEs carry the same one, and
+	// zoning an address interns its zone's name (a lookup in a map the
+	// whole process shares) every time.
+	ll, llRaw netip.Addr
+	llIface   string
 }
 
 // Attribute type codes the fast decoder knows.
@@ -172,7 +178,13 @@ func (d *Decoder) Decode(in *rib.Interner, b []byte, o *wire.Options, iface stri
 			if nhl == 32 {
 				nhs[1] = netip.AddrFrom16([16]byte(v[20:]))
 			}
-			reachNH, reachLL = mpNextHops(nhs[:nhl/16], iface)
+			reachNH, reachLL = mpNextHops(nhs[:nhl/16], "")
+			if reachLL.IsValid() && iface != "" {
+				if reachLL != d.llRaw || iface != d.llIface {
+					d.ll, d.llRaw, d.llIface = reachLL.WithZone(iface), reachLL, iface
+				}
+				reachLL = d.ll
+			}
 			var good bool
 			if reachNLRI, good = u.decodePrefixes(v[5+nhl:], true); !good {
 				return nil, false
