@@ -34,6 +34,18 @@ type Path struct {
 	// NextHops are the path's next hops, the global one first (IPv6
 	// paths may add a link-local one).
 	NextHops []netip.Addr
+	// LinkLocal is the IPv6 link-local next hop FRR lists after the
+	// global one (scope "link-local"), also in NextHops; invalid when
+	// there is none.
+	LinkLocal netip.Addr
+	// IGPMetric is the IGP cost to the global next hop (FRR's next hop
+	// "metric"; the prefix view only).
+	IGPMetric uint32
+	// OriginatorID and ClusterList are route reflection's attributes
+	// (RFC 4456), invalid and nil when the path has none (the prefix
+	// view only).
+	OriginatorID netip.Addr
+	ClusterList  []netip.Addr
 	// Communities and LargeCommunities as FRR writes them ("65010:1",
 	// "no-export"); the table view has none (Detail is false).
 	Communities, LargeCommunities []string
@@ -75,8 +87,9 @@ func (t *Table) Route(pfx netip.Prefix) *Route {
 }
 
 type jsonNexthop struct {
-	IP   string `json:"ip"`
-	Used bool   `json:"used"`
+	IP     string `json:"ip"`
+	Scope  string `json:"scope"`
+	Metric uint32 `json:"metric"`
 }
 
 type jsonPathBrief struct {
@@ -116,6 +129,7 @@ func ParseTable(b []byte) (*Table, error) {
 				Valid: p.Valid, Best: p.Bestpath, Reason: p.SelectionReason, Internal: p.PathFrom == "internal",
 				Local: p.PeerID == "(unspec)", Peer: addr(p.PeerID), ASPath: p.Path, Origin: p.Origin,
 				MED: p.Metric, LocalPref: p.LocPrf, Weight: p.Weight, NextHops: nexthops(p.Nexthops),
+				LinkLocal: linkLocal(p.Nexthops),
 			})
 		}
 		t.Routes = append(t.Routes, r)
@@ -142,6 +156,29 @@ func nexthops(ns []jsonNexthop) []netip.Addr {
 		}
 	}
 	return out
+}
+
+// linkLocal is the next hop FRR scopes "link-local": FRR writes the
+// global next hop's slot "global" even when it holds a link-local
+// address, so the scope and not the address says which is which.
+func linkLocal(ns []jsonNexthop) netip.Addr {
+	for _, n := range ns {
+		if n.Scope == "link-local" {
+			return addr(n.IP)
+		}
+	}
+	return netip.Addr{}
+}
+
+// igpMetric is the IGP cost FRR writes on the global next hop, the first
+// one not scoped "link-local".
+func igpMetric(ns []jsonNexthop) uint32 {
+	for _, n := range ns {
+		if n.Scope != "link-local" {
+			return n.Metric
+		}
+	}
+	return 0
 }
 
 type jsonList struct {
@@ -175,6 +212,10 @@ func ParseRoute(b []byte) (*Route, error) {
 				RouterID string `json:"routerId"`
 				Type     string `json:"type"`
 			} `json:"peer"`
+			OriginatorID string `json:"originatorId"`
+			ClusterList  *struct {
+				List []string `json:"list"`
+			} `json:"clusterList"`
 		} `json:"paths"`
 	}
 	if err := json.Unmarshal(b, &j); err != nil {
@@ -191,7 +232,9 @@ func ParseRoute(b []byte) (*Route, error) {
 	for _, p := range j.Paths {
 		path := Path{
 			Valid: p.Valid, Internal: p.Peer.Type == "internal", Origin: p.Origin, MED: p.Metric, LocalPref: p.LocPrf,
-			Weight: p.Weight, NextHops: nexthops(p.Nexthops), PeerRouterID: addr(p.Peer.RouterID), Detail: true,
+			Weight: p.Weight, NextHops: nexthops(p.Nexthops), LinkLocal: linkLocal(p.Nexthops),
+			IGPMetric: igpMetric(p.Nexthops), PeerRouterID: addr(p.Peer.RouterID),
+			Detail: true,
 		}
 		// FRR writes an empty path "Local"; its local paths come from
 		// 0.0.0.0 or ::.
@@ -211,6 +254,22 @@ func ParseRoute(b []byte) (*Route, error) {
 		}
 		if p.LargeCommunity != nil {
 			path.LargeCommunities = strings.Fields(p.LargeCommunity.String)
+		}
+		if p.OriginatorID != "" {
+			a, err := netip.ParseAddr(p.OriginatorID)
+			if err != nil {
+				return nil, fmt.Errorf("a BGP route's JSON: originatorId: %w", err)
+			}
+			path.OriginatorID = a
+		}
+		if p.ClusterList != nil {
+			for _, s := range p.ClusterList.List {
+				a, err := netip.ParseAddr(s)
+				if err != nil {
+					return nil, fmt.Errorf("a BGP route's JSON: clusterList: %w", err)
+				}
+				path.ClusterList = append(path.ClusterList, a)
+			}
 		}
 		r.Paths = append(r.Paths, path)
 	}

@@ -170,15 +170,16 @@ func (l *testLab) tables(routers ...string) bgpTables {
 	var detail []string
 	var owners []string
 	for i, raw := range l.jsonLines(lines...) {
-		ps, err := tablePrefixes(raw)
+		tab, err := grade.ParseTable(raw)
 		if err != nil {
-			l.t.Fatalf("%s: %v", lines[i], err)
+			l.t.Fatalf("%s: %v: %s", lines[i], err, raw)
 		}
 		r := routers[i/2]
 		if out[r] == nil {
 			out[r] = map[netip.Prefix]speaker.Route{}
 		}
-		for _, p := range ps {
+		for _, rt := range tab.Routes {
+			p := rt.Prefix
 			fam := "ipv4"
 			if p.Addr().Is6() {
 				fam = "ipv6"

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"lab/grade"
 	"lab/topo"
 )
 
@@ -96,46 +97,14 @@ func frrOrigin(s string) string {
 // fromFRRTable reads FRR's `show bgp ipv4|ipv6 json`: no communities
 // there (fromFRRRoute has them).
 func fromFRRTable(raw []byte, addrs map[netip.Addr]string) (map[netip.Prefix]best, error) {
-	var tbl struct {
-		Routes map[string][]struct {
-			Bestpath bool    `json:"bestpath"`
-			Metric   *uint32 `json:"metric"`
-			LocPrf   *uint32 `json:"locPrf"`
-			Path     string  `json:"path"`
-			Origin   string  `json:"origin"`
-			Nexthops []struct {
-				IP    netip.Addr `json:"ip"`
-				Scope string     `json:"scope"`
-			} `json:"nexthops"`
-		} `json:"routes"`
-	}
-	if err := json.Unmarshal(raw, &tbl); err != nil {
-		return nil, fmt.Errorf("FRR's show bgp JSON: %w: %s", err, raw)
+	tab, err := grade.ParseTable(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", err, raw)
 	}
 	out := map[netip.Prefix]best{}
-	for pfx, paths := range tbl.Routes {
-		pf, err := netip.ParsePrefix(pfx)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range paths {
-			if !p.Bestpath {
-				continue
-			}
-			b := best{ASPath: p.Path, Origin: frrOrigin(p.Origin), LocalPref: 100, NextHop: "self"}
-			for _, nh := range p.Nexthops {
-				if nh.Scope != "link-local" {
-					b.NextHop = routerOf(addrs, nh.IP)
-					break
-				}
-			}
-			if p.Metric != nil {
-				b.MED = strconv.FormatUint(uint64(*p.Metric), 10)
-			}
-			if p.LocPrf != nil {
-				b.LocalPref = *p.LocPrf
-			}
-			out[pf] = b
+	for i := range tab.Routes {
+		if b := tab.Routes[i].Best(); b != nil {
+			out[tab.Routes[i].Prefix] = fromFRRPath(b, addrs)
 		}
 	}
 	return out, nil
@@ -144,62 +113,29 @@ func fromFRRTable(raw []byte, addrs map[netip.Addr]string) (map[netip.Prefix]bes
 // fromFRRRoute reads FRR's `show bgp ipv4|ipv6 PREFIX json`: the best
 // path with its communities, or false when there is none.
 func fromFRRRoute(raw []byte, addrs map[netip.Addr]string) (best, bool, error) {
-	var r struct {
-		Paths []struct {
-			ASPath struct {
-				String string `json:"string"`
-				Length int    `json:"length"`
-			} `json:"aspath"`
-			Origin    string  `json:"origin"`
-			Metric    *uint32 `json:"metric"`
-			LocPrf    *uint32 `json:"locPrf"`
-			Community *struct {
-				String string `json:"string"`
-			} `json:"community"`
-			LargeCommunity *struct {
-				String string `json:"string"`
-			} `json:"largeCommunity"`
-			Nexthops []struct {
-				IP    netip.Addr `json:"ip"`
-				Scope string     `json:"scope"`
-			} `json:"nexthops"`
-			Bestpath *struct {
-				Overall bool `json:"overall"`
-			} `json:"bestpath"`
-		} `json:"paths"`
+	rt, err := grade.ParseRoute(raw)
+	if err != nil {
+		return best{}, false, fmt.Errorf("%w: %s", err, raw)
 	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return best{}, false, fmt.Errorf("FRR's show bgp PREFIX JSON: %w: %s", err, raw)
+	b := rt.Best()
+	if b == nil {
+		return best{}, false, nil
 	}
-	for _, p := range r.Paths {
-		if p.Bestpath == nil || !p.Bestpath.Overall {
-			continue
-		}
-		b := best{ASPath: p.ASPath.String, Origin: frrOrigin(p.Origin), LocalPref: 100, NextHop: "self"}
-		if p.ASPath.Length == 0 {
-			b.ASPath = "" // FRR writes "Local"
-		}
-		for _, nh := range p.Nexthops {
-			if nh.Scope != "link-local" {
-				b.NextHop = routerOf(addrs, nh.IP)
-				break
-			}
-		}
-		if p.Metric != nil {
-			b.MED = strconv.FormatUint(uint64(*p.Metric), 10)
-		}
-		if p.LocPrf != nil {
-			b.LocalPref = *p.LocPrf
-		}
-		if p.Community != nil {
-			b.Communities = sortedWords(strings.Fields(p.Community.String))
-		}
-		if p.LargeCommunity != nil {
-			b.LargeCommunities = sortedWords(strings.Fields(p.LargeCommunity.String))
-		}
-		return b, true, nil
+	return fromFRRPath(b, addrs), true, nil
+}
+
+// fromFRRPath is a path of FRR's JSON (grade's reading of it) as the
+// comparison sees it.
+func fromFRRPath(p *grade.Path, addrs map[netip.Addr]string) best {
+	b := best{ASPath: p.ASPath, Origin: frrOrigin(p.Origin), LocalPref: 100, NextHop: routerOf(addrs, globalNextHop(p)),
+		Communities: sortedWords(p.Communities), LargeCommunities: sortedWords(p.LargeCommunities)}
+	if p.MED != nil {
+		b.MED = strconv.FormatUint(uint64(*p.MED), 10)
 	}
-	return best{}, false, nil
+	if p.LocalPref != nil {
+		b.LocalPref = *p.LocalPref
+	}
+	return b
 }
 
 // fromBIRD reads birdc's `show route all`: per prefix, the path marked
