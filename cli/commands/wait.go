@@ -31,6 +31,11 @@ type ConvergeReport struct {
 	// Down lists the sessions kept down on purpose (a neighbor shutdown,
 	// a maximum-prefix teardown): not waited for, and said.
 	Down []string `json:"down,omitempty"`
+	// Cut lists the sessions over a link that is down or blackholed:
+	// not waited for either (they stay Established until their hold
+	// timer expires, and what was sent into the link never arrives), and
+	// said, as a check's settling ignores them.
+	Cut []string `json:"cut,omitempty"`
 }
 
 // cmdWait blocks until the lab's BGP has converged, or TIMEOUT.
@@ -54,6 +59,9 @@ func cmdWait(ctx context.Context, e *Env, args grammar.Args, o *output) error {
 	o.printf("*** converged: %d BGP sessions established, every table exchanged (%.2fs)\n", rep.Sessions, rep.Seconds)
 	if len(rep.Down) > 0 {
 		o.printf("*** kept down (neighbor shutdown or maximum prefixes): %s\n", strings.Join(rep.Down, ", "))
+	}
+	if len(rep.Cut) > 0 {
+		o.printf("*** not waited for (link down or blackholed): %s\n", strings.Join(rep.Cut, ", "))
 	}
 	return nil
 }
@@ -79,6 +87,7 @@ func (e *Env) WaitConverged(ctx context.Context, timeout time.Duration) (*Conver
 	}
 	defer e.putWaiter(w)
 	counters, last := w.counters[:0], w.last[:0]
+	clear(w.cut) // links may have changed since the last wait
 	defer func() { w.counters, w.last = counters, last }()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -86,7 +95,7 @@ func (e *Env) WaitConverged(ctx context.Context, timeout time.Duration) (*Conver
 	changing := false
 	var daemonErr error // a daemon that could not say, at the last collection
 	report := func() {
-		rep.Sessions, rep.Pending, rep.Down = w.sessions, w.pendingText(), w.downText()
+		rep.Sessions, rep.Pending, rep.Down, rep.Cut = w.sessions, w.pendingText(), w.downText(), w.cutText()
 		switch {
 		case daemonErr != nil:
 			rep.Pending = []string{daemonErr.Error()}
@@ -106,6 +115,10 @@ func (e *Env) WaitConverged(ctx context.Context, timeout time.Duration) (*Conver
 				break
 			}
 			changing = true
+		}
+		if err == nil && len(w.pending) > 0 && equal(counters, last) {
+			// Nothing moves but some sessions: are their links cut?
+			w.checkLinks()
 		}
 		last, counters = counters, last
 		select {
@@ -144,6 +157,11 @@ type waiter struct {
 	sessions int
 	pending  []waitPending
 	down     []int
+	// cutEnds are the sessions not waited for as their link is cut (an
+	// index in ends), and cut what this wait found of the links of
+	// sessions that were pending while nothing else moved (checkLinks).
+	cutEnds []int
+	cut     map[*topo.Link]linkCut
 	// Sessions with an FRR or BIRD end (collectDaemons), and what the
 	// last collection found pending on them.
 	env      *Env
@@ -193,7 +211,8 @@ type waitPending struct {
 
 // Reasons a session is pending.
 const (
-	waitNotEstablished uint8 = iota
+	waitDone uint8 = iota // not pending
+	waitNotEstablished
 	waitNoEndOfRIB
 	waitQueued
 	waitInFlight
@@ -246,23 +265,31 @@ func (w *waiter) collect(ctx context.Context, counters []uint64) ([]uint64, erro
 		w.status[i] = sp.AppendPeers(w.status[i][:0])
 		w.queued[i] = sp.Queued()
 	}
-	w.sessions, w.pending, w.down = 0, w.pending[:0], w.down[:0]
+	w.sessions, w.pending, w.down, w.cutEnds = 0, w.pending[:0], w.down[:0], w.cutEnds[:0]
 	for i, end := range w.ends {
 		na, nb := &w.status[end.a][end.pa], &w.status[end.b][end.pb]
 		if na.Down || nb.Down {
 			w.down = append(w.down, i)
 			continue
 		}
-		w.sessions++
+		reason := waitDone
 		switch {
 		case na.State != speaker.Established || nb.State != speaker.Established:
-			w.pending = append(w.pending, waitPending{i, waitNotEstablished})
+			reason = waitNotEstablished
 		case na.EndOfRIBReceived == 0 || nb.EndOfRIBReceived == 0:
-			w.pending = append(w.pending, waitPending{i, waitNoEndOfRIB})
+			reason = waitNoEndOfRIB
 		case na.InQ+na.OutQ+nb.InQ+nb.OutQ > 0:
-			w.pending = append(w.pending, waitPending{i, waitQueued})
+			reason = waitQueued
 		case na.UpdatesSent != nb.UpdatesRcvd || nb.UpdatesSent != na.UpdatesRcvd:
-			w.pending = append(w.pending, waitPending{i, waitInFlight})
+			reason = waitInFlight
+		}
+		if reason != waitDone && end.s.Link != nil && w.cut[end.s.Link].cut {
+			w.cutEnds = append(w.cutEnds, i)
+			continue
+		}
+		w.sessions++
+		if reason != waitDone {
+			w.pending = append(w.pending, waitPending{i, reason})
 		}
 		counters = append(counters, na.UpdatesSent, na.UpdatesRcvd, nb.UpdatesSent, nb.UpdatesRcvd)
 	}
@@ -300,6 +327,58 @@ func (w *waiter) pendingText() []string {
 		case waitInFlight:
 			out = append(out, name+" UPDATEs in flight")
 		}
+	}
+	return out
+}
+
+// linkCut is what a wait last found of a link: whether it is cut (down
+// at either end, or blackholed), and when it looked.
+type linkCut struct {
+	cut bool
+	at  time.Time
+}
+
+// linkRecheck is how long a wait trusts what it found of a link.
+const linkRecheck = time.Second
+
+// checkLinks finds out whether the links of the pending sessions are
+// cut. It runs only while nothing but those sessions moves: a link's
+// state is read from the kernel (netemu's LinkStatus, a few sockets in
+// each end's namespace), too dear for every session of every poll of a
+// thousand-router lab, and a session over a link that works is pending
+// only while the lab moves. A link found cut is looked at again after
+// linkRecheck, as another client may bring it back meanwhile.
+func (w *waiter) checkLinks() {
+	if w.env.Net == nil {
+		return
+	}
+	if w.cut == nil {
+		w.cut = map[*topo.Link]linkCut{}
+	}
+	now := time.Now()
+	look := func(k *topo.Link) {
+		if c, ok := w.cut[k]; ok && now.Sub(c.at) < linkRecheck {
+			return
+		}
+		w.cut[k] = linkCut{cut: !w.env.Net.LinkStatus(k).Up(), at: now}
+	}
+	for _, p := range w.pending {
+		if p.end >= 0 {
+			if k := w.ends[p.end].s.Link; k != nil {
+				look(k)
+			}
+		}
+	}
+	for _, i := range w.cutEnds {
+		look(w.ends[i].s.Link)
+	}
+}
+
+// cutText lists the sessions not waited for as their link is cut.
+func (w *waiter) cutText() []string {
+	var out []string
+	for _, i := range w.cutEnds {
+		out = append(out, w.sessionName(i))
 	}
 	return out
 }

@@ -308,6 +308,12 @@ func TestLinkDownUpAndOneSided(t *testing.T) {
 
 	// The seed's one-sided failure.
 	l.must("cmd", l.name, "wait 30", "link as2rb-eth0 down")
+	// wait returns once the routers have moved, not when the hold timer
+	// (180 s) ends the sessions over the dead link, and says it did not
+	// wait for them.
+	if out := l.must("cmd", l.name, "wait 20"); !strings.Contains(out, "*** not waited for (link down or blackholed): as1ra-as2rb IPv4, as1ra-as2rb IPv6\n") {
+		t.Errorf("wait after link as2rb-eth0 down:\n%s", out)
+	}
 	eventually(t, 15*time.Second, "paths via 2001:12::b invalid, routes via as3rc", func() error {
 		tab := showJSON(l, "as1ra show bgp ipv6", grade.ParseTable)
 		for _, r := range tab.Routes {
