@@ -267,9 +267,12 @@ type Table struct {
 	// of keeping the older one (FRR's `bgp bestpath compare-routerid`).
 	CompareRouterID bool
 
-	in    *Interner
-	nh    *NextHops
-	dests map[prefixkey.Key]*Dest
+	in *Interner
+	nh *NextHops
+	// dests is every destination's id (its index in byID), by prefix:
+	// a map of a million prefixes without pointers is a quarter smaller
+	// than one of *Dest, and the garbage collector never scans it.
+	dests map[prefixkey.Key]int32
 	// live is the number of destinations with paths; the others wait in
 	// empty for their withdrawals to be recorded (Sweep).
 	live  int
@@ -287,7 +290,7 @@ type Table struct {
 // NewTable returns an empty table whose paths' attribute sets come from in
 // and next hops from nh.
 func NewTable(in *Interner, nh *NextHops) *Table {
-	return &Table{in: in, nh: nh, dests: make(map[prefixkey.Key]*Dest), bySrc: make(map[*Source]int)}
+	return &Table{in: in, nh: nh, dests: make(map[prefixkey.Key]int32), bySrc: make(map[*Source]int)}
 }
 
 // Len returns the number of prefixes (with paths).
@@ -301,13 +304,22 @@ func (t *Table) SourceCount(src *Source) int { return t.bySrc[src] }
 
 // Dest returns the destination of pfx, or nil. A destination without
 // paths may be returned between Process and Sweep: its Best is nil.
-func (t *Table) Dest(pfx netip.Prefix) *Dest { return t.dests[prefixkey.Of(pfx)] }
+func (t *Table) Dest(pfx netip.Prefix) *Dest { return t.get(prefixkey.Of(pfx)) }
+
+// get returns the destination of k, or nil.
+func (t *Table) get(k prefixkey.Key) *Dest {
+	if id, ok := t.dests[k]; ok {
+		return t.byID[id]
+	}
+	return nil
+}
 
 // Prefixes returns every prefix with paths, sorted by address then
 // length.
 func (t *Table) Prefixes() []netip.Prefix {
 	out := make([]netip.Prefix, 0, t.live)
-	for k, d := range t.dests {
+	for k, id := range t.dests {
+		d := t.byID[id]
 		if len(d.paths) > 0 {
 			out = append(out, k.Prefix())
 		}
@@ -338,10 +350,10 @@ func (t *Table) mark(pfx netip.Prefix, d *Dest) {
 // age.
 func (t *Table) Update(pfx netip.Prefix, p Path) bool {
 	k := prefixkey.Of(pfx)
-	d := t.dests[k]
+	d := t.get(k)
 	if d == nil {
 		d = &Dest{best: -1, id: t.newID()}
-		t.dests[k] = d
+		t.dests[k] = d.id
 		t.byID[d.id] = d
 	}
 	if i := d.find(p.Src()); i >= 0 {
@@ -395,7 +407,7 @@ func growPaths(n int) int {
 // Remove removes src's path to pfx (a withdrawal) and reports whether there
 // was one.
 func (t *Table) Remove(pfx netip.Prefix, src *Source) bool {
-	d := t.dests[prefixkey.Of(pfx)]
+	d := t.get(prefixkey.Of(pfx))
 	if d == nil {
 		return false
 	}
@@ -436,7 +448,8 @@ func (t *Table) removeAt(pfx netip.Prefix, d *Dest, i int) {
 // SourcePrefixes returns the prefixes src has a path to, in no order.
 func (t *Table) SourcePrefixes(src *Source) []netip.Prefix {
 	out := make([]netip.Prefix, 0, t.bySrc[src])
-	for k, d := range t.dests {
+	for k, id := range t.dests {
+		d := t.byID[id]
 		if d.find(src) >= 0 {
 			out = append(out, k.Prefix())
 		}
@@ -451,7 +464,8 @@ func (t *Table) RemoveSource(src *Source) int {
 		return 0
 	}
 	n := 0
-	for k, d := range t.dests {
+	for k, id := range t.dests {
+		d := t.byID[id]
 		if i := d.find(src); i >= 0 {
 			t.removeAt(k.Prefix(), d, i)
 			n++
@@ -464,7 +478,8 @@ func (t *Table) RemoveSource(src *Source) int {
 // (the speaker is closing: its sets are the process Interner's, which
 // outlives it). Adj-RIBs-Out of the table must be cleared first.
 func (t *Table) Clear() {
-	for _, d := range t.dests {
+	for _, id := range t.dests {
+		d := t.byID[id]
 		for i := range d.paths {
 			t.in.Release(d.paths[i].Attrs)
 			t.in.Release(d.paths[i].Pre)
@@ -488,7 +503,8 @@ func (t *Table) MarkNextHops(hs []*NextHop) int {
 		set[h] = true
 	}
 	n := 0
-	for k, d := range t.dests {
+	for k, id := range t.dests {
+		d := t.byID[id]
 		for i := range d.paths {
 			if set[d.paths[i].NH] {
 				t.mark(k.Prefix(), d)
@@ -502,7 +518,8 @@ func (t *Table) MarkNextHops(hs []*NextHop) int {
 
 // MarkAll marks every prefix for decision.
 func (t *Table) MarkAll() {
-	for k, d := range t.dests {
+	for k, id := range t.dests {
+		d := t.byID[id]
 		t.mark(k.Prefix(), d)
 	}
 }
@@ -519,7 +536,7 @@ func (t *Table) Process(fn func(pfx netip.Prefix, old, new *Path, reason Reason)
 	dirty := t.dirty
 	t.dirty = nil
 	for _, pfx := range dirty {
-		d := t.dests[prefixkey.Of(pfx)]
+		d := t.get(prefixkey.Of(pfx))
 		if d == nil {
 			continue
 		}
@@ -556,7 +573,7 @@ func (t *Table) Process(fn func(pfx netip.Prefix, old, new *Path, reason Reason)
 func (t *Table) Sweep() {
 	keep := t.empty[:0]
 	for _, pfx := range t.empty {
-		d := t.dests[prefixkey.Of(pfx)]
+		d := t.get(prefixkey.Of(pfx))
 		switch {
 		case d == nil || len(d.paths) > 0 || d.dirty:
 			// Gone already, or back (a dirty one is Process's again).
