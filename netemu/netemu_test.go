@@ -359,12 +359,18 @@ func TestBlackhole(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	st := l.LinkStatus(k)
-	for _, e := range []EndStatus{st.A, st.B} {
-		if e.Err != nil || !e.AdminUp || !e.Carrier || e.OperState != "UP" || !e.Blackholed {
-			t.Errorf("blackholed end %s: %+v, want admin up, carrier, UP, blackholed", e.Device, e)
+	// The operational state follows the carrier through the kernel's
+	// link watcher, up to a second after the build.
+	var st LinkStatus
+	poll(t, 5*time.Second, "both ends up with carrier, blackholed", func() error {
+		st = l.LinkStatus(k)
+		for _, e := range []EndStatus{st.A, st.B} {
+			if e.Err != nil || !e.AdminUp || !e.Carrier || e.OperState != "UP" || !e.Blackholed {
+				return fmt.Errorf("blackholed end %s: err %v, admin up %v, carrier %v, %s, blackholed %v; want admin up, carrier, UP, blackholed", e.Device, e.Err, e.AdminUp, e.Carrier, e.OperState, e.Blackholed)
+			}
 		}
-	}
+		return nil
+	})
 	if !st.Blackholed || st.Up() {
 		t.Errorf("LinkStatus.Blackholed = %v, Up = %v", st.Blackholed, st.Up())
 	}

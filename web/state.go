@@ -287,12 +287,14 @@ func (w *watcher) run(ctx context.Context, clients *atomic.Int32) {
 
 // readLinks reads every link's state from the kernel.
 func (w *watcher) readLinks() {
-	for _, k := range w.env.Lab.Links {
-		st := LinkUnknown
-		if w.env.Net != nil {
-			st = LinkState(w.env.Net.LinkStatus(k))
+	if w.env.Net == nil {
+		for _, k := range w.env.Lab.Links {
+			w.links[fmt.Sprintf("link-%d", k.Index)] = LinkUnknown
 		}
-		w.links[fmt.Sprintf("link-%d", k.Index)] = st
+		return
+	}
+	for _, st := range w.env.Net.LinkStatuses(w.env.Lab.Links) {
+		w.links[fmt.Sprintf("link-%d", st.Link.Index)] = LinkState(st)
 	}
 }
 

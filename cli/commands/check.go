@@ -192,12 +192,17 @@ func (l envLab) State(ctx context.Context) (string, bool) {
 	// hold timer (three minutes by default) has run out.
 	cut := map[*topo.Link]bool{}
 	if e.Net != nil {
+		var ks []*topo.Link
 		for _, s := range e.Lab.Sessions {
 			if k := s.Link; k != nil {
 				if _, ok := cut[k]; !ok {
-					cut[k] = !e.Net.LinkStatus(k).Up()
+					cut[k] = false
+					ks = append(ks, k)
 				}
 			}
+		}
+		for _, st := range e.Net.LinkStatuses(ks) {
+			cut[st.Link] = !st.Up()
 		}
 	}
 	for _, s := range e.Lab.Sessions {

@@ -68,8 +68,8 @@ type linkJSON struct {
 
 func cmdLinks(_ context.Context, e *Env, _ grammar.Args, o *output) error {
 	var res []linkJSON
-	for _, k := range e.Lab.Links {
-		st := e.Net.LinkStatus(k)
+	for _, st := range e.Net.LinkStatuses(e.Lab.Links) {
+		k := st.Link
 		j := linkJSON{A: k.A.Name, B: k.B.Name, AState: endState(st.A), BState: endState(st.B), Blackholed: st.Blackholed}
 		extra := ""
 		if st.Blackholed {

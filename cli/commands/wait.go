@@ -343,7 +343,7 @@ const linkRecheck = time.Second
 
 // checkLinks finds out whether the links of the pending sessions are
 // cut. It runs only while nothing but those sessions moves: a link's
-// state is read from the kernel (netemu's LinkStatus, a few sockets in
+// state is read from the kernel (netemu's LinkStatuses, sockets in
 // each end's namespace), too dear for every session of every poll of a
 // thousand-router lab, and a session over a link that works is pending
 // only while the lab moves. A link found cut is looked at again after
@@ -356,11 +356,13 @@ func (w *waiter) checkLinks() {
 		w.cut = map[*topo.Link]linkCut{}
 	}
 	now := time.Now()
+	var ks []*topo.Link
 	look := func(k *topo.Link) {
 		if c, ok := w.cut[k]; ok && now.Sub(c.at) < linkRecheck {
 			return
 		}
-		w.cut[k] = linkCut{cut: !w.env.Net.LinkStatus(k).Up(), at: now}
+		w.cut[k] = linkCut{at: now} // once in ks
+		ks = append(ks, k)
 	}
 	for _, p := range w.pending {
 		if p.end >= 0 {
@@ -371,6 +373,9 @@ func (w *waiter) checkLinks() {
 	}
 	for _, i := range w.cutEnds {
 		look(w.ends[i].s.Link)
+	}
+	for _, st := range w.env.Net.LinkStatuses(ks) {
+		w.cut[st.Link] = linkCut{cut: !st.Up(), at: now}
 	}
 }
 
