@@ -970,9 +970,7 @@ func (e *Engine) process() {
 		}
 		if e.fib != nil && e.fibOps == nil {
 			// One slice for the round's operations, of their number.
-			if e.fibOps = e.fib.NewBatch(); cap(e.fibOps) < t.Pending() {
-				e.fibOps = make([]fib.Op, 0, t.Pending()+e.tables[wire.IPv6Unicast].Pending())
-			}
+			e.fibOps = fib.NewBatch(e.pending())
 		}
 		t.Process(func(pfx netip.Prefix, old, nb *rib.Path, _ rib.Reason) {
 			n++

@@ -158,21 +158,27 @@ func TestMergeBatches(t *testing.T) {
 	}
 }
 
-// Written batches come back through NewBatch, empty; large ones do not.
+// NewBatch gives slices of its capacity classes; written ones come back
+// cleared, others (grown, or too large) are not kept.
 func TestRecycleBatches(t *testing.T) {
-	f := &FIB{free: make(chan []Op, 2)}
-	if b := f.NewBatch(); b != nil {
-		t.Fatalf("NewBatch of a new FIB = %v, want nil", b)
+	for _, tc := range []struct{ n, cap int }{{0, 16}, {1, 16}, {16, 16}, {17, 32}, {1000, 1024}, {16384, 16384}, {16385, 16385}} {
+		if b := NewBatch(tc.n); len(b) != 0 || cap(b) != tc.cap {
+			t.Errorf("NewBatch(%d): len %d cap %d, want 0 and %d", tc.n, len(b), cap(b), tc.cap)
+		}
 	}
-	small := make([]Op, 3, 8)
-	small[0].Route.Gw = netip.MustParseAddr("10.0.0.1")
-	f.recycle(small)
-	f.recycle(make([]Op, 0, maxRecycled+1))
-	b := f.NewBatch()
-	if len(b) != 0 || cap(b) != 8 || b[:1][0].Route.Gw.IsValid() {
-		t.Errorf("recycled batch: len %d cap %d, first %+v; want an empty, cleared slice of cap 8", len(b), cap(b), b[:1][0])
-	}
-	if b := f.NewBatch(); b != nil {
-		t.Errorf("a large batch was kept (cap %d)", cap(b))
+	// A pool may drop what it holds at any time (a collection): look
+	// for the recycled slice among a few.
+	b := NewBatch(100)
+	b = append(b, Op{Route: Route{Gw: netip.MustParseAddr("10.0.0.1")}})
+	recycle(b)
+	recycle(make([]Op, 3, 100)) // not a class's capacity
+	for range 4 {
+		c := NewBatch(100)
+		if cap(c) != 128 || len(c) != 0 {
+			t.Fatalf("NewBatch(100): len %d cap %d", len(c), cap(c))
+		}
+		if c[:1][0].Route.Gw.IsValid() {
+			t.Errorf("a recycled batch was not cleared: %+v", c[:1][0])
+		}
 	}
 }

@@ -112,8 +112,6 @@ type FIB struct {
 	gwIdx   map[routeVal]uint32
 	errs    int
 	lastErr error
-	// free are written batches' slices, for NewBatch.
-	free chan []Op
 }
 
 // Open returns a FIB for the namespace at nsPath ("" for the caller's own
@@ -138,7 +136,6 @@ func Open(nsPath string) (*FIB, error) {
 		quit:      make(chan struct{}),
 		installed: make(map[prefixkey.Key]uint32),
 		gwIdx:     make(map[routeVal]uint32),
-		free:      make(chan []Op, 1),
 	}
 	if f.sock, err = openRouteSocket(nsPath); err != nil {
 		return nil, err
@@ -347,7 +344,7 @@ func (f *FIB) writeBatches(batches [][]Op) {
 		m.put()
 	}
 	for _, b := range batches {
-		f.recycle(b)
+		recycle(b)
 	}
 	f.written.Add(uint64(len(batches)))
 }
@@ -392,34 +389,55 @@ func merge(batches [][]Op) *merged {
 	return m
 }
 
-// NewBatch returns an empty slice to fill with operations for Apply: one
-// that the writer is done with, or nil. The RIB goroutine applies a batch
-// every round; recycling them spares it growing a new slice each time.
-func (f *FIB) NewBatch() []Op {
-	select {
-	case b := <-f.free:
-		return b
-	default:
-		return nil
+// NewBatch returns an empty slice with room for n operations, to fill
+// for Apply: one a FIB's writer is done with, when there is one of that
+// size. Every RIB goroutine applies a batch each round, of as many
+// operations as the round has prefixes; on BA1000 new slices for them
+// were a fifth of all the bytes the lab allocated while converging.
+func NewBatch(n int) []Op {
+	c := batchClass(n)
+	if c >= batchClasses {
+		return make([]Op, 0, n)
 	}
+	if b, _ := batchPools[c].Get().(*[]Op); b != nil {
+		return (*b)[:0]
+	}
+	return make([]Op, 0, minBatch<<c)
 }
 
-// recycle keeps a written batch's slice for NewBatch, unless it is large
-// (a full table's burst: keep nothing of it) or enough are kept.
-func (f *FIB) recycle(b []Op) {
-	if cap(b) > maxRecycled {
+// recycle gives a written batch's slice back for NewBatch, unless its
+// capacity is not one NewBatch gives (it grew, or it is too large).
+func recycle(b []Op) {
+	c := batchClass(cap(b))
+	if c >= batchClasses || cap(b) != minBatch<<c {
 		return
 	}
 	clear(b)
-	select {
-	case f.free <- b[:0]:
-	default:
-	}
+	b = b[:0]
+	batchPools[c].Put(&b)
 }
 
-// maxRecycled is the capacity of the largest batch slice kept: a lab has
-// hundreds of FIBs, and an Op is 72 bytes.
-const maxRecycled = 64
+// batchPools hold written batches by capacity class (minBatch << class),
+// shared by the FIBs of the process: a batch is filled by one speaker's
+// RIB goroutine and written by its FIB's writer, and few are in flight
+// at once, whereas a slice kept per FIB would hold its largest round's
+// size for good on each of hundreds of speakers. The pools let go of
+// what is not used again within two collections.
+var batchPools [batchClasses]sync.Pool
+
+const (
+	minBatch     = 16
+	batchClasses = 11 // up to 16,384 operations
+)
+
+// batchClass returns the class of the smallest capacity of at least n.
+func batchClass(n int) int {
+	c := 0
+	for minBatch<<c < n {
+		c++
+	}
+	return c
+}
 
 func (f *FIB) write(batch []Op) {
 	// What changes: a delete of a route we hold, or a route that differs

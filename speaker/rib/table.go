@@ -3,6 +3,7 @@ package rib
 import (
 	"net/netip"
 	"slices"
+	"sync"
 
 	"lab/speaker/internal/prefixkey"
 )
@@ -339,9 +340,20 @@ func ComparePrefix(a, b netip.Prefix) int {
 func (t *Table) mark(pfx netip.Prefix, d *Dest) {
 	if !d.dirty {
 		d.dirty = true
+		if t.dirty == nil {
+			if b, _ := dirtyLists.Get().(*[]netip.Prefix); b != nil {
+				t.dirty = *b
+			}
+		}
 		t.dirty = append(t.dirty, pfx)
 	}
 }
+
+// dirtyLists hold the lists of changed prefixes too long for a table to
+// keep between rounds (see Process), for the next table that needs one:
+// the speakers of a lab take turns at their rounds, and growing a new
+// list each round was a tenth of what BA1000 allocated while converging.
+var dirtyLists sync.Pool
 
 // Update adds p to pfx, replacing the path of the same source. The table
 // takes over the caller's references to p.Attrs, p.Pre and p.NH. It
@@ -561,9 +573,14 @@ func (t *Table) Process(fn func(pfx netip.Prefix, old, new *Path, reason Reason)
 		}
 	}
 	// A small list is kept for the next round (a speaker has a table
-	// per family, a lab hundreds of speakers).
+	// per family, a lab hundreds of speakers); a long one goes to the
+	// process's pool.
+	clear(dirty)
 	if cap(dirty) <= 128 {
 		t.dirty = dirty[:0]
+	} else {
+		dirty = dirty[:0]
+		dirtyLists.Put(&dirty)
 	}
 }
 
