@@ -141,9 +141,8 @@ func (e *Env) WaitConverged(ctx context.Context, timeout time.Duration) (*Conver
 	return rep, nil
 }
 
-// pollInterval is how long a wait that has waited for waited sleeps
-// between two collections: 20 ms, then a hundredth of the time waited,
-// up to 100 ms. A collection reads a few counters of every session, two
+// pollInterval is the sleep between two collections of a wait that has
+// run for waited: 20 ms, then a hundredth of that time, up to 100 ms. A collection reads a few counters of every session, two
 // of them under locks the session's goroutines take all the time: on
 // BA1000, polling every 20 ms for 29 s took 3.5 s of the daemon's 54 s of
 // CPU. A long wait loses at most 1% of its time to the longer sleeps.
@@ -156,8 +155,8 @@ func pollInterval(waited time.Duration) time.Duration {
 // statuses. A collection reads the counters of every session (no table,
 // no decision round) into slices kept from one collection to the next,
 // and says what is pending in numbers, rendered only when shown: on a lab
-// of a thousand routers it polls every 20 to 100 ms (pollInterval) for as long as the lab
-// takes, and must cost it next to nothing.
+// of a thousand routers it polls every 20 to 100 ms (pollInterval) for
+// as long as the lab takes, and must cost it next to nothing.
 type waiter struct {
 	names    []string
 	speakers []Router
