@@ -295,7 +295,6 @@ func (l *Lab) LinkStatuses(ks []*topo.Link) []LinkStatus {
 // nsView is what LinkStatuses read of a namespace: its devices by name
 // and the blackhole chains of the lab's table, or why it could not.
 type nsView struct {
-	node     *nsNode
 	links    map[string]netlink.Link
 	linksErr error
 	chains   map[string]bool
@@ -306,7 +305,7 @@ type nsView struct {
 // readNS lists n's devices and blackhole chains through h and c, sockets
 // of n's namespace.
 func (l *Lab) readNS(n *nsNode, h *netlink.Handle, c *nftables.Conn) *nsView {
-	v := &nsView{node: n, table: l.blackholeTable()}
+	v := &nsView{table: l.blackholeTable()}
 	links, err := h.LinkList()
 	if err != nil {
 		v.linksErr = fmt.Errorf("%s: listing devices: %w", n.node.Name, err)

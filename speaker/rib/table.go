@@ -574,11 +574,11 @@ func (t *Table) Process(fn func(pfx netip.Prefix, old, new *Path, reason Reason)
 	}
 	// A small list is kept for the next round (a speaker has a table
 	// per family, a lab hundreds of speakers); a long one goes to the
-	// process's pool.
-	clear(dirty)
+	// process's pool, cleared, as another table will take it.
 	if cap(dirty) <= 128 {
 		t.dirty = dirty[:0]
 	} else {
+		clear(dirty)
 		dirty = dirty[:0]
 		dirtyLists.Put(&dirty)
 	}
