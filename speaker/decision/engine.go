@@ -22,6 +22,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"lab/speaker/clock"
 	"lab/speaker/fib"
@@ -192,6 +193,9 @@ type Engine struct {
 	queue chan item
 	// events are the sessions' (Events).
 	events chan peer.Event
+	// undecided is set while UPDATEs taken before a round wait for it
+	// (waitRound); written by the engine's goroutine, read by Queued.
+	undecided atomic.Bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -375,7 +379,13 @@ func (e *Engine) Withdraw(pfx netip.Prefix, peers ...netip.Addr) {
 }
 
 // Queued returns the number of items waiting in the engine's queues.
-func (e *Engine) Queued() int { return len(e.queue) + len(e.events) }
+func (e *Engine) Queued() int {
+	n := len(e.queue) + len(e.events)
+	if e.undecided.Load() {
+		n++
+	}
+	return n
+}
 
 // ErrNotRunning is returned by queries of an engine not started, or
 // closed.
@@ -631,17 +641,23 @@ func (e *Engine) run() {
 		case <-trackC:
 			track = true
 		}
-		if !acquireRound(e.ctx) {
+		if ev.Kind == peer.Update {
+			e.takeUpdate(ev)
+			ev = peer.Event{}
+		}
+		var ok bool
+		if ev, ok = e.waitRound(ev); !ok {
 			ev.Update.Release(e.in)
 			e.runFns()
 			return
 		}
-		switch {
-		case it.kind != 0:
+		if it.kind != 0 {
 			e.handle(it)
-		case ev.Kind != 0:
+		}
+		if ev.Kind != 0 {
 			e.peerEvent(ev)
-		case track:
+		}
+		if track {
 			e.nextHopsChanged()
 		}
 		// Coalesce: take whatever else is queued before deciding, so a
@@ -669,6 +685,7 @@ func (e *Engine) run() {
 		}
 		e.runFns()
 		e.flush()
+		e.undecided.Store(false)
 		e.signalSynced()
 		releaseRound()
 	}
@@ -709,6 +726,75 @@ func acquireRound(ctx context.Context) bool {
 }
 
 func releaseRound() { <-rounds }
+
+// waitRound waits for a round's token, or for the engine's end (false).
+// Meanwhile it takes the UPDATEs that come into the Adj-RIBs-In, and it
+// asks for the token only once they stop coming (the queue found empty
+// idleYields times, the processor given to the sessions' goroutines in
+// between), or after maxWait: the round that follows decides each prefix
+// once, on the latest paths of its peers, however many UPDATEs changed
+// them meanwhile. A busy speaker (a hub of a large lab, whose peers send
+// faster than it decides) would otherwise decide, install and pass on
+// each path its peers explored, a queue's worth at a time, while the rest
+// waited in the sockets; and every round costs a write to each peer and
+// to the kernel. On BA1000 this halves the CPU and the time to converge
+// (docs/performance.md). Other events wait for the round, and so does
+// every event after them, so that each peer's events keep their order:
+// stash is the first (or a zero Event), returned to be handled in the
+// round. So do UPDATEs once a round's worth of prefixes waits.
+func (e *Engine) waitRound(stash peer.Event) (peer.Event, bool) {
+	start := time.Now()
+	for yields := 0; stash.Kind == 0 && e.pending() < roundPrefixes; {
+		if yields < idleYields && time.Since(start) < maxWait {
+			select {
+			case ev := <-e.events:
+				stash = e.takeEvent(ev)
+			default:
+				yields++
+				runtime.Gosched()
+			}
+			continue
+		}
+		select {
+		case rounds <- struct{}{}:
+			return stash, true
+		case ev := <-e.events:
+			stash = e.takeEvent(ev)
+		case <-e.ctx.Done():
+			return stash, false
+		}
+	}
+	return stash, acquireRound(e.ctx)
+}
+
+// takeEvent applies ev if it is an UPDATE, and returns it otherwise (for
+// the round).
+func (e *Engine) takeEvent(ev peer.Event) peer.Event {
+	if ev.Kind != peer.Update {
+		return ev
+	}
+	e.takeUpdate(ev)
+	return peer.Event{}
+}
+
+// takeUpdate applies an UPDATE event before its round, which Queued
+// counts until the round is over.
+func (e *Engine) takeUpdate(ev peer.Event) {
+	if !e.undecided.Load() {
+		e.undecided.Store(true)
+	}
+	e.peerEvent(ev)
+}
+
+const (
+	// idleYields is the number of times waitRound finds the queue empty
+	// before it asks for a round's token: 8 and 32 did as well on BA500
+	// and BA1000, 2 not quite.
+	idleYields = 8
+	// maxWait bounds the time waitRound takes UPDATEs before it asks for
+	// the token, when they keep coming.
+	maxWait = 100 * time.Millisecond
+)
 
 // roundPrefixes bounds the prefixes one round of the engine decides (see
 // run): large enough that bursts coalesce, small enough that a round of a

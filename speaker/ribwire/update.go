@@ -45,8 +45,12 @@ type Update struct {
 	// A fast-path update comes from updatePool and goes back to it once
 	// applied (Done): its parts and prefixes are its own scratch space,
 	// reused by the next UPDATE any reader decodes.
+	// partBuf has room for one part, what nearly every UPDATE of a lab
+	// has (its family's routes, or its withdrawals): an update waits in
+	// the decision engine's queue, thousands of them in a busy lab, and
+	// the rare UPDATE of two or three parts appends past it.
 	pooled  bool
-	partBuf [3]Part
+	partBuf [1]Part
 	pfxBuf  []netip.Prefix
 }
 

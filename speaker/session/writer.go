@@ -19,18 +19,19 @@ type outMsg struct {
 
 // writer owns the write side of a connection. The session and decision
 // goroutines queue messages with send (or queue, then flush); a writer goroutine
-// writes them in batches (one write per batch), so neither ever blocks on
-// TCP. The goroutine runs only while there is something to write, and the
-// queue is a buffer taken from a pool while there is: a lab has thousands
-// of connections, most of them idle most of the time.
+// writes them in batches (one write per chunk of the queue), so neither
+// ever blocks on TCP. The goroutine runs only while there is something to
+// write, and the queue's chunks are taken from a pool while there is: a lab
+// has thousands of connections, most of them idle most of the time.
 type writer struct {
 	nc     net.Conn
 	onSent func(outMsg)
 
 	mu sync.Mutex
-	// buf holds the queued messages back to back, msgs their lengths and
-	// options; guarded by mu.
-	buf      *[]byte
+	// bufs hold the queued messages back to back, in chunks of
+	// writeChunk bytes (a message is never split), msgs their lengths
+	// and options; guarded by mu.
+	bufs     []*[]byte
 	msgs     []queuedMsg
 	spare    []queuedMsg // a written batch's msgs, for the next one
 	closing  bool        // close once the queue is written
@@ -50,9 +51,12 @@ type writer struct {
 	updatesSent, updatesRcvd atomic.Uint64
 }
 
-// writeChunk is the most a writer writes in one call when more is
-// queued: between two calls, a KEEPALIVE queued meanwhile goes first, so
-// that a whole table queued for a slow peer does not hold it back.
+// writeChunk is the size of a queue's chunks, the most a writer writes
+// in one call when more is queued: between two calls, a KEEPALIVE queued
+// meanwhile goes first, so that a whole table queued for a slow peer does
+// not hold it back. A busy speaker queues megabytes in a round for its
+// peers: in chunks, the queue never moves as it grows, and every chunk
+// goes back to the pool.
 const writeChunk = 32 << 10
 
 // queuedMsg is the length and options of a queued message.
@@ -87,10 +91,21 @@ func (w *writer) queue(b []byte, o wire.Options) bool {
 
 // queueLocked appends a copy of b to the queue. Called with mu held.
 func (w *writer) queueLocked(b []byte, o wire.Options) {
-	if w.buf == nil {
-		w.buf = writeBufs.Get().(*[]byte)
+	var last *[]byte
+	if n := len(w.bufs); n > 0 {
+		last = w.bufs[n-1]
 	}
-	*w.buf = append(*w.buf, b...)
+	if last == nil || len(*last)+len(b) > cap(*last) {
+		if len(b) <= writeChunk {
+			last = writeBufs.Get().(*[]byte)
+		} else {
+			// An extended message (RFC 8654) larger than a chunk.
+			nb := make([]byte, 0, len(b))
+			last = &nb
+		}
+		w.bufs = append(w.bufs, last)
+	}
+	*last = append(*last, b...)
 	w.msgs = append(w.msgs, queuedMsg{n: int32(len(b)), o: o})
 }
 
@@ -157,8 +172,8 @@ func (w *writer) abort() {
 
 // drop forgets the queue. Called with mu held.
 func (w *writer) drop() {
-	putWriteBuf(w.buf)
-	w.buf, w.msgs = nil, nil
+	putWriteBufs(w.bufs)
+	w.bufs, w.msgs = nil, nil
 }
 
 // run is the writer goroutine: it writes batches until the queue is
@@ -167,14 +182,14 @@ func (w *writer) drop() {
 func (w *writer) run() {
 	for {
 		w.mu.Lock()
-		buf, msgs := w.buf, w.msgs
-		w.buf, w.msgs, w.spare = nil, w.spare, nil
+		bufs, msgs := w.bufs, w.msgs
+		w.bufs, w.msgs, w.spare = nil, w.spare, nil
 		closing, stopped := w.closing, w.stopped
 		if len(msgs) == 0 && !w.keepalive && !closing && !stopped {
 			w.running = false
 			w.spare = msgs
 			w.mu.Unlock()
-			putWriteBuf(buf)
+			putWriteBufs(bufs)
 			return
 		}
 		if stopped || (closing && len(msgs) == 0) {
@@ -182,25 +197,21 @@ func (w *writer) run() {
 			w.keepalive = false
 			w.drop()
 			w.mu.Unlock()
-			putWriteBuf(buf)
+			putWriteBufs(bufs)
 			w.nc.Close()
 			close(w.done)
 			return
 		}
 		w.mu.Unlock()
-		var b []byte
-		if buf != nil {
-			b = *buf
-		}
-		if err := w.write(b, msgs); err != nil {
-			putWriteBuf(buf)
+		err := w.write(bufs, msgs)
+		putWriteBufs(bufs)
+		if err != nil {
 			w.mu.Lock()
 			w.stopped = true
 			w.drop()
 			w.mu.Unlock()
 			continue // closes and ends
 		}
-		putWriteBuf(buf)
 		w.mu.Lock()
 		// Only a small list is kept for the next batch.
 		if w.spare == nil && cap(msgs) <= maxSpare {
@@ -210,35 +221,33 @@ func (w *writer) run() {
 	}
 }
 
-// write writes a batch: the messages of b, whose lengths msgs gives, in
-// calls of writeChunk bytes at most, each preceded by the KEEPALIVE
-// waiting, if any.
-func (w *writer) write(b []byte, msgs []queuedMsg) error {
-	off := 0
-	for first := true; first || len(msgs) > 0; first = false {
-		if err := w.writeKeepalive(); err != nil {
+// write writes a batch: the chunks of the queue, one call each, each
+// preceded by the KEEPALIVE waiting, if any; msgs gives the lengths of
+// their messages. A batch of nothing but a KEEPALIVE has no chunk.
+func (w *writer) write(bufs []*[]byte, msgs []queuedMsg) error {
+	if err := w.writeKeepalive(); err != nil {
+		return err
+	}
+	for i, buf := range bufs {
+		if i > 0 {
+			if err := w.writeKeepalive(); err != nil {
+				return err
+			}
+		}
+		b := *buf
+		if _, err := w.nc.Write(b); err != nil {
 			return err
 		}
-		n, end := 0, off
-		for n < len(msgs) && (n == 0 || end-off+int(msgs[n].n) <= writeChunk) {
-			end += int(msgs[n].n)
-			n++
-		}
-		if n == 0 {
-			return nil
-		}
-		if _, err := w.nc.Write(b[off:end]); err != nil {
-			return err
-		}
-		for _, m := range msgs[:n] {
+		for off := 0; off < len(b) && len(msgs) > 0; {
+			m := msgs[0]
 			mb := b[off : off+int(m.n) : off+int(m.n)]
 			if len(mb) >= wire.HeaderLen && wire.Type(mb[wire.HeaderLen-1]) == wire.TypeUpdate {
 				w.updatesSent.Add(1)
 			}
 			w.onSent(outMsg{b: mb, o: m.o})
 			off += int(m.n)
+			msgs = msgs[1:]
 		}
-		msgs = msgs[n:]
 	}
 	return nil
 }
@@ -268,18 +277,18 @@ func (w *writer) writeKeepalive() error {
 // between batches.
 const maxSpare = 64
 
-// writeBufs are the writers' queues, shared by every writer of the
-// process: few have something queued at once. A queue that grew past
-// maxWriteBuf (the whole table for a new peer) is not kept: hundreds of
-// such buffers, taken for a few messages each, would be megabytes.
-var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+// writeBufs are the chunks of the writers' queues, shared by every writer
+// of the process: few have something queued at once.
+var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, writeChunk); return &b }}
 
-const maxWriteBuf = 16 << 10
-
-func putWriteBuf(b *[]byte) {
-	if b == nil || cap(*b) > maxWriteBuf {
-		return
+// putWriteBufs gives a queue's chunks back to the pool (not one made for
+// a message larger than a chunk).
+func putWriteBufs(bufs []*[]byte) {
+	for _, b := range bufs {
+		if cap(*b) != writeChunk {
+			continue
+		}
+		*b = (*b)[:0]
+		writeBufs.Put(b)
 	}
-	*b = (*b)[:0]
-	writeBufs.Put(b)
 }

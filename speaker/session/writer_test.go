@@ -138,3 +138,53 @@ func TestWriterKeepaliveFirst(t *testing.T) {
 		t.Errorf("read %q, %v after the close; want the last message alone", rest, err)
 	}
 }
+
+// A queue longer than a chunk goes out whole and in order, a message
+// larger than a chunk (an extended one) included, and onSent sees each
+// message once, as it was queued.
+func TestWriterChunks(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	var mu sync.Mutex
+	var sent [][]byte
+	w := newWriter(a, func(m outMsg) {
+		mu.Lock()
+		sent = append(sent, bytes.Clone(m.b))
+		mu.Unlock()
+	})
+	var msgs [][]byte
+	var want []byte
+	for i := range 3000 { // about 3 chunks of 100-byte messages
+		m := bytes.Repeat([]byte{byte(i)}, 90+i%20)
+		if i == 1500 {
+			m = bytes.Repeat([]byte{'x'}, writeChunk+1000)
+		}
+		msgs = append(msgs, m)
+		want = append(want, m...)
+		w.queue(m, wire.Options{})
+	}
+	w.flush()
+	got := make([]byte, len(want))
+	b.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(b, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes that differ from the %d queued", len(got), len(want))
+	}
+	waitFor(t, "onSent of every message", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(sent) >= len(msgs)
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sent) != len(msgs) {
+		t.Fatalf("onSent saw %d messages, want %d", len(sent), len(msgs))
+	}
+	for i := range msgs {
+		if !bytes.Equal(sent[i], msgs[i]) {
+			t.Fatalf("onSent's message %d is %d bytes of %q, want %d of %q", i, len(sent[i]), sent[i][:1], len(msgs[i]), msgs[i][:1])
+		}
+	}
+}
