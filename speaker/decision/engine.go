@@ -683,9 +683,11 @@ func (e *Engine) run() {
 			e.reprocess = false
 			e.process()
 		}
+		// Decided: what the round sends is queued on the sessions (their
+		// OutQ) from here on.
+		e.undecided.Store(false)
 		e.runFns()
 		e.flush()
-		e.undecided.Store(false)
 		e.signalSynced()
 		releaseRound()
 	}
