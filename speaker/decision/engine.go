@@ -22,7 +22,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"lab/speaker/clock"
 	"lab/speaker/fib"
@@ -733,7 +732,7 @@ func releaseRound() { <-rounds }
 // Meanwhile it takes the UPDATEs that come into the Adj-RIBs-In, and it
 // asks for the token only once they stop coming (the queue found empty
 // idleYields times, the processor given to the sessions' goroutines in
-// between), or after maxWait: the round that follows decides each prefix
+// between), or after maxTaken UPDATEs: the round that follows decides each prefix
 // once, on the latest paths of its peers, however many UPDATEs changed
 // them meanwhile. A busy speaker (a hub of a large lab, whose peers send
 // faster than it decides) would otherwise decide, install and pass on
@@ -745,12 +744,12 @@ func releaseRound() { <-rounds }
 // stash is the first (or a zero Event), returned to be handled in the
 // round. So do UPDATEs once a round's worth of prefixes waits.
 func (e *Engine) waitRound(stash peer.Event) (peer.Event, bool) {
-	start := time.Now()
-	for yields := 0; stash.Kind == 0 && e.pending() < roundPrefixes; {
-		if yields < idleYields && time.Since(start) < maxWait {
+	for yields, taken := 0, 0; stash.Kind == 0 && e.pending() < roundPrefixes; {
+		if yields < idleYields && taken < maxTaken {
 			select {
 			case ev := <-e.events:
 				stash = e.takeEvent(ev)
+				taken++
 			default:
 				yields++
 				runtime.Gosched()
@@ -793,9 +792,9 @@ const (
 	// before it asks for a round's token: 8 and 32 did as well on BA500
 	// and BA1000, 2 not quite.
 	idleYields = 8
-	// maxWait bounds the time waitRound takes UPDATEs before it asks for
-	// the token, when they keep coming.
-	maxWait = 100 * time.Millisecond
+	// maxTaken bounds the UPDATEs waitRound takes before it asks for the
+	// token, when they keep coming.
+	maxTaken = 1 << 14
 )
 
 // roundPrefixes bounds the prefixes one round of the engine decides (see
