@@ -268,11 +268,26 @@ func (sp *Speaker) query(ctx context.Context, fn func(*decision.View)) error {
 
 // Snapshot returns the speaker's state.
 func (sp *Speaker) Snapshot(ctx context.Context) (*Snapshot, error) {
+	return sp.snapshot(ctx, true)
+}
+
+// Neighbors returns a Snapshot of the neighbours alone, without tables:
+// `show bgp neighbors` and `show bgp summary json` need no route, and
+// rendering a table of thousands of paths for them cost a speaker of
+// BA1000 milliseconds a call.
+func (sp *Speaker) Neighbors(ctx context.Context) (*Snapshot, error) {
+	return sp.snapshot(ctx, false)
+}
+
+func (sp *Speaker) snapshot(ctx context.Context, tables bool) (*Snapshot, error) {
 	var snap *Snapshot
 	err := sp.query(ctx, func(v *decision.View) {
 		snap = &Snapshot{Name: sp.cfg.Name, RouterID: sp.cfg.RouterID, AS: sp.cfg.AS, TableVersion: v.Version()}
 		for i := range sp.Config().Peers {
 			snap.Peers = append(snap.Peers, sp.neighbor(v, peer.ID(i)))
+		}
+		if !tables {
+			return
 		}
 		for _, f := range families {
 			snap.Tables = append(snap.Tables, sp.table(v, f))

@@ -96,7 +96,7 @@ func showSummary(ctx context.Context, _ string, sp Router, a grammar.Args, o *ou
 		o.printf("%% No BGP neighbors found\n")
 	}
 	if o.json {
-		snap, err := sp.Snapshot(ctx)
+		snap, err := sp.Neighbors(ctx)
 		if err != nil {
 			return err
 		}
@@ -110,7 +110,7 @@ func showNeighbors(ctx context.Context, name string, sp Router, a grammar.Args, 
 	if a.Has("view") {
 		return showNeighborRoutes(ctx, name, sp, a, o)
 	}
-	snap, err := sp.Snapshot(ctx)
+	snap, err := sp.Neighbors(ctx)
 	if err != nil {
 		return err
 	}
