@@ -192,9 +192,12 @@ type Engine struct {
 	queue chan item
 	// events are the sessions' (Events).
 	events chan peer.Event
-	// undecided is set while UPDATEs taken before a round wait for it
-	// (waitRound); written by the engine's goroutine, read by Queued.
-	undecided atomic.Bool
+	// busy is set from the moment the engine's goroutine takes work
+	// (an event, a queued item, a next-hop change) until the round that
+	// does it has decided: UPDATEs taken while it waits for its round
+	// (waitRound) are in no queue. Written by the engine's goroutine,
+	// read by Queued.
+	busy atomic.Bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -377,10 +380,12 @@ func (e *Engine) Withdraw(pfx netip.Prefix, peers ...netip.Addr) {
 	}
 }
 
-// Queued returns the number of items waiting in the engine's queues.
+// Queued returns the number of items waiting in the engine's queues,
+// plus one while it has work in hand not decided yet: 0 means nothing
+// is left for it to do (what the shell's `wait` asks).
 func (e *Engine) Queued() int {
 	n := len(e.queue) + len(e.events)
-	if e.undecided.Load() {
+	if e.busy.Load() {
 		n++
 	}
 	return n
@@ -640,13 +645,12 @@ func (e *Engine) run() {
 		case <-trackC:
 			track = true
 		}
-		if ev.Kind == peer.Update {
-			e.takeUpdate(ev)
-			ev = peer.Event{}
-		}
+		e.busy.Store(true)
+		ev = e.takeEvent(ev)
 		var ok bool
 		if ev, ok = e.waitRound(ev); !ok {
 			ev.Update.Release(e.in)
+			e.busy.Store(false)
 			e.runFns()
 			return
 		}
@@ -684,7 +688,7 @@ func (e *Engine) run() {
 		}
 		// Decided: what the round sends is queued on the sessions (their
 		// OutQ) from here on.
-		e.undecided.Store(false)
+		e.busy.Store(false)
 		e.runFns()
 		e.flush()
 		e.signalSynced()
@@ -712,8 +716,10 @@ func (e *Engine) signalSynced() {
 // that queue to the goroutines that must run on time (sessions sending
 // KEEPALIVEs, readers, writers) instead of hundreds of rounds of up to
 // 10 ms each. The engines are no slower for it, the processors being busy
-// anyway, and one that waits takes more of its queue in when its turn
-// comes (fewer rounds, fewer UPDATEs).
+// anyway. An engine waiting for its turn is not idle, though: it takes
+// the UPDATEs that come into its Adj-RIBs-In (import policy, interning),
+// without a token, as many engines at once as have some (waitRound); the
+// rounds, which decide, install and advertise, are what take turns.
 var rounds = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
 
 // acquireRound waits for a round's token, or for ctx (false).
@@ -768,23 +774,14 @@ func (e *Engine) waitRound(stash peer.Event) (peer.Event, bool) {
 	return stash, acquireRound(e.ctx)
 }
 
-// takeEvent applies ev if it is an UPDATE, and returns it otherwise (for
-// the round).
+// takeEvent applies ev if it is an UPDATE, before its round, and returns
+// it otherwise (for the round; a zero Event is returned as it is).
 func (e *Engine) takeEvent(ev peer.Event) peer.Event {
 	if ev.Kind != peer.Update {
 		return ev
 	}
-	e.takeUpdate(ev)
-	return peer.Event{}
-}
-
-// takeUpdate applies an UPDATE event before its round, which Queued
-// counts until the round is over.
-func (e *Engine) takeUpdate(ev peer.Event) {
-	if !e.undecided.Load() {
-		e.undecided.Store(true)
-	}
 	e.peerEvent(ev)
+	return peer.Event{}
 }
 
 const (
@@ -793,7 +790,8 @@ const (
 	// and BA1000, 2 not quite.
 	idleYields = 8
 	// maxTaken bounds the UPDATEs waitRound takes before it asks for the
-	// token, when they keep coming.
+	// token, when they keep coming (it takes more while it waits for
+	// the token, up to a round's worth of prefixes).
 	maxTaken = 1 << 14
 )
 

@@ -40,7 +40,9 @@ func (s *countSink) count() int {
 // An engine waiting for its round's turn takes the UPDATEs that keep
 // coming into the Adj-RIB-In, far more than its queue holds, and its
 // round then decides the prefix once: a peer is sent the last path, not
-// every one in between. Queued counts the UPDATEs taken until then.
+// every one in between. Queued is not 0 until then. The test takes every
+// token of the process's rounds (rounds): no other test of the package
+// may run an engine beside it (t.Parallel).
 func TestWaitRoundTakesUpdates(t *testing.T) {
 	in := rib.NewInterner()
 	e := New(Config{

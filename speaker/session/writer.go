@@ -34,6 +34,7 @@ type writer struct {
 	bufs     []*[]byte
 	msgs     []queuedMsg
 	spare    []queuedMsg // a written batch's msgs, for the next one
+	spareBuf []*[]byte   // and its list of chunks
 	closing  bool        // close once the queue is written
 	stopped  bool        // the connection is closed: drop what comes
 	running  bool        // a writer goroutine runs
@@ -183,13 +184,12 @@ func (w *writer) run() {
 	for {
 		w.mu.Lock()
 		bufs, msgs := w.bufs, w.msgs
-		w.bufs, w.msgs, w.spare = nil, w.spare, nil
+		w.bufs, w.msgs, w.spare, w.spareBuf = w.spareBuf, w.spare, nil, nil
 		closing, stopped := w.closing, w.stopped
 		if len(msgs) == 0 && !w.keepalive && !closing && !stopped {
 			w.running = false
-			w.spare = msgs
+			w.spare, w.spareBuf = msgs, bufs // empty both
 			w.mu.Unlock()
-			putWriteBufs(bufs)
 			return
 		}
 		if stopped || (closing && len(msgs) == 0) {
@@ -213,9 +213,13 @@ func (w *writer) run() {
 			continue // closes and ends
 		}
 		w.mu.Lock()
-		// Only a small list is kept for the next batch.
+		// Only small lists are kept for the next batch.
 		if w.spare == nil && cap(msgs) <= maxSpare {
 			w.spare = msgs[:0]
+		}
+		if w.spareBuf == nil && cap(bufs) <= maxSpare {
+			clear(bufs)
+			w.spareBuf = bufs[:0]
 		}
 		w.mu.Unlock()
 	}
