@@ -738,9 +738,9 @@ func releaseRound() { <-rounds }
 // Meanwhile it takes the UPDATEs that come into the Adj-RIBs-In, and it
 // asks for the token only once they stop coming (the queue found empty
 // idleYields times, the processor given to the sessions' goroutines in
-// between), or after maxTaken UPDATEs: the round that follows decides each prefix
-// once, on the latest paths of its peers, however many UPDATEs changed
-// them meanwhile. A busy speaker (a hub of a large lab, whose peers send
+// between), or after maxTaken UPDATEs: the round that follows decides
+// each prefix once, on the latest paths of its peers, however many
+// UPDATEs changed them meanwhile. A busy speaker (a hub of a large lab, whose peers send
 // faster than it decides) would otherwise decide, install and pass on
 // each path its peers explored, a queue's worth at a time, while the rest
 // waited in the sockets; and every round costs a write to each peer and
