@@ -43,10 +43,10 @@ type Env struct {
 // (a pingall with drops): its output says why.
 var ErrFailed = errors.New("command failed")
 
-// Run runs one command line. Text goes to w; with asJSON (or a router
+// Run runs one command line. Text goes to w; with asJSON (or a
 // command's trailing `json`) the command's JSON value is returned
-// instead. The error says why a command failed; for `lab cmd` it becomes
-// the exit status.
+// instead, and nothing is returned without. The error says why a command
+// failed; for `lab cmd` it becomes the exit status.
 func (e *Env) Run(ctx context.Context, line string, w io.Writer, asJSON bool) (any, error) {
 	e.labOnce.Do(func() { e.lab = e.names() })
 	p, err := grammar.Shell.Parse(e.lab, line)
@@ -68,6 +68,10 @@ func (e *Env) Run(ctx context.Context, line string, w io.Writer, asJSON bool) (a
 	}
 	o := &output{w: w, json: asJSON || p.Args.Has("json")}
 	err = h(ctx, e, p.Args, o)
+	if !o.json {
+		// The text went to w: the value is not encoded for nobody.
+		return nil, err
+	}
 	return o.v, err
 }
 

@@ -9,6 +9,7 @@ package shell
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -287,6 +288,15 @@ func (s *Shell) Exec(ctx context.Context, line string, asJSON bool) (ok bool, re
 	}
 	if err != nil {
 		return false, nil, err
+	}
+	if !asJSON && len(rep.JSON) > 0 {
+		// The line asked for JSON itself (`show bgp summary json`, as in
+		// vtysh): shown as vtysh shows it, indented.
+		var b bytes.Buffer
+		if json.Indent(&b, rep.JSON, "", "  ") == nil {
+			b.WriteByte('\n')
+			s.Out.Write(b.Bytes())
+		}
 	}
 	return true, rep.JSON, nil
 }

@@ -480,6 +480,33 @@ func TestSourceAndCmdJSON(t *testing.T) {
 			t.Errorf("source output lacks %q:\n%s", want, out)
 		}
 	}
+	// A line's own `json` shows its JSON, as vtysh does, in the shell and
+	// in `lab cmd` alike; with --json it is the one value printed; and
+	// without it the text.
+	type summary struct {
+		IPv6Unicast struct {
+			RouterID string `json:"routerId"`
+			Peers    map[string]json.RawMessage
+		} `json:"ipv6Unicast"`
+	}
+	for _, args := range [][]string{
+		{"cmd", l.name, "as1ra show bgp summary json"},
+		{"cmd", "--json", l.name, "as1ra show bgp summary json"},
+		{"cmd", l.name, "source " + script},
+	} {
+		if args[len(args)-1] == "source "+script {
+			os.WriteFile(script, []byte("as1ra show bgp summary json\n"), 0o644)
+		}
+		out := l.must(args...)
+		var sum summary
+		if err := json.Unmarshal([]byte(out), &sum); err != nil || sum.IPv6Unicast.RouterID == "" || len(sum.IPv6Unicast.Peers) != 2 {
+			t.Errorf("lab %s: %v, %+v, from:\n%s", strings.Join(args, " "), err, sum, out)
+		}
+	}
+	if out := l.must("cmd", l.name, "as1ra show bgp ipv6 summary"); !strings.Contains(out, "IPv6 Unicast Summary") || strings.Contains(out, "{") {
+		t.Errorf("show bgp ipv6 summary shows no text, or JSON:\n%s", out)
+	}
+
 	var res struct {
 		Node     string
 		Command  string
