@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -11,19 +12,29 @@ import (
 	"lab/speaker/wire"
 )
 
+// recordingWriter returns a writer on nc and what its onSent saw so far.
+func recordingWriter(nc net.Conn) (*writer, func() [][]byte) {
+	var mu sync.Mutex
+	var sent [][]byte
+	w := newWriter(nc, func(m outMsg) {
+		mu.Lock()
+		sent = append(sent, bytes.Clone(m.b)) // m.b is the writer's, for the call only
+		mu.Unlock()
+	})
+	return w, func() [][]byte {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(sent)
+	}
+}
+
 // A writer's goroutine runs only while it has something to write: queued
 // messages wait for flush, go out in order, and the goroutine ends; a
 // close after flush writes what is queued first.
 func TestWriterOnDemand(t *testing.T) {
 	a, b := net.Pipe()
 	defer b.Close()
-	var mu sync.Mutex
-	var sent [][]byte
-	w := newWriter(a, func(m outMsg) {
-		mu.Lock()
-		sent = append(sent, bytes.Clone(m.b)) // m.b is the writer's, for the call only
-		mu.Unlock()
-	})
+	w, sentSoFar := recordingWriter(a)
 	running := func() bool {
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -46,11 +57,9 @@ func TestWriterOnDemand(t *testing.T) {
 		t.Fatalf("read %q, %v", got, err)
 	}
 	waitFor(t, "the writer goroutine to end", func() bool { return !running() })
-	mu.Lock()
-	if len(sent) != 3 || !bytes.Equal(sent[2], msgs[2]) {
+	if sent := sentSoFar(); len(sent) != 3 || !bytes.Equal(sent[2], msgs[2]) {
 		t.Errorf("onSent saw %q", sent)
 	}
-	mu.Unlock()
 
 	// send writes at once; closeAfterFlush writes the rest and its last
 	// message, then closes; nothing queued after it is written.
@@ -145,13 +154,7 @@ func TestWriterKeepaliveFirst(t *testing.T) {
 func TestWriterChunks(t *testing.T) {
 	a, b := net.Pipe()
 	defer b.Close()
-	var mu sync.Mutex
-	var sent [][]byte
-	w := newWriter(a, func(m outMsg) {
-		mu.Lock()
-		sent = append(sent, bytes.Clone(m.b))
-		mu.Unlock()
-	})
+	w, sentSoFar := recordingWriter(a)
 	var msgs [][]byte
 	var want []byte
 	for i := range 3000 { // about 3 chunks of 100-byte messages
@@ -172,13 +175,8 @@ func TestWriterChunks(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("read %d bytes that differ from the %d queued", len(got), len(want))
 	}
-	waitFor(t, "onSent of every message", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(sent) >= len(msgs)
-	})
-	mu.Lock()
-	defer mu.Unlock()
+	waitFor(t, "onSent of every message", func() bool { return len(sentSoFar()) >= len(msgs) })
+	sent := sentSoFar()
 	if len(sent) != len(msgs) {
 		t.Fatalf("onSent saw %d messages, want %d", len(sent), len(msgs))
 	}
