@@ -367,10 +367,14 @@ func TestExaBGPJSONSame(t *testing.T) {
 				}
 				// The OPEN of the connection that came up: ExaBGP
 				// and we dial each other, and ExaBGP reports the
-				// connection that lost the collision too.
+				// connection that lost the collision too, and the
+				// Cease that closed it (RFC 4271 section 6.8: 6/7,
+				// Connection Collision Resolution) when it was
+				// ExaBGP's.
 				if n := len(s.Opens); n > 1 {
 					s.Opens = s.Opens[n-1:]
 				}
+				s.Notifications = slices.DeleteFunc(s.Notifications, func(n string) bool { return strings.HasPrefix(n, "6/7 ") })
 				for p := range s.Withdrawn {
 					if !slices.Contains(prefixes, p) {
 						delete(s.Withdrawn, p)
