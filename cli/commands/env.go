@@ -69,7 +69,7 @@ func (e *Env) Run(ctx context.Context, line string, w io.Writer, asJSON bool) (a
 	o := &output{w: w, json: asJSON || p.Args.Has("json")}
 	err = h(ctx, e, p.Args, o)
 	if !o.json {
-		// The text went to w: the value is not encoded for nobody.
+		// The text went to w: no value to encode and send.
 		return nil, err
 	}
 	return o.v, err

@@ -142,10 +142,11 @@ func (e *Env) WaitConverged(ctx context.Context, timeout time.Duration) (*Conver
 }
 
 // pollInterval is the sleep between two collections of a wait that has
-// run for waited: 20 ms, then a hundredth of that time, up to 100 ms. A collection reads a few counters of every session, two
-// of them under locks the session's goroutines take all the time: on
-// BA1000, polling every 20 ms for 29 s took 3.5 s of the daemon's 54 s of
-// CPU. A long wait loses at most 1% of its time to the longer sleeps.
+// run for waited: 20 ms, then a hundredth of that time, up to 100 ms. A
+// collection reads a few counters of every session, two of them under
+// locks the session's goroutines take all the time: on BA1000, polling
+// every 20 ms for 29 s took 3.5 s of the daemon's 54 s of CPU. A long
+// wait loses at most 1% of its time to the longer sleeps.
 func pollInterval(waited time.Duration) time.Duration {
 	return min(max(20*time.Millisecond, waited/100), 100*time.Millisecond)
 }
